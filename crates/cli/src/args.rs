@@ -1,0 +1,95 @@
+//! Command-line arguments (clap).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "djcheck", version, about = "Static analyzer for Django projects: migrations, URLs, settings", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse a project (the nearest enclosing project root of PATHS).
+    Check(CheckArgs),
+    /// Print a rule's documentation.
+    Rule {
+        /// Rule code, e.g. MIG001.
+        code: String,
+    },
+    /// List every rule.
+    Rules {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or folders to report on; the whole project is analysed. `-` reads the file
+    /// named by --stdin-filename from standard input.
+    pub paths: Vec<PathBuf>,
+    /// Rule codes or prefixes to run (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Option<Vec<String>>,
+    /// Rule codes or prefixes to skip.
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Rule codes or prefixes to run in addition to --select.
+    #[arg(long, value_delimiter = ',')]
+    pub extend_select: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Lowest severity that makes the exit code 1 [default: warning].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Exit 0 even when there are findings.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// The path of the buffer given on standard input (with `-`).
+    #[arg(long)]
+    pub stdin_filename: Option<PathBuf>,
+    /// Read options from this file instead of the project's.
+    #[arg(long, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore config files.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Settings module (dotted) or file.
+    #[arg(long)]
+    pub settings: Option<String>,
+    /// The custom user model, `app_label.ModelName`.
+    #[arg(long)]
+    pub auth_user_model: Option<String>,
+    /// Print counts per rule after the diagnostics.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Print diagnostics only: no summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}

@@ -1,0 +1,256 @@
+//! `djcheck check`: find the project, merge config and flags, run, render, exit code.
+
+use crate::args::{CheckArgs, FailOn, OutputFormat};
+use crate::{registry, Io, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use djcheck_config::Options;
+use djcheck_diagnostics::render::{self, RenderContext};
+use djcheck_diagnostics::{Diagnostic, Severity};
+use djcheck_linter::{RunOptions, Selection};
+use djcheck_project::LoadOptions;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Markers of a project root, nearest wins.
+const ROOT_MARKERS: &[&str] = &[
+    "pyproject.toml",
+    "djcheck.toml",
+    ".djcheck.toml",
+    "manage.py",
+    ".git",
+];
+
+/// The nearest folder at or above `start` holding a root marker; `start` itself if none.
+pub fn find_root(start: &Path) -> PathBuf {
+    let start = if start.is_file() {
+        start.parent().unwrap_or(start)
+    } else {
+        start
+    };
+    let mut cur = Some(start);
+    while let Some(dir) = cur {
+        if ROOT_MARKERS.iter().any(|m| dir.join(m).exists()) {
+            return dir.to_owned();
+        }
+        cur = dir.parent();
+    }
+    start.to_owned()
+}
+
+fn usage(io: &mut Io<'_>, msg: &str) -> i32 {
+    let _ = writeln!(io.stderr, "djcheck: {msg}");
+    EXIT_ERROR
+}
+
+pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
+    let abs = |p: &Path| {
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            io.cwd.join(p)
+        }
+    };
+    let stdin_mode = a.paths.iter().any(|p| p.as_os_str() == "-");
+    if stdin_mode && a.stdin_filename.is_none() {
+        return usage(
+            io,
+            "`-` reads a file from standard input: give its path with --stdin-filename",
+        );
+    }
+    let mut paths: Vec<PathBuf> = a
+        .paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .map(|p| abs(p))
+        .collect();
+    if let (true, Some(f)) = (stdin_mode, &a.stdin_filename) {
+        paths.push(abs(f));
+    }
+    if paths.is_empty() {
+        paths.push(io.cwd.clone());
+    }
+    let stdin_path = a.stdin_filename.as_ref().map(|f| abs(f));
+    for p in &paths {
+        let is_stdin = stdin_mode && stdin_path.as_ref() == Some(p);
+        if !(p.exists() || is_stdin) {
+            return usage(io, &format!("path `{}` does not exist", p.display()));
+        }
+    }
+    let root = find_root(&paths[0]);
+    let root = root.canonicalize().unwrap_or(root);
+
+    // Configuration: flags beat the file.
+    let config = if a.no_config {
+        None
+    } else if let Some(c) = &a.config {
+        match djcheck_config::load_file(&abs(c)) {
+            Ok(l) => Some(l),
+            Err(e) => return usage(io, &e.to_string()),
+        }
+    } else {
+        match djcheck_config::find(&root) {
+            Ok(l) => l,
+            Err(e) => return usage(io, &e.to_string()),
+        }
+    };
+    let cfg: Options = config.map(|c| c.options).unwrap_or_default();
+
+    let all = registry::all_rules();
+    let codes: Vec<&'static str> = all.iter().map(|r| r.meta().code).collect();
+    let mut selection = Selection {
+        select: a.select.clone().or(cfg.select.clone()),
+        extend_select: cfg.extend_select.clone().unwrap_or_default(),
+        ignore: cfg.ignore.clone().unwrap_or_default(),
+    };
+    selection
+        .extend_select
+        .extend(a.extend_select.iter().cloned());
+    selection.ignore.extend(a.ignore.iter().cloned());
+    if let Some(bad) = selection.unknown_patterns(&codes).first() {
+        return usage(
+            io,
+            &format!("unknown rule code or prefix `{bad}` (see `djcheck rules`)"),
+        );
+    }
+    let mut severity = BTreeMap::new();
+    for (code, s) in cfg.severity.clone().unwrap_or_default() {
+        let Some(r) = registry::find(&code) else {
+            return usage(io, &format!("unknown rule code `{code}` in `severity`"));
+        };
+        if let Some(sev) = Severity::parse(&s) {
+            severity.insert(r.meta().code.to_owned(), sev);
+        }
+    }
+    let fail_on = match a.fail_on {
+        Some(FailOn::Error) => Severity::Error,
+        Some(FailOn::Warning) => Severity::Warning,
+        Some(FailOn::Info) => Severity::Info,
+        None => cfg
+            .fail_on
+            .as_deref()
+            .and_then(Severity::parse)
+            .unwrap_or(Severity::Warning),
+    };
+
+    let mut overrides = BTreeMap::new();
+    if let (true, Some(f)) = (stdin_mode, &a.stdin_filename) {
+        let mut text = String::new();
+        if let Err(e) = io.stdin.read_to_string(&mut text) {
+            return usage(io, &format!("cannot read standard input: {e}"));
+        }
+        overrides.insert(rel_to(&root, &abs(f)), text);
+    }
+    let mut exclude = cfg.exclude.clone().unwrap_or_default();
+    exclude.extend(cfg.extend_exclude.clone().unwrap_or_default());
+    let load = LoadOptions {
+        root: root.clone(),
+        overrides,
+        settings: a.settings.clone().or(cfg.settings.clone()),
+        auth_user_model: a.auth_user_model.clone().or(cfg.auth_user_model.clone()),
+        exclude,
+        third_party_apps: cfg.third_party_apps.clone().unwrap_or_default(),
+        ..LoadOptions::default()
+    };
+    let opts = RunOptions {
+        load,
+        rules: all
+            .into_iter()
+            .filter(|r| selection.enabled(r.meta().code))
+            .collect(),
+        severity,
+        threads: a.threads,
+    };
+    let result = match djcheck_linter::run(&opts) {
+        Ok(r) => r,
+        Err(e) => return usage(io, &e),
+    };
+
+    // Report on the paths given (the whole project was analysed regardless).
+    let scopes: Vec<String> = paths
+        .iter()
+        .map(|p| rel_to(&root, &p.canonicalize().unwrap_or_else(|_| p.clone())))
+        .collect();
+    let whole = scopes.iter().any(String::is_empty);
+    let per_file = match compile_per_file_ignores(&cfg) {
+        Ok(p) => p,
+        Err(e) => return usage(io, &e),
+    };
+    let diagnostics: Vec<Diagnostic> = result
+        .diagnostics
+        .into_iter()
+        .filter(|d| {
+            let Some(p) = d.primary else { return true };
+            let path = &result.project.db.file(p.file).path;
+            (whole
+                || scopes
+                    .iter()
+                    .any(|s| path == s || path.starts_with(&format!("{s}/"))))
+                && !per_file.iter().any(|(g, codes)| {
+                    g.is_match(path) && codes.iter().any(|c| d.code.starts_with(c.as_str()))
+                })
+        })
+        .collect();
+
+    let ctx = RenderContext {
+        db: &result.project.db,
+        files_checked: result.project.files_checked,
+    };
+    let written = match a.format {
+        OutputFormat::Text => render::text::render(&ctx, &diagnostics, io.stdout, a.quiet),
+        OutputFormat::Json => render::json::render(&ctx, &diagnostics, io.stdout),
+    };
+    if let Err(e) = written {
+        let _ = writeln!(io.stderr, "djcheck: cannot write output: {e}");
+        return EXIT_ERROR;
+    }
+    if a.statistics {
+        let mut counts: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+        for d in &diagnostics {
+            counts.entry(d.code).or_insert((0, d.name)).0 += 1;
+        }
+        let out: &mut dyn Write = if a.format == OutputFormat::Text {
+            io.stdout
+        } else {
+            io.stderr
+        };
+        for (code, (n, name)) in counts {
+            let _ = writeln!(out, "{n:>5}  {code:<9} {name}");
+        }
+    }
+    for e in &result.internal_errors {
+        let _ = writeln!(io.stderr, "djcheck: internal error: {e}");
+    }
+    if !result.internal_errors.is_empty() {
+        return EXIT_ERROR;
+    }
+    if !a.exit_zero && diagnostics.iter().any(|d| d.severity >= fail_on) {
+        return EXIT_FINDINGS;
+    }
+    EXIT_OK
+}
+
+fn rel_to(root: &Path, p: &Path) -> String {
+    let p = if p.is_absolute() {
+        p.to_owned()
+    } else {
+        root.join(p)
+    };
+    djcheck_project::discover::rel_path(root, &p)
+}
+
+type PerFile = Vec<(globset::GlobMatcher, Vec<String>)>;
+
+fn compile_per_file_ignores(cfg: &Options) -> Result<PerFile, String> {
+    let mut out = Vec::new();
+    for (glob, codes) in cfg.per_file_ignores.clone().unwrap_or_default() {
+        let g = globset::GlobBuilder::new(&glob)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| format!("invalid glob `{glob}` in `per-file-ignores`: {e}"))?;
+        out.push((
+            g.compile_matcher(),
+            codes.iter().map(|c| c.to_ascii_uppercase()).collect(),
+        ));
+    }
+    Ok(out)
+}

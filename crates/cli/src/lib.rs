@@ -1,0 +1,117 @@
+//! The djcheck command line: arguments, configuration merging, output, exit codes.
+//!
+//! What it is: [`run`] parses arguments, finds the project root and its config, runs the
+//! linter and renders the result; [`main_with_std`] wires it to the real terminal.
+//!
+//! It is the only crate that prints or exits (the workspace lints forbid printing
+//! elsewhere). Exit codes: 0 nothing at or above `--fail-on`, 1 findings, 2 usage error,
+//! unreadable config or internal error.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod check;
+pub mod registry;
+mod rules_cmd;
+
+use clap::Parser;
+use codespan_reporting::term::termcolor::{ColorChoice, NoColor, StandardStream, WriteColor};
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read, Write};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+/// Where a run reads and writes.
+pub struct Io<'a> {
+    pub stdin: &'a mut dyn Read,
+    pub stdout: &'a mut dyn WriteColor,
+    pub stderr: &'a mut dyn Write,
+    /// The working directory relative paths are taken from.
+    pub cwd: std::path::PathBuf,
+}
+
+/// Runs djcheck with the process's arguments and streams.
+pub fn main_with_std() -> i32 {
+    // Panics are caught and reported as internal errors; the default hook would print a
+    // backtrace hint first, which is noise for users.
+    std::panic::set_hook(Box::new(|_| {}));
+    let color = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || !std::io::stdout().is_terminal()
+    {
+        ColorChoice::Never
+    } else {
+        ColorChoice::Auto
+    };
+    let mut stdout = StandardStream::stdout(color);
+    let mut stderr = std::io::stderr();
+    let mut stdin = std::io::stdin();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut io = Io {
+        stdin: &mut stdin,
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        cwd,
+    };
+    let code = run(std::env::args_os().collect(), &mut io);
+    let _ = io.stdout.flush();
+    code
+}
+
+/// Runs djcheck with explicit arguments and streams, catching any panic.
+pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
+    let cli = match args::Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let rendered = e.render().to_string();
+            if e.use_stderr() {
+                let _ = write!(io.stderr, "{rendered}");
+            } else {
+                let _ = write!(io.stdout, "{rendered}");
+            }
+            return code;
+        }
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
+        args::Command::Check(a) => check::check(&a, io),
+        args::Command::Rule { code } => rules_cmd::rule(&code, io),
+        args::Command::Rules { format } => rules_cmd::rules(format, io),
+    }));
+    match result {
+        Ok(code) => code,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let _ = writeln!(io.stderr, "djcheck: internal error: {msg}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Runs djcheck in memory: `(exit code, stdout, stderr)`. For tests and tools.
+pub fn run_captured(args: &[&str], cwd: &std::path::Path, stdin: &str) -> (i32, String, String) {
+    let mut out = NoColor::new(Vec::new());
+    let mut err = Vec::new();
+    let mut input = stdin.as_bytes();
+    let mut all: Vec<OsString> = vec!["djcheck".into()];
+    all.extend(args.iter().map(OsString::from));
+    let code = {
+        let mut io = Io {
+            stdin: &mut input,
+            stdout: &mut out,
+            stderr: &mut err,
+            cwd: cwd.to_owned(),
+        };
+        run(all, &mut io)
+    };
+    (
+        code,
+        String::from_utf8_lossy(&out.into_inner()).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(djcheck_cli::main_with_std());
+}

@@ -1,0 +1,115 @@
+use djcheck_python::{LineCol, LineIndex, TextRange, TextSize};
+use std::ops::Range;
+
+/// Index of a file in the [`SourceDb`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u32);
+
+/// A file diagnostics can point into.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the project root, `/`-separated.
+    pub path: String,
+    /// The text as analysed (after decoding; empty for files that could not be read).
+    pub text: String,
+    pub line_index: LineIndex,
+    /// Ranges that renderers must never print (detected secrets). Rendered snippets
+    /// replace them with a masked form of the same byte length.
+    pub masked: Vec<TextRange>,
+}
+
+impl SourceFile {
+    pub fn line_col(&self, offset: TextSize) -> LineCol {
+        self.line_index.line_col(&self.text, offset)
+    }
+
+    /// The text with masked ranges blanked out, keeping every byte offset valid.
+    pub fn display_text(&self) -> std::borrow::Cow<'_, str> {
+        if self.masked.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.text);
+        }
+        let mut out = String::with_capacity(self.text.len());
+        let mut last = 0usize;
+        let mut ranges = self.masked.clone();
+        ranges.sort_by_key(|r| (r.start(), r.end()));
+        for r in ranges {
+            let (s, e) = (usize::from(r.start()), usize::from(r.end()));
+            if s < last || e > self.text.len() {
+                continue;
+            }
+            out.push_str(&self.text[last..s]);
+            // Keep the first four characters (a hint of what it is), star the rest byte
+            // for byte so offsets after it stay valid.
+            let secret = &self.text[s..e];
+            let keep: usize = secret.chars().take(4).map(char::len_utf8).sum();
+            out.push_str(&secret[..keep]);
+            out.extend(std::iter::repeat_n('*', e - s - keep));
+            last = e;
+        }
+        out.push_str(&self.text[last..]);
+        std::borrow::Cow::Owned(out)
+    }
+}
+
+/// All files diagnostics may refer to.
+#[derive(Debug, Default, Clone)]
+pub struct SourceDb {
+    files: Vec<SourceFile>,
+}
+
+impl SourceDb {
+    pub fn new() -> Self {
+        SourceDb::default()
+    }
+
+    pub fn add(&mut self, path: String, text: String) -> FileId {
+        let line_index = LineIndex::new(&text);
+        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.files.push(SourceFile {
+            path,
+            text,
+            line_index,
+            masked: Vec::new(),
+        });
+        id
+    }
+
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    /// Replaces a file's text (files are registered before they are read, so that
+    /// parallel readers can refer to them by id).
+    pub fn set_text(&mut self, id: FileId, text: String) {
+        let f = &mut self.files[id.0 as usize];
+        f.line_index = LineIndex::new(&text);
+        f.text = text;
+    }
+
+    pub fn file_mut(&mut self, id: FileId) -> &mut SourceFile {
+        &mut self.files[id.0 as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(u32::try_from(i).unwrap_or(u32::MAX)), f))
+    }
+
+    pub fn find(&self, path: &str) -> Option<FileId> {
+        self.iter().find(|(_, f)| f.path == path).map(|(id, _)| id)
+    }
+
+    pub(crate) fn line_range(&self, id: FileId, line: usize) -> Option<Range<usize>> {
+        self.file(id).line_index.line_range(line)
+    }
+}

@@ -1,0 +1,171 @@
+//! Diagnostics: what a rule reports, the files it points into, and how it is printed.
+//!
+//! What it is: the [`Diagnostic`] value (code, severity, message, primary span, labels,
+//! notes, help), the [`SourceDb`] of files it refers to by [`FileId`] and byte range, and
+//! one renderer per output format under [`render`].
+//!
+//! What it must never depend on: the project model, the rules or the CLI. Renderers write
+//! to a `Write` they are given; they never print.
+//!
+//! Architecture invariants: a diagnostic holds byte ranges only, line and column are
+//! computed when rendering; [`sort`] gives the one order every renderer prints in.
+
+mod db;
+pub mod render;
+
+pub use db::{FileId, SourceDb, SourceFile};
+pub use djcheck_python::{TextRange, TextSize};
+
+use serde::Serialize;
+
+/// How bad a finding is. Ordered: `Info < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+/// A place in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub range: TextRange,
+}
+
+impl Span {
+    pub fn new(file: FileId, range: TextRange) -> Self {
+        Span { file, range }
+    }
+}
+
+/// A secondary place with its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// Where the finding is. `None` only for findings about the project as a whole.
+    pub primary: Option<Span>,
+    /// The message under the primary span (may be empty).
+    pub primary_label: String,
+    pub labels: Vec<Label>,
+    pub notes: Vec<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(
+        code: &'static str,
+        name: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            code,
+            name,
+            severity,
+            message: message.into(),
+            primary: None,
+            primary_label: String::new(),
+            labels: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.primary = Some(span);
+        self.primary_label = label.into();
+        self
+    }
+
+    pub fn label(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Sorts diagnostics into the one order every format prints: by path, position, code,
+/// then message. The sort key uses paths, never `FileId`s, so it does not depend on the
+/// order files were discovered or parsed in.
+pub fn sort(db: &SourceDb, diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| key(db, a).cmp(&key(db, b)));
+    fn key<'a>(
+        db: &'a SourceDb,
+        d: &'a Diagnostic,
+    ) -> (Option<&'a str>, u32, u32, &'a str, &'a str, usize) {
+        let (path, start, end) = match d.primary {
+            Some(s) => (
+                Some(db.file(s.file).path.as_str()),
+                u32::from(s.range.start()),
+                u32::from(s.range.end()),
+            ),
+            None => (None, 0, 0),
+        };
+        (path, start, end, d.code, d.message.as_str(), d.labels.len())
+    }
+}
+
+/// Counts per severity, for summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+impl Counts {
+    pub fn of(diagnostics: &[Diagnostic]) -> Counts {
+        let mut c = Counts::default();
+        for d in diagnostics {
+            match d.severity {
+                Severity::Error => c.errors += 1,
+                Severity::Warning => c.warnings += 1,
+                Severity::Info => c.infos += 1,
+            }
+        }
+        c
+    }
+}

@@ -1,0 +1,124 @@
+//! The rule API and the runner.
+//!
+//! What it is: the [`Rule`] trait and [`declare_rule!`] (a rule's doc comment is its
+//! documentation, printed by `djcheck rule CODE`), rule [`Selection`] by code or prefix,
+//! and [`run`]: load the project on large-stack threads, run per-file rules while each
+//! file's tree is alive and project rules after, in parallel, each inside `catch_unwind`,
+//! then sort.
+//!
+//! What it must never depend on: any rule crate (rule families depend on this crate and
+//! the CLI assembles them), the config file format, or the CLI.
+//!
+//! Architecture invariants: rules are pure (they read the model and push diagnostics:
+//! no I/O, no `Result`, no panics); a panicking rule becomes an internal error, never a
+//! crash; output order never depends on thread scheduling.
+
+mod runner;
+mod selection;
+
+pub use djcheck_diagnostics::{Diagnostic, FileId, Label, Severity, Span};
+pub use djcheck_project::{FileContext, Project};
+pub use runner::{run, RunOptions, RunResult};
+pub use selection::Selection;
+
+/// A rule's identity and documentation.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable public code, e.g. `MIG001`.
+    pub code: &'static str,
+    /// Kebab-case name, e.g. `missing-dependency`.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// The rule's doc comment: What it finds / Why it matters / Example / How to fix.
+    pub doc: &'static str,
+}
+
+impl RuleMeta {
+    /// A new diagnostic of this rule with its default severity.
+    pub fn diagnostic(&self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.code, self.name, self.severity, message)
+    }
+
+    /// The doc text with the one leading space of each doc-comment line removed.
+    pub fn doc_text(&self) -> String {
+        let mut out = String::new();
+        for line in self.doc.split('\n') {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+        out
+    }
+
+    /// The first paragraph under `## What it finds`, as one line.
+    pub fn summary(&self) -> String {
+        let doc = self.doc_text();
+        let mut lines = doc
+            .split('\n')
+            .skip_while(|l| !l.starts_with("## What it finds"))
+            .skip(1);
+        let mut out = Vec::new();
+        for l in lines.by_ref() {
+            if l.trim().is_empty() {
+                if out.is_empty() {
+                    continue;
+                }
+                break;
+            }
+            out.push(l.trim());
+        }
+        out.join(" ")
+    }
+}
+
+/// A check. Implement `check_file` for rules that look at one file's syntax, or
+/// `check_project` for rules over the project model (graph, settings, URL tree).
+pub trait Rule: Sync + Send {
+    fn meta(&self) -> &'static RuleMeta;
+
+    /// Runs on every parsed file while its syntax tree is alive.
+    fn check_file(&self, _cx: &FileContext<'_>, _out: &mut Vec<Diagnostic>) {}
+
+    /// Runs once on the whole project.
+    fn check_project(&self, _project: &Project, _out: &mut Vec<Diagnostic>) {}
+}
+
+/// Declares a rule type whose doc comment becomes its documentation.
+///
+/// ```ignore
+/// declare_rule! {
+///     /// ## What it finds
+///     /// ...
+///     pub struct MissingDependency { code: "MIG001", name: "missing-dependency", severity: Error }
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis struct $ty:ident { code: $code:literal, name: $name:literal, severity: $sev:ident $(,)? }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        $vis struct $ty;
+
+        impl $ty {
+            pub const META: $crate::RuleMeta = $crate::RuleMeta {
+                code: $code,
+                name: $name,
+                severity: $crate::Severity::$sev,
+                doc: concat!($($doc, "\n"),*),
+            };
+        }
+    };
+}
+
+/// The sections every rule doc must have, in order.
+pub const DOC_SECTIONS: &[&str] = &[
+    "## What it finds",
+    "## Why it matters",
+    "## Example",
+    "## How to fix",
+];

@@ -1,0 +1,115 @@
+//! Running the rules: parallel, isolated, deterministic.
+
+use crate::{Diagnostic, Rule, Severity};
+use djcheck_project::{FileContext, FileVisitor, LoadOptions, Project};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+
+/// Stack size of analysis threads. Deeply nested syntax trees are walked and dropped
+/// recursively; 256 MiB only reserves address space until it is touched.
+pub const STACK_SIZE: usize = 256 * 1024 * 1024;
+
+pub struct RunOptions {
+    pub load: LoadOptions,
+    /// Enabled rules.
+    pub rules: Vec<&'static dyn Rule>,
+    /// Per-code severity overrides.
+    pub severity: BTreeMap<String, Severity>,
+    /// Worker threads; `None` for one per core.
+    pub threads: Option<usize>,
+}
+
+pub struct RunResult {
+    pub project: Project,
+    /// Sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Rules that panicked, with the file and message: reported as internal errors.
+    pub internal_errors: Vec<String>,
+}
+
+struct FileRules<'a> {
+    rules: &'a [&'static dyn Rule],
+    errors: &'a Mutex<Vec<String>>,
+}
+
+impl FileVisitor for FileRules<'_> {
+    fn visit(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+        for rule in self.rules {
+            let mut local = Vec::new();
+            let r = catch_unwind(AssertUnwindSafe(|| rule.check_file(cx, &mut local)));
+            match r {
+                Ok(()) => out.extend(local),
+                Err(p) => record(self.errors, rule.meta().code, Some(cx.path), &p),
+            }
+        }
+    }
+}
+
+fn record(
+    errors: &Mutex<Vec<String>>,
+    code: &str,
+    path: Option<&str>,
+    payload: &(dyn std::any::Any + Send),
+) {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    let place = path.map(|p| format!(" on `{p}`")).unwrap_or_default();
+    if let Ok(mut e) = errors.lock() {
+        e.push(format!("rule {code} failed{place}: {msg}"));
+    }
+}
+
+/// Loads the project and runs the rules. Errors only when the thread pool cannot start.
+pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
+    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
+    if let Some(n) = opts.threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    Ok(pool.install(|| run_in_pool(opts)))
+}
+
+fn run_in_pool(opts: &RunOptions) -> RunResult {
+    let errors = Mutex::new(Vec::new());
+    let visitor = FileRules {
+        rules: &opts.rules,
+        errors: &errors,
+    };
+    let (project, mut diagnostics) = djcheck_project::load(&opts.load, &visitor);
+    let project_diags: Vec<Vec<Diagnostic>> = opts
+        .rules
+        .par_iter()
+        .map(|rule| {
+            let mut out = Vec::new();
+            match catch_unwind(AssertUnwindSafe(|| rule.check_project(&project, &mut out))) {
+                Ok(()) => out,
+                Err(p) => {
+                    record(&errors, rule.meta().code, None, &p);
+                    Vec::new()
+                }
+            }
+        })
+        .collect();
+    diagnostics.extend(project_diags.into_iter().flatten());
+    for d in &mut diagnostics {
+        if let Some(s) = opts.severity.get(d.code) {
+            d.severity = *s;
+        }
+    }
+    djcheck_diagnostics::sort(&project.db, &mut diagnostics);
+    diagnostics.dedup();
+    let mut internal_errors = errors.into_inner().unwrap_or_default();
+    internal_errors.sort();
+    RunResult {
+        project,
+        diagnostics,
+        internal_errors,
+    }
+}

@@ -1,0 +1,132 @@
+//! Walking the project tree: which files exist, which folders are skipped.
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+/// Folder names never descended into.
+pub const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "node_modules",
+    "site-packages",
+    "build",
+    "dist",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+];
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct Tree {
+    /// Python files, relative to the root, `/`-separated, sorted.
+    pub py_files: BTreeSet<String>,
+    /// Template files (`.html`, `.txt` under a `templates` folder), sorted.
+    pub templates: BTreeSet<String>,
+    /// Virtualenvs found (folders holding `pyvenv.cfg`), relative paths.
+    pub venvs: Vec<PathBuf>,
+    /// Problems met while walking (symlink loops, unreadable folders), by relative path.
+    pub problems: Vec<(String, String)>,
+}
+
+/// Converts a path under `root` to the `/`-separated relative form used everywhere.
+pub fn rel_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut s = String::new();
+    for (i, c) in rel.components().enumerate() {
+        if i > 0 {
+            s.push('/');
+        }
+        s.push_str(&c.as_os_str().to_string_lossy());
+    }
+    s
+}
+
+fn gitignore_for(root: &Path) -> Option<Gitignore> {
+    let mut b = GitignoreBuilder::new(root);
+    let mut any = false;
+    for f in [root.join(".gitignore"), root.join(".git/info/exclude")] {
+        if f.is_file() {
+            // A malformed line is skipped by the builder; the rest still applies.
+            let _ = b.add(f);
+            any = true;
+        }
+    }
+    if !any {
+        return None;
+    }
+    b.build().ok()
+}
+
+/// Walks `root`, following symlinks (loops are reported, not followed).
+pub fn walk(root: &Path, exclude: &dyn Fn(&str, bool) -> bool) -> Tree {
+    let mut tree = Tree::default();
+    let gi = gitignore_for(root);
+    let mut it = WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
+    loop {
+        let entry = match it.next() {
+            None => break,
+            Some(Ok(e)) => e,
+            Some(Err(e)) => {
+                let path = e.path().map(|p| rel_path(root, p)).unwrap_or_default();
+                let msg = if e.loop_ancestor().is_some() {
+                    "symbolic link loop: not followed".to_owned()
+                } else {
+                    e.io_error()
+                        .map_or_else(|| e.to_string(), |io| io.to_string())
+                };
+                tree.problems.push((path, msg));
+                continue;
+            }
+        };
+        if entry.depth() == 0 {
+            continue;
+        }
+        let path = entry.path();
+        let is_dir = entry.file_type().is_dir();
+        let rel = rel_path(root, path);
+        if is_dir {
+            let name = entry.file_name().to_string_lossy();
+            if path.join("pyvenv.cfg").is_file() {
+                tree.venvs.push(PathBuf::from(&rel));
+                it.skip_current_dir();
+                continue;
+            }
+            if SKIPPED_DIRS.contains(&name.as_ref())
+                || gi
+                    .as_ref()
+                    .is_some_and(|g| g.matched(path, true).is_ignore())
+                || exclude(&rel, true)
+            {
+                it.skip_current_dir();
+            }
+            continue;
+        }
+        if gi
+            .as_ref()
+            .is_some_and(|g| g.matched(path, false).is_ignore())
+            || exclude(&rel, false)
+        {
+            continue;
+        }
+        if rel.ends_with(".py") {
+            tree.py_files.insert(rel);
+        } else if (rel.ends_with(".html") || rel.ends_with(".txt"))
+            && rel.split('/').any(|c| c == "templates")
+        {
+            tree.templates.insert(rel);
+        }
+    }
+    tree
+}

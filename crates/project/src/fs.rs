@@ -1,0 +1,64 @@
+//! The only place djcheck reads files. Every problem becomes a [`ReadProblem`], never a
+//! panic or an early return for the whole run.
+
+use djcheck_python::{decode, DecodeProblem, Limits};
+use std::io::Read;
+use std::path::Path;
+
+/// Why a file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadProblem {
+    Io(String),
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
+    /// Not usable as text; `lossy` is the text with bad bytes replaced, for display only.
+    Decode(DecodeProblem, String),
+}
+
+impl std::fmt::Display for ReadProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadProblem::Io(e) => write!(f, "cannot read file: {e}"),
+            ReadProblem::TooLarge { size, limit } => write!(
+                f,
+                "file is {size} bytes, larger than the {limit}-byte limit"
+            ),
+            ReadProblem::Decode(d, _) => write!(f, "file is not valid source text: {d}"),
+        }
+    }
+}
+
+/// Reads a file as text, refusing files over the size limit before reading them whole.
+pub fn read_text(path: &Path, limits: &Limits) -> Result<String, ReadProblem> {
+    let file = std::fs::File::open(path).map_err(|e| ReadProblem::Io(e.to_string()))?;
+    let size = file
+        .metadata()
+        .map_err(|e| ReadProblem::Io(e.to_string()))?
+        .len();
+    if size > limits.max_file_bytes {
+        return Err(ReadProblem::TooLarge {
+            size,
+            limit: limits.max_file_bytes,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    // `take` guards against files that grow while being read.
+    file.take(limits.max_file_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadProblem::Io(e.to_string()))?;
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(ReadProblem::TooLarge {
+            size: bytes.len() as u64,
+            limit: limits.max_file_bytes,
+        });
+    }
+    decode(&bytes).map_err(|d| ReadProblem::Decode(d, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Reads a small file whose failure is not worth a diagnostic (e.g. a virtualenv's
+/// metadata). Returns `None` on any problem.
+pub fn read_optional(path: &Path) -> Option<String> {
+    read_text(path, &Limits::default()).ok()
+}

@@ -1,0 +1,683 @@
+//! Migration modules decoded into typed facts: the `Migration` class, its dependencies,
+//! and its operations, every one with its byte range.
+
+use djcheck_diagnostics::FileId;
+use djcheck_python::ast::{self, Expr, Stmt};
+use djcheck_python::eval::{self, ModuleBindings};
+use djcheck_python::{Ranged, TextRange};
+
+/// `(app_label, migration_name)`, the key Django records applied migrations by.
+pub type Key = (String, String);
+
+/// A string literal of the source and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lit {
+    pub value: String,
+    pub range: TextRange,
+}
+
+/// One entry of `dependencies`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// The key as Django resolves it (a swappable dependency becomes
+    /// `(user_app_label, "__first__")`).
+    pub key: Key,
+    /// `Some("AUTH_USER_MODEL")` for `swappable_dependency(settings.AUTH_USER_MODEL)`.
+    pub swappable: Option<String>,
+    pub range: TextRange,
+}
+
+/// A migration key written in `replaces` or `run_before`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRef {
+    pub key: Key,
+    pub range: TextRange,
+}
+
+/// A model a relation field points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelRef {
+    /// `"app.Model"` or `"Model"` (same app: `app` is `None`).
+    Named { app: Option<String>, model: String },
+    /// `settings.AUTH_USER_MODEL` (or another setting, named).
+    Setting(String),
+    /// Anything not statically known.
+    Unknown,
+}
+
+/// A relation field's target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub target: ModelRef,
+    pub range: TextRange,
+}
+
+/// A field as declared in `CreateModel(fields=[...])` or `AddField(field=...)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: Option<Lit>,
+    /// The field class's last name, e.g. `ForeignKey`.
+    pub class: String,
+    pub relation: Option<Relation>,
+    pub range: TextRange,
+}
+
+/// A function reference passed to `RunPython`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRef {
+    /// A name of the module (`forwards`).
+    Name(String),
+    Lambda,
+    /// `migrations.RunPython.noop` (or `RunPython.noop`).
+    Noop,
+    Other,
+}
+
+/// A decoded operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpKind {
+    CreateModel {
+        name: Option<Lit>,
+        fields: Vec<Field>,
+        db_table: Option<Lit>,
+        bases: Vec<ModelRef>,
+        swappable: Option<String>,
+    },
+    DeleteModel {
+        name: Option<Lit>,
+    },
+    RenameModel {
+        old: Option<Lit>,
+        new: Option<Lit>,
+    },
+    AlterModelTable {
+        name: Option<Lit>,
+        table: Option<Lit>,
+    },
+    AlterModelOptions {
+        name: Option<Lit>,
+        db_table: Option<Lit>,
+    },
+    AddField {
+        model: Option<Lit>,
+        field: Option<Field>,
+    },
+    AlterField {
+        model: Option<Lit>,
+        field: Option<Field>,
+    },
+    RemoveField {
+        model: Option<Lit>,
+        name: Option<Lit>,
+    },
+    RenameField {
+        model: Option<Lit>,
+        old: Option<Lit>,
+        new: Option<Lit>,
+    },
+    /// AddIndex, RemoveIndex, AddConstraint, RemoveConstraint, AlterUniqueTogether,
+    /// AlterIndexTogether, AlterOrderWithRespectTo, AlterModelManagers, RenameIndex...:
+    /// operations on an existing model that need nothing more than its name.
+    ModelOption {
+        op: String,
+        model: Option<Lit>,
+    },
+    RunPython {
+        code: Option<(CodeRef, TextRange)>,
+        reverse: Option<(CodeRef, TextRange)>,
+    },
+    RunSql {
+        sql: Option<TextRange>,
+        reverse_sql: Option<TextRange>,
+        state_operations: Vec<Operation>,
+    },
+    SeparateDatabaseAndState {
+        database: Vec<Operation>,
+        state: Vec<Operation>,
+    },
+    /// An operation djcheck does not decode (custom or third-party), kept with its name.
+    Unknown {
+        name: Option<String>,
+    },
+}
+
+/// An operation and its range in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    pub kind: OpKind,
+    pub range: TextRange,
+}
+
+/// A migration module as Django's loader would see it.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    pub file: FileId,
+    pub app: String,
+    pub name: String,
+    /// False when the file could not be read or parsed: the migration exists, but its
+    /// contents are unknown and rules must not guess them.
+    pub readable: bool,
+    /// The `Migration` class name, or `None` when the module has none.
+    pub class_range: Option<TextRange>,
+    pub dependencies: Vec<Dependency>,
+    /// Range of the `dependencies = [...]` value, for labels.
+    pub dependencies_range: Option<TextRange>,
+    /// False when some dependency could not be read statically.
+    pub dependencies_complete: bool,
+    pub replaces: Vec<KeyRef>,
+    pub replaces_complete: bool,
+    pub run_before: Vec<KeyRef>,
+    pub initial: Option<bool>,
+    /// `None` means the default (atomic).
+    pub atomic: Option<bool>,
+    pub operations: Vec<Operation>,
+    pub operations_complete: bool,
+}
+
+impl Migration {
+    pub fn key(&self) -> Key {
+        (self.app.clone(), self.name.clone())
+    }
+
+    /// An opaque migration: it exists on disk but could not be read.
+    pub fn opaque(file: FileId, app: &str, name: &str) -> Migration {
+        Migration {
+            file,
+            app: app.to_owned(),
+            name: name.to_owned(),
+            readable: false,
+            class_range: None,
+            dependencies: Vec::new(),
+            dependencies_range: None,
+            dependencies_complete: false,
+            replaces: Vec::new(),
+            replaces_complete: false,
+            run_before: Vec::new(),
+            initial: None,
+            atomic: None,
+            operations: Vec::new(),
+            operations_complete: false,
+        }
+    }
+
+    /// The migration's number: its leading digits (`0003` of `0003_profile`).
+    pub fn number(&self) -> Option<&str> {
+        migration_number(&self.name)
+    }
+}
+
+/// Leading digits of a migration name, if any.
+pub fn migration_number(name: &str) -> Option<&str> {
+    let end = name
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(name.len());
+    (end > 0).then(|| &name[..end])
+}
+
+/// What the extractor needs from the project.
+pub struct ExtractContext<'a> {
+    /// The app label of `settings.AUTH_USER_MODEL` (Django's default is `auth`).
+    pub user_app_label: &'a str,
+}
+
+/// Decodes a parsed migration module. Returns a migration with `class_range: None` when
+/// the module has no `Migration` class.
+pub fn extract(
+    file: FileId,
+    app: &str,
+    name: &str,
+    body: &[Stmt],
+    cx: &ExtractContext<'_>,
+) -> Migration {
+    let mut m = Migration::opaque(file, app, name);
+    m.readable = true;
+    m.dependencies_complete = true;
+    m.replaces_complete = true;
+    m.operations_complete = true;
+    let bindings = ModuleBindings::new(body);
+    let Some(class) = body.iter().rev().find_map(|s| match s {
+        Stmt::ClassDef(c) if c.name.id.as_str() == "Migration" => Some(c),
+        _ => None,
+    }) else {
+        m.operations_complete = false;
+        m.dependencies_complete = false;
+        return m;
+    };
+    m.class_range = Some(class.name.range);
+    for stmt in &class.body {
+        let (target, value) = match stmt {
+            Stmt::Assign(a) if a.targets.len() == 1 => (&a.targets[0], a.value.as_ref()),
+            Stmt::AnnAssign(a) => match &a.value {
+                Some(v) => (a.target.as_ref(), v.as_ref()),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let Expr::Name(n) = target else { continue };
+        let value = bindings.resolve(value);
+        match n.id.as_str() {
+            "dependencies" => {
+                m.dependencies_range = Some(value.range());
+                m.dependencies_complete =
+                    read_dependencies(value, &bindings, cx, &mut m.dependencies);
+            }
+            "replaces" => m.replaces_complete = read_keys(value, &bindings, &mut m.replaces),
+            "run_before" => {
+                read_keys(value, &bindings, &mut m.run_before);
+            }
+            "initial" => m.initial = eval::bool_value(value),
+            "atomic" => m.atomic = eval::bool_value(value),
+            "operations" => {
+                m.operations_complete = read_operations(value, &bindings, &mut m.operations)
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+/// Elements of a list/tuple, following `+` concatenation and module-level names.
+fn elements<'a>(value: &'a Expr, b: &ModuleBindings<'a>, out: &mut Vec<&'a Expr>) -> bool {
+    let value = b.resolve(value);
+    match value {
+        Expr::List(_) | Expr::Tuple(_) => {
+            let mut ok = true;
+            for e in eval::sequence_elements(value).unwrap_or(&[]) {
+                if let Expr::Starred(s) = e {
+                    ok &= elements(&s.value, b, out);
+                } else {
+                    out.push(e);
+                }
+            }
+            ok
+        }
+        Expr::BinOp(op) if matches!(op.op, ast::Operator::Add) => {
+            let l = elements(&op.left, b, out);
+            let r = elements(&op.right, b, out);
+            l && r
+        }
+        _ => false,
+    }
+}
+
+fn key_of(e: &Expr, b: &ModuleBindings<'_>) -> Option<Key> {
+    let e = b.resolve(e);
+    let elts = eval::sequence_elements(e)?;
+    if elts.len() != 2 {
+        return None;
+    }
+    let app = eval::str_value(b.resolve(&elts[0]))?;
+    let name = eval::str_value(b.resolve(&elts[1]))?;
+    Some((app, name))
+}
+
+fn read_keys(value: &Expr, b: &ModuleBindings<'_>, out: &mut Vec<KeyRef>) -> bool {
+    let mut elts = Vec::new();
+    let mut ok = elements(value, b, &mut elts);
+    for e in elts {
+        match key_of(e, b) {
+            Some(key) => out.push(KeyRef {
+                key,
+                range: e.range(),
+            }),
+            None => ok = false,
+        }
+    }
+    ok
+}
+
+fn read_dependencies(
+    value: &Expr,
+    b: &ModuleBindings<'_>,
+    cx: &ExtractContext<'_>,
+    out: &mut Vec<Dependency>,
+) -> bool {
+    let mut elts = Vec::new();
+    let mut ok = elements(value, b, &mut elts);
+    for e in elts {
+        if let Some(key) = key_of(e, b) {
+            out.push(Dependency {
+                key,
+                swappable: None,
+                range: e.range(),
+            });
+            continue;
+        }
+        // `migrations.swappable_dependency(settings.AUTH_USER_MODEL)`
+        if let Expr::Call(call) = e {
+            if eval::callee_last(call) == Some("swappable_dependency") {
+                let setting = call
+                    .arguments
+                    .args
+                    .first()
+                    .and_then(eval::dotted_name)
+                    .and_then(|d| d.strip_prefix("settings.").map(str::to_owned));
+                if setting.as_deref() == Some("AUTH_USER_MODEL") {
+                    out.push(Dependency {
+                        key: (cx.user_app_label.to_owned(), "__first__".to_owned()),
+                        swappable: setting,
+                        range: e.range(),
+                    });
+                    continue;
+                }
+            }
+        }
+        ok = false;
+    }
+    ok
+}
+
+fn read_operations(value: &Expr, b: &ModuleBindings<'_>, out: &mut Vec<Operation>) -> bool {
+    let mut elts = Vec::new();
+    let ok = elements(value, b, &mut elts);
+    for e in elts {
+        out.push(operation(b.resolve(e), b));
+    }
+    ok
+}
+
+fn lit(e: Option<&Expr>) -> Option<Lit> {
+    let e = e?;
+    Some(Lit {
+        value: eval::str_value(e)?,
+        range: e.range(),
+    })
+}
+
+fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
+    let range = e.range();
+    let Expr::Call(call) = e else {
+        return Operation {
+            kind: OpKind::Unknown { name: None },
+            range,
+        };
+    };
+    let Some(op) = eval::callee_last(call) else {
+        return Operation {
+            kind: OpKind::Unknown { name: None },
+            range,
+        };
+    };
+    let arg = |pos: usize, name: &str| eval::argument(call, pos, name).map(|e| b.resolve(e));
+    let kind = match op {
+        "CreateModel" => {
+            let mut fields = Vec::new();
+            if let Some(fs) = arg(1, "fields") {
+                let mut elts = Vec::new();
+                elements(fs, b, &mut elts);
+                for f in elts {
+                    // `("name", models.ForeignKey(...))`
+                    if let Some([n, fexpr]) = eval::sequence_elements(f) {
+                        if let Some(mut field) = field_of(fexpr) {
+                            field.name = lit(Some(n));
+                            fields.push(field);
+                        }
+                    }
+                }
+            }
+            let options = arg(2, "options");
+            let db_table = options.and_then(|o| dict_get(o, "db_table"));
+            let swappable = options
+                .and_then(|o| dict_get(o, "swappable"))
+                .map(|l| l.value);
+            let mut bases = Vec::new();
+            if let Some(bs) = arg(3, "bases") {
+                for be in eval::sequence_elements(bs).unwrap_or(&[]) {
+                    bases.push(model_ref(be));
+                }
+            }
+            OpKind::CreateModel {
+                name: lit(arg(0, "name")),
+                fields,
+                db_table,
+                bases,
+                swappable,
+            }
+        }
+        "DeleteModel" => OpKind::DeleteModel {
+            name: lit(arg(0, "name")),
+        },
+        "RenameModel" => OpKind::RenameModel {
+            old: lit(arg(0, "old_name")),
+            new: lit(arg(1, "new_name")),
+        },
+        "AlterModelTable" => OpKind::AlterModelTable {
+            name: lit(arg(0, "name")),
+            table: lit(arg(1, "table")),
+        },
+        "AlterModelOptions" => OpKind::AlterModelOptions {
+            name: lit(arg(0, "name")),
+            db_table: arg(1, "options").and_then(|o| dict_get(o, "db_table")),
+        },
+        "AddField" => OpKind::AddField {
+            model: lit(arg(0, "model_name")),
+            field: arg(2, "field").and_then(field_of),
+        },
+        "AlterField" => OpKind::AlterField {
+            model: lit(arg(0, "model_name")),
+            field: arg(2, "field").and_then(field_of),
+        },
+        "RemoveField" => OpKind::RemoveField {
+            model: lit(arg(0, "model_name")),
+            name: lit(arg(1, "name")),
+        },
+        "RenameField" => OpKind::RenameField {
+            model: lit(arg(0, "model_name")),
+            old: lit(arg(1, "old_name")),
+            new: lit(arg(2, "new_name")),
+        },
+        "AddIndex"
+        | "RemoveIndex"
+        | "RenameIndex"
+        | "AddConstraint"
+        | "RemoveConstraint"
+        | "AlterConstraint"
+        | "AlterUniqueTogether"
+        | "AlterIndexTogether"
+        | "AlterOrderWithRespectTo"
+        | "AlterModelManagers"
+        | "AlterModelTableComment" => {
+            let first = if matches!(
+                op,
+                "AlterUniqueTogether"
+                    | "AlterIndexTogether"
+                    | "AlterOrderWithRespectTo"
+                    | "AlterModelManagers"
+                    | "AlterModelTableComment"
+            ) {
+                "name"
+            } else {
+                "model_name"
+            };
+            OpKind::ModelOption {
+                op: op.to_owned(),
+                model: lit(arg(0, first)),
+            }
+        }
+        "RunPython" => OpKind::RunPython {
+            code: arg(0, "code").map(|e| (code_ref(e), e.range())),
+            reverse: arg(1, "reverse_code").map(|e| (code_ref(e), e.range())),
+        },
+        "RunSQL" => {
+            let mut state_operations = Vec::new();
+            if let Some(s) = arg(2, "state_operations") {
+                read_operations(s, b, &mut state_operations);
+            }
+            OpKind::RunSql {
+                sql: arg(0, "sql").map(Ranged::range),
+                reverse_sql: arg(1, "reverse_sql").map(Ranged::range),
+                state_operations,
+            }
+        }
+        "SeparateDatabaseAndState" => {
+            let mut database = Vec::new();
+            let mut state = Vec::new();
+            if let Some(d) = arg(0, "database_operations") {
+                read_operations(d, b, &mut database);
+            }
+            if let Some(s) = arg(1, "state_operations") {
+                read_operations(s, b, &mut state);
+            }
+            OpKind::SeparateDatabaseAndState { database, state }
+        }
+        other => OpKind::Unknown {
+            name: Some(other.to_owned()),
+        },
+    };
+    Operation { kind, range }
+}
+
+fn code_ref(e: &Expr) -> CodeRef {
+    match e {
+        Expr::Name(n) => CodeRef::Name(n.id.as_str().to_owned()),
+        Expr::Lambda(_) => CodeRef::Lambda,
+        Expr::Attribute(a) if a.attr.id.as_str() == "noop" => CodeRef::Noop,
+        _ => CodeRef::Other,
+    }
+}
+
+fn dict_get(d: &Expr, key: &str) -> Option<Lit> {
+    let Expr::Dict(d) = d else { return None };
+    d.items
+        .iter()
+        .find(|i| i.key.as_ref().and_then(eval::str_value).as_deref() == Some(key))
+        .and_then(|i| lit(Some(&i.value)))
+}
+
+const RELATION_CLASSES: &[&str] = &[
+    "ForeignKey",
+    "OneToOneField",
+    "ManyToManyField",
+    "ParentalKey",
+    "ParentalManyToManyField",
+];
+
+fn field_of(e: &Expr) -> Option<Field> {
+    let Expr::Call(call) = e else { return None };
+    let class = eval::callee_last(call)?.to_owned();
+    let to = eval::keyword(call, "to").or_else(|| {
+        RELATION_CLASSES
+            .iter()
+            .any(|c| class.ends_with(c))
+            .then(|| call.arguments.args.first())
+            .flatten()
+    });
+    let relation = to.map(|t| Relation {
+        target: model_ref(t),
+        range: t.range(),
+    });
+    Some(Field {
+        name: None,
+        class,
+        relation,
+        range: e.range(),
+    })
+}
+
+/// A model reference: `"app.Model"`, `"Model"`, `settings.AUTH_USER_MODEL`.
+pub fn model_ref(e: &Expr) -> ModelRef {
+    if let Some(s) = eval::str_value(e) {
+        return match s.split_once('.') {
+            Some((app, model)) => ModelRef::Named {
+                app: Some(app.to_owned()),
+                model: model.to_owned(),
+            },
+            None => ModelRef::Named {
+                app: None,
+                model: s,
+            },
+        };
+    }
+    if let Some(d) = eval::dotted_name(e) {
+        if let Some(setting) = d.strip_prefix("settings.") {
+            return ModelRef::Setting(setting.to_owned());
+        }
+    }
+    ModelRef::Unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use djcheck_python::parse_module;
+
+    const SRC: &str = r#"
+from django.conf import settings
+from django.db import migrations, models
+
+SQL = "CREATE TABLE x (id int)"
+
+class Migration(migrations.Migration):
+    initial = True
+    atomic = False
+    dependencies = [
+        ("blog", "0001_initial"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+    replaces = [("blog", "0002_a"), ("blog", "0003_b")]
+    operations = [
+        migrations.CreateModel(
+            name="Post",
+            fields=[
+                ("id", models.AutoField(primary_key=True)),
+                ("author", models.ForeignKey(on_delete=models.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ("tag", models.ForeignKey("tags.Tag", on_delete=models.CASCADE)),
+            ],
+            options={"db_table": "old_post"},
+        ),
+        migrations.RunSQL(SQL, migrations.RunSQL.noop),
+        migrations.RunPython(forwards, migrations.RunPython.noop),
+        custom.Thing(),
+    ]
+"#;
+
+    #[test]
+    fn decodes_a_makemigrations_file() {
+        let p = parse_module(SRC);
+        let m = extract(
+            FileId(0),
+            "blog",
+            "0004_post",
+            p.body(),
+            &ExtractContext {
+                user_app_label: "users",
+            },
+        );
+        assert!(m.dependencies_complete);
+        assert_eq!(
+            m.dependencies[0].key,
+            ("blog".into(), "0001_initial".into())
+        );
+        assert_eq!(m.dependencies[1].key, ("users".into(), "__first__".into()));
+        assert_eq!(m.replaces.len(), 2);
+        assert_eq!(m.atomic, Some(false));
+        assert_eq!(m.initial, Some(true));
+        assert_eq!(m.operations.len(), 4);
+        let OpKind::CreateModel {
+            fields, db_table, ..
+        } = &m.operations[0].kind
+        else {
+            panic!()
+        };
+        assert_eq!(db_table.as_ref().unwrap().value, "old_post");
+        assert_eq!(
+            fields[1].relation.as_ref().unwrap().target,
+            ModelRef::Setting("AUTH_USER_MODEL".into())
+        );
+        assert_eq!(
+            fields[2].relation.as_ref().unwrap().target,
+            ModelRef::Named {
+                app: Some("tags".into()),
+                model: "Tag".into()
+            }
+        );
+        assert!(matches!(m.operations[3].kind, OpKind::Unknown { .. }));
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(migration_number("0162b_x"), Some("0162"));
+        assert_eq!(migration_number("initial"), None);
+    }
+}

@@ -1,0 +1,128 @@
+//! The Python front end: everything djcheck knows about Python source text.
+//!
+//! What it is: turning bytes into checked text ([`decode`]), text into a syntax tree
+//! ([`parse_module`]), byte offsets into line/column ([`LineIndex`]), and small static
+//! evaluations of expressions ([`eval`]).
+//!
+//! What it must never depend on: any other djcheck crate. Rules and the project model
+//! reach the parser only through this crate (the AST types are re-exported as [`ast`]),
+//! so the parser can be swapped here without touching them.
+//!
+//! Architecture invariant: parsing never fails. [`parse_module`] always returns a tree
+//! (possibly partial) plus the list of syntax errors.
+
+pub mod eval;
+mod line_index;
+mod source;
+
+pub use line_index::{LineCol, LineIndex};
+pub use ruff_python_ast as ast;
+pub use ruff_text_size::{Ranged, TextLen, TextRange, TextSize};
+pub use source::{decode, DecodeProblem, Limits};
+
+use ruff_python_ast::visitor::source_order::{self, SourceOrderVisitor, TraversalSignal};
+use ruff_python_ast::{AnyNodeRef, ModModule};
+
+/// A syntax error found by the parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub message: String,
+    pub range: TextRange,
+}
+
+/// A parsed module: the (possibly partial) tree and its syntax errors.
+#[derive(Debug)]
+pub struct ParsedModule {
+    pub module: ModModule,
+    pub errors: Vec<SyntaxError>,
+}
+
+impl ParsedModule {
+    pub fn body(&self) -> &[ast::Stmt] {
+        &self.module.body
+    }
+}
+
+/// Parses Python source. Never fails: errors are returned beside a recovered tree.
+///
+/// Deeply nested input produces a deeply nested tree; callers must run this (and drop
+/// the result) on a thread with a large stack, and check [`nesting_depth_exceeds`].
+pub fn parse_module(text: &str) -> ParsedModule {
+    let parsed = ruff_python_parser::parse_unchecked_source(text, ast::PySourceType::Python);
+    let errors = parsed
+        .errors()
+        .iter()
+        .map(|e| SyntaxError {
+            message: e.error.to_string(),
+            range: e.location,
+        })
+        .collect();
+    ParsedModule {
+        module: parsed.into_syntax(),
+        errors,
+    }
+}
+
+/// Returns true when the tree nests deeper than `limit` nodes.
+///
+/// The walk stops descending at the limit, so its own recursion is bounded by `limit`.
+pub fn nesting_depth_exceeds(module: &ModModule, limit: usize) -> bool {
+    struct Depth {
+        depth: usize,
+        limit: usize,
+        exceeded: bool,
+    }
+    impl<'a> SourceOrderVisitor<'a> for Depth {
+        fn enter_node(&mut self, _node: AnyNodeRef<'a>) -> TraversalSignal {
+            // `leave_node` runs for skipped nodes too, so always count the entry.
+            self.depth += 1;
+            if self.exceeded || self.depth > self.limit {
+                self.exceeded = true;
+                return TraversalSignal::Skip;
+            }
+            TraversalSignal::Traverse
+        }
+        fn leave_node(&mut self, _node: AnyNodeRef<'a>) {
+            self.depth = self.depth.saturating_sub(1);
+        }
+    }
+    let mut v = Depth {
+        depth: 0,
+        limit,
+        exceeded: false,
+    };
+    for stmt in &module.body {
+        source_order::walk_stmt(&mut v, stmt);
+        if v.exceeded {
+            return true;
+        }
+    }
+    v.exceeded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_modern_syntax() {
+        let p = parse_module("d = {}\nx = f\"{d[\"key\"]}\"\n");
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+    }
+
+    #[test]
+    fn reports_syntax_errors_with_recovery() {
+        let p = parse_module("x = (\ny = 2\n");
+        assert!(!p.errors.is_empty());
+    }
+
+    #[test]
+    fn depth_limit() {
+        let src = format!("x = {}1{}\n", "(".repeat(50), ")".repeat(50));
+        let p = parse_module(&src);
+        assert!(!nesting_depth_exceeds(&p.module, 1000));
+        let src = format!("x = {}1{}\n", "[".repeat(2000), "]".repeat(2000));
+        let p = parse_module(&src);
+        assert!(nesting_depth_exceeds(&p.module, 1000));
+    }
+}

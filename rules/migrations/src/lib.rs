@@ -1,0 +1,20 @@
+//! Migration graph rules (MIG): missing dependencies, conflicting leaves, cycles,
+//! duplicate numbers. They read the project model's graph, built as Django builds it.
+//!
+//! Depends only on the rule API and the project model. Entry point: [`RULES`].
+
+mod mig001_missing_dependency;
+mod mig002_conflicting_leaves;
+mod mig003_dependency_cycle;
+mod mig008_duplicate_migration_number;
+mod util;
+
+use djcheck_linter::Rule;
+
+/// The family's rules, sorted by code.
+pub static RULES: &[&dyn Rule] = &[
+    &mig001_missing_dependency::MissingDependency,
+    &mig002_conflicting_leaves::ConflictingLeaves,
+    &mig003_dependency_cycle::DependencyCycle,
+    &mig008_duplicate_migration_number::DuplicateMigrationNumber,
+];

@@ -1,0 +1,133 @@
+use crate::util::{dotted, edge_range, migration_span};
+use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Span};
+use djcheck_project::graph::{EdgeKind, Origin, UnresolvedReason};
+use djcheck_project::migration::migration_number;
+
+declare_rule! {
+    /// ## What it finds
+    /// A `dependencies` or `run_before` entry naming a migration that exists nowhere: not
+    /// in the project, not among Django's contrib apps (djcheck ships their migration
+    /// names for Django 4.2 to 6.1), not in a third-party app of the project's
+    /// virtualenv; or naming an app that is known to be absent (not in the project, not in
+    /// INSTALLED_APPS when that list can be read completely, not installed). A third-party
+    /// app that is installed but cannot be inspected is never reported.
+    ///
+    /// ## Why it matters
+    /// Django refuses to build the migration graph: every `migrate`, `makemigrations` and
+    /// `showmigrations` fails with `NodeNotFoundError` ("dependencies reference nonexistent
+    /// parent node") or `ValueError: Dependency on unknown app`. The usual cause is a
+    /// migration file renamed by hand, or an app renamed: Django records applied
+    /// migrations by app label and file name, so the renamed migration is also treated as
+    /// never applied and runs again.
+    ///
+    /// ## Example
+    /// `blog/migrations/0002_post.py` was renamed to `0002_add_post.py`, and
+    /// `0003_comment.py` still says:
+    /// ```python
+    /// dependencies = [("blog", "0002_post")]
+    /// ```
+    ///
+    /// ## How to fix
+    /// Restore the original file name (a migration's name is its identity once applied
+    /// anywhere), or point the dependency at the migration that exists. The help line
+    /// names the most likely renamed file: one with the same number in the same app, or
+    /// the same name in another app.
+    pub struct MissingDependency { code: "MIG001", name: "missing-dependency", severity: Error }
+}
+
+impl Rule for MissingDependency {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
+        for u in &project.graph.unresolved {
+            let Some(m) = project.migrations.get(u.migration) else {
+                continue;
+            };
+            let span = Span::new(m.file, edge_range(m, u.kind));
+            let what = match u.kind {
+                EdgeKind::Dependency(_) => "dependency on",
+                EdgeKind::RunBefore(_) => "`run_before` names",
+            };
+            let mut d = match u.reason {
+                UnresolvedReason::UnknownApp => Self::META
+                    .diagnostic(format!("{what} unknown app `{}`", u.target.0))
+                    .at(span, format!("app `{}` is not in the project, INSTALLED_APPS or the virtualenv", u.target.0))
+                    .note(if u.target.1 == "__first__" || u.target.1 == "__latest__" {
+                        format!("Django raises `ValueError: Dependency on unknown app: {}`", u.target.0)
+                    } else {
+                        format!(
+                            "Django raises `NodeNotFoundError`: migration {}.{} dependencies reference nonexistent parent node ('{}', '{}')",
+                            m.app, m.name, u.target.0, u.target.1
+                        )
+                    }),
+                UnresolvedReason::MissingNode => Self::META
+                    .diagnostic(format!("{what} missing migration `{}`", dotted(&u.target)))
+                    .at(span, format!("no migration `{}` in app `{}`", u.target.1, u.target.0))
+                    .note(format!(
+                        "Django raises `NodeNotFoundError`: migration {}.{} dependencies reference nonexistent parent node ('{}', '{}')",
+                        m.app, m.name, u.target.0, u.target.1
+                    )),
+            };
+            d = add_hint(project, d, &u.target);
+            out.push(d);
+        }
+    }
+}
+
+/// The rename hint: a migration with the same number in the same app, or the same name in
+/// another app (an app rename). Also lists what a contrib app really has.
+fn add_hint(project: &Project, mut d: Diagnostic, target: &(String, String)) -> Diagnostic {
+    let (app, name) = target;
+    if let Some(num) = migration_number(name) {
+        let same_number: Vec<_> = project
+            .migrations
+            .iter()
+            .filter(|m| &m.app == app && m.number() == Some(num) && &m.name != name)
+            .collect();
+        if let [m] = same_number.as_slice() {
+            d = d
+                .label(migration_span(m), format!("`{}` has the same number: renamed from `{name}`?", m.name))
+                .help(format!(
+                    "if `{app}/{name}` was renamed to `{}`, restore its original name: Django records applied migrations by name and would run `{}.{}` again; otherwise depend on (\"{app}\", \"{}\")",
+                    m.name, app, m.name, m.name
+                ));
+            return d;
+        }
+    }
+    let same_name: Vec<_> = project
+        .migrations
+        .iter()
+        .filter(|m| &m.name == name && &m.app != app)
+        .collect();
+    if let [m] = same_name.as_slice() {
+        d = d
+            .label(migration_span(m), format!("`{}.{}` has the same name: app `{app}` renamed to `{}`?", m.app, m.name, m.app))
+            .help(format!(
+                "if app `{app}` was renamed to `{}`, every applied `{app}.*` migration will be treated as never applied and `{}.*` will run again: keep the old label (`label = \"{app}\"` in the AppConfig) or move the data with a proper migration; otherwise depend on (\"{}\", \"{}\")",
+                m.app, m.app, m.app, m.name
+            ));
+        return d;
+    }
+    let contrib: Vec<&str> = djcheck_project::contrib::migrations_of(app)
+        .map(|m| m.1)
+        .collect();
+    if let Some(last) = contrib.last() {
+        d = d.help(format!(
+            "Django {} ships {} migrations for `{app}`, the latest being `{last}`",
+            djcheck_project::contrib::SUPPORTED_DJANGO,
+            contrib.len()
+        ));
+    } else if project
+        .graph
+        .nodes
+        .iter()
+        .any(|n| n.key.0 == *app && n.origin == Some(Origin::External))
+    {
+        d = d.help(format!(
+            "the installed `{app}` has no migration `{name}`: check the version the project pins"
+        ));
+    }
+    d
+}

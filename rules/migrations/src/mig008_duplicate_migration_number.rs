@@ -1,0 +1,79 @@
+use crate::util::migration_span;
+use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta};
+use std::collections::BTreeMap;
+
+declare_rule! {
+    /// ## What it finds
+    /// Two migration files with the same number in one app (`0004_add_slug.py` and
+    /// `0004_add_tags.py`) on parallel branches of the graph that no merge migration
+    /// joins yet. Numbers used on one line of history (one depends on the other) or
+    /// already joined by a merge migration are fine.
+    ///
+    /// ## Why it matters
+    /// Two branches each added a migration. Until they are merged, the app has two leaf
+    /// nodes (see MIG002) or, with a custom dependency, an order nobody chose. It is worth
+    /// a look even when it works: the next `makemigrations` will pick one of them.
+    ///
+    /// ## Example
+    /// `blog/migrations/0004_add_slug.py` and `blog/migrations/0004_add_tags.py` both
+    /// depend on `0003_post`, and nothing depends on both.
+    ///
+    /// ## How to fix
+    /// Run `python manage.py makemigrations --merge`, or, if neither has been applied
+    /// anywhere, renumber one and make it depend on the other.
+    pub struct DuplicateMigrationNumber { code: "MIG008", name: "duplicate-migration-number", severity: Info }
+}
+
+impl Rule for DuplicateMigrationNumber {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
+        let g = &project.graph;
+        let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        for m in &project.migrations {
+            if let (Some(num), Some(node)) = (m.number(), g.node(&m.key())) {
+                groups.entry((m.app.as_str(), num)).or_default().push(node);
+            }
+        }
+        for ((app, num), nodes) in groups {
+            if nodes.len() < 2 || g.uncertain_apps.contains(app) {
+                continue;
+            }
+            for (i, &a) in nodes.iter().enumerate() {
+                let desc_a = g.descendants(a);
+                for &b in &nodes[i + 1..] {
+                    if desc_a.contains(&b) {
+                        continue;
+                    }
+                    let desc_b = g.descendants(b);
+                    // A merge migration of the same app joins them; a migration of another
+                    // app depending on both does not resolve the app's two branches.
+                    let joined = desc_a
+                        .intersection(&desc_b)
+                        .any(|&n| g.nodes[n].key.0 == app);
+                    if desc_b.contains(&a) || joined {
+                        continue;
+                    }
+                    let (Some(ma), Some(mb)) = (
+                        project.migration(&g.nodes[a].key),
+                        project.migration(&g.nodes[b].key),
+                    ) else {
+                        continue;
+                    };
+                    out.push(
+                        Self::META
+                            .diagnostic(format!(
+                                "migration number `{num}` is used twice in app `{app}`: `{}` and `{}`, and no merge migration joins them",
+                                ma.name, mb.name
+                            ))
+                            .at(migration_span(mb), "")
+                            .label(migration_span(ma), "same number")
+                            .help(format!("python manage.py makemigrations --merge {app}")),
+                    );
+                }
+            }
+        }
+    }
+}
