@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// Runs `djcheck ARGS` with `cwd` as working directory: `(exit code, stdout, stderr)`.
@@ -22,9 +25,13 @@ pub fn djcheck_stdin(args: &[&str], cwd: &Path, stdin: &str) -> (i32, String, St
 pub fn fixture_projects() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let root = workspace_root().join("fixtures");
-    let Ok(families) = std::fs::read_dir(&root) else { return out };
+    let Ok(families) = std::fs::read_dir(&root) else {
+        return out;
+    };
     for fam in families.flatten() {
-        let Ok(rules) = std::fs::read_dir(fam.path()) else { continue };
+        let Ok(rules) = std::fs::read_dir(fam.path()) else {
+            continue;
+        };
         for rule in rules.flatten() {
             for kind in ["fires", "silent"] {
                 let p = rule.path().join(kind);

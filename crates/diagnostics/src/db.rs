@@ -24,9 +24,27 @@ impl SourceFile {
     }
 
     /// The text with masked ranges blanked out, keeping every byte offset valid.
+    ///
+    /// Control characters a terminal would act on (NUL, escape sequences) are shown as
+    /// spaces, byte for byte.
     pub fn display_text(&self) -> std::borrow::Cow<'_, str> {
-        if self.masked.is_empty() {
+        let has_control = self.text.bytes().any(is_hidden_control);
+        if self.masked.is_empty() && !has_control {
             return std::borrow::Cow::Borrowed(&self.text);
+        }
+        if self.masked.is_empty() {
+            return std::borrow::Cow::Owned(
+                self.text
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii() && is_hidden_control(c as u8) {
+                            ' '
+                        } else {
+                            c
+                        }
+                    })
+                    .collect(),
+            );
         }
         let mut out = String::with_capacity(self.text.len());
         let mut last = 0usize;
@@ -47,8 +65,29 @@ impl SourceFile {
             last = e;
         }
         out.push_str(&self.text[last..]);
+        if has_control {
+            out = out
+                .chars()
+                .map(|c| {
+                    if c.is_ascii() && is_hidden_control(c as u8) {
+                        ' '
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+        }
         std::borrow::Cow::Owned(out)
     }
+
+    /// Whether the renderer must show a display copy rather than the text itself.
+    pub fn needs_display_copy(&self) -> bool {
+        !self.masked.is_empty() || self.text.bytes().any(is_hidden_control)
+    }
+}
+
+fn is_hidden_control(b: u8) -> bool {
+    b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r' || b == 0x7f
 }
 
 /// All files diagnostics may refer to.

@@ -49,7 +49,7 @@ impl ParsedModule {
 /// the result) on a thread with a large stack, and check [`nesting_depth_exceeds`].
 pub fn parse_module(text: &str) -> ParsedModule {
     let parsed = ruff_python_parser::parse_unchecked_source(text, ast::PySourceType::Python);
-    let errors = parsed
+    let mut errors: Vec<SyntaxError> = parsed
         .errors()
         .iter()
         .map(|e| SyntaxError {
@@ -57,10 +57,43 @@ pub fn parse_module(text: &str) -> ParsedModule {
             range: e.location,
         })
         .collect();
+    if let Some(e) = bracket_depth_error(parsed.tokens()) {
+        errors.insert(0, e);
+    }
     ParsedModule {
         module: parsed.into_syntax(),
         errors,
     }
+}
+
+/// CPython's tokenizer refuses more than this many nested brackets (`MAXLEVEL`).
+pub const MAX_BRACKET_NESTING: usize = 200;
+
+/// CPython's "too many nested parentheses": the parser we use accepts deeper nesting,
+/// Python (and so Django) does not.
+fn bracket_depth_error(tokens: &ast::token::Tokens) -> Option<SyntaxError> {
+    use ast::token::TokenKind;
+    let mut depth = 0usize;
+    for t in tokens.iter() {
+        match t.kind() {
+            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
+                depth += 1;
+                if depth > MAX_BRACKET_NESTING {
+                    return Some(SyntaxError {
+                        message: format!(
+                            "too many nested parentheses (Python allows {MAX_BRACKET_NESTING})"
+                        ),
+                        range: t.range(),
+                    });
+                }
+            }
+            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
+                depth = depth.saturating_sub(1)
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Returns true when the tree nests deeper than `limit` nodes.
@@ -124,5 +157,10 @@ mod tests {
         let src = format!("x = {}1{}\n", "[".repeat(2000), "]".repeat(2000));
         let p = parse_module(&src);
         assert!(nesting_depth_exceeds(&p.module, 1000));
+        assert!(p.errors[0].message.contains("too many nested parentheses"));
+        let src = format!("x = 1{}\n", " + 1".repeat(3000));
+        let p = parse_module(&src);
+        assert!(p.errors.is_empty());
+        assert!(nesting_depth_exceeds(&p.module, 2000));
     }
 }

@@ -33,7 +33,7 @@ impl Rule for UnreadableFile {
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         for p in &project.problems {
-            let (message, range) = match &p.kind {
+            let (message, range, label) = match &p.kind {
                 ProblemKind::Syntax(_) => continue,
                 ProblemKind::Unreadable { message, offset } => {
                     let text = &project.db.file(p.file).text;
@@ -47,11 +47,19 @@ impl Rule for UnreadableFile {
                             ))
                         })
                         .unwrap_or_default();
-                    (message.clone(), range)
+                    let label = if message.contains("NUL") {
+                        "NUL byte"
+                    } else if message.contains("UTF-8") {
+                        "not UTF-8"
+                    } else {
+                        ""
+                    };
+                    (message.clone(), range, label)
                 }
                 ProblemKind::TooDeep { limit } => (
                     format!("file nests deeper than {limit} levels, the limit djcheck analyses"),
                     TextRange::default(),
+                    "",
                 ),
             };
             out.push(
@@ -60,7 +68,7 @@ impl Rule for UnreadableFile {
                         "{} cannot be analysed: {message}",
                         p.role.describe()
                     ))
-                    .at(Span::new(p.file, range), ""),
+                    .at(Span::new(p.file, range), label),
             );
         }
     }

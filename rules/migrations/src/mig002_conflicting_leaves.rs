@@ -31,7 +31,9 @@ impl Rule for ConflictingLeaves {
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let apps: BTreeSet<&str> = project.migrations.iter().map(|m| m.app.as_str()).collect();
         for app in apps {
-            if project.graph.uncertain_apps.contains(app) {
+            if project.graph.uncertain_apps.contains(app)
+                || crate::util::has_broken_internal_dependency(project, app)
+            {
                 continue;
             }
             let mut leaves: Vec<_> = project

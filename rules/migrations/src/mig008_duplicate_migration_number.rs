@@ -38,7 +38,10 @@ impl Rule for DuplicateMigrationNumber {
             }
         }
         for ((app, num), nodes) in groups {
-            if nodes.len() < 2 || g.uncertain_apps.contains(app) {
+            if nodes.len() < 2
+                || g.uncertain_apps.contains(app)
+                || crate::util::has_broken_internal_dependency(project, app)
+            {
                 continue;
             }
             for (i, &a) in nodes.iter().enumerate() {

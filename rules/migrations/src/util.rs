@@ -33,3 +33,16 @@ pub fn project_migration(project: &Project, node: usize) -> Option<&Migration> {
         _ => None,
     }
 }
+
+/// Whether a migration of `app` depends on a missing migration of the same app (MIG001):
+/// the app's leaves and branches then follow from that mistake, and reporting them too
+/// would only repeat it.
+pub fn has_broken_internal_dependency(project: &Project, app: &str) -> bool {
+    project.graph.unresolved.iter().any(|u| {
+        u.target.0 == app
+            && project
+                .migrations
+                .get(u.migration)
+                .is_some_and(|m| m.app == app)
+    })
+}

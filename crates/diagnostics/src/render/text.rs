@@ -86,7 +86,7 @@ pub fn render(
     for d in diagnostics {
         for span in d.primary.iter().chain(d.labels.iter().map(|l| &l.span)) {
             let f = ctx.db.file(span.file);
-            if !f.masked.is_empty() {
+            if f.needs_display_copy() {
                 shown
                     .texts
                     .entry(span.file)

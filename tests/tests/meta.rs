@@ -1,0 +1,77 @@
+//! Keeps the rule set honest: every rule has a complete doc, a firing fixture and a silent
+//! one, in the folder its code and name say.
+
+// Test code: a failed unwrap is a failed test, and reading fixtures is the point.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+use djcheck_cli::registry::all_rules;
+use djcheck_linter::DOC_SECTIONS;
+use djcheck_tests::workspace_root;
+
+#[test]
+fn every_rule_has_doc_sections_in_order() {
+    for r in all_rules() {
+        let m = r.meta();
+        let doc = m.doc_text();
+        let mut last = 0;
+        for s in DOC_SECTIONS {
+            let pos = doc
+                .find(s)
+                .unwrap_or_else(|| panic!("{}: doc lacks `{s}`", m.code));
+            assert!(pos >= last, "{}: `{s}` out of order", m.code);
+            last = pos;
+        }
+        assert!(!m.summary().is_empty(), "{}: empty summary", m.code);
+        assert!(
+            m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "{}: name not kebab-case",
+            m.code
+        );
+    }
+}
+
+#[test]
+fn every_rule_has_fixtures() {
+    let root = workspace_root().join("fixtures");
+    for r in all_rules() {
+        let m = r.meta();
+        let folder = format!("{}_{}", m.code, m.name);
+        let found: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .flatten()
+            .map(|f| f.path().join(&folder))
+            .filter(|p| p.is_dir())
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{}: expected exactly one fixtures/<family>/{folder}",
+            m.code
+        );
+        for kind in ["fires", "silent"] {
+            assert!(
+                found[0].join(kind).is_dir(),
+                "{}: missing {kind} fixture",
+                m.code
+            );
+        }
+    }
+}
+
+#[test]
+fn codes_are_unique_and_sorted() {
+    let codes: Vec<_> = all_rules().iter().map(|r| r.meta().code).collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(codes, sorted);
+}
+
+#[test]
+fn rule_command_prints_the_doc() {
+    for r in all_rules() {
+        let (code, out, _) = djcheck_tests::djcheck(&["rule", r.meta().code], &workspace_root());
+        assert_eq!(code, 0);
+        assert!(out.contains("## What it finds"), "{out}");
+    }
+}
