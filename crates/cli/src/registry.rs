@@ -8,6 +8,11 @@ pub fn all_rules() -> Vec<&'static dyn Rule> {
     let mut rules: Vec<&'static dyn Rule> = Vec::new();
     rules.extend_from_slice(djcheck_rules_general::RULES);
     rules.extend_from_slice(djcheck_rules_migrations::RULES);
+    rules.extend_from_slice(djcheck_rules_urls::RULES);
+    rules.extend_from_slice(djcheck_rules_auth::RULES);
+    rules.extend_from_slice(djcheck_rules_secrets::RULES);
+    rules.extend_from_slice(djcheck_rules_sql::RULES);
+    rules.extend_from_slice(djcheck_rules_runpython::RULES);
     rules.sort_by_key(|r| r.meta().code);
     rules
 }

@@ -80,6 +80,9 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     pub notes: Vec<String>,
     pub help: Option<String>,
+    /// Source ranges holding a secret: no output may show them whole (the text renderer
+    /// masks them in snippets). Messages must already be redacted by the rule.
+    pub redact: Vec<Span>,
 }
 
 impl Diagnostic {
@@ -99,7 +102,14 @@ impl Diagnostic {
             labels: Vec::new(),
             notes: Vec::new(),
             help: None,
+            redact: Vec::new(),
         }
+    }
+
+    /// Marks a source range as secret: renderers will never show it whole.
+    pub fn redact(mut self, span: Span) -> Self {
+        self.redact.push(span);
+        self
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {

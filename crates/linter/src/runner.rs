@@ -82,7 +82,7 @@ fn run_in_pool(opts: &RunOptions) -> RunResult {
         rules: &opts.rules,
         errors: &errors,
     };
-    let (project, mut diagnostics) = djcheck_project::load(&opts.load, &visitor);
+    let (mut project, mut diagnostics) = djcheck_project::load(&opts.load, &visitor);
     let project_diags: Vec<Vec<Diagnostic>> = opts
         .rules
         .par_iter()
@@ -101,6 +101,15 @@ fn run_in_pool(opts: &RunOptions) -> RunResult {
     for d in &mut diagnostics {
         if let Some(s) = opts.severity.get(d.code) {
             d.severity = *s;
+        }
+    }
+    // Secrets found by rules are masked in every rendered snippet.
+    for d in &diagnostics {
+        for s in &d.redact {
+            let f = project.db.file_mut(s.file);
+            if !f.masked.contains(&s.range) {
+                f.masked.push(s.range);
+            }
         }
     }
     djcheck_diagnostics::sort(&project.db, &mut diagnostics);

@@ -87,6 +87,25 @@ pub struct App {
     pub label_span: Option<Span>,
 }
 
+/// SQL dialect RunSQL is parsed as (config `sql-dialect`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqlDialect {
+    #[default]
+    PostgreSql,
+    MySql,
+    Sqlite,
+}
+
+/// Options rules read (from the config file and flags), resolved once.
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisOptions {
+    pub sql_dialect: SqlDialect,
+    /// Schemas SQL may name besides `public`, `pg_catalog`, `information_schema`.
+    pub allowed_schemas: Vec<String>,
+    /// Dotted module of the root URLconf (config `root-urlconf`), overriding settings.
+    pub root_urlconf: Option<String>,
+}
+
 /// How djcheck is asked to load a project.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -103,6 +122,8 @@ pub struct LoadOptions {
     /// Labels of installed third-party apps that cannot be inspected (config
     /// `third-party-apps`): references to them are never reported.
     pub third_party_apps: Vec<String>,
+    /// Options for the rules.
+    pub analysis: AnalysisOptions,
 }
 
 /// The custom user model, as configured.
@@ -123,6 +144,7 @@ pub struct FileContext<'a> {
     pub role: FileRole,
     pub migration: Option<&'a Migration>,
     pub settings: &'a Settings,
+    pub options: &'a AnalysisOptions,
 }
 
 /// Called once per parsed file, on a worker thread, while its syntax tree exists.
@@ -149,6 +171,7 @@ pub struct Project {
     pub migrations: Vec<Migration>,
     pub graph: Graph,
     pub universe: AppUniverse,
+    pub options: AnalysisOptions,
     /// Number of files analysed.
     pub files_checked: usize,
 }
@@ -399,6 +422,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
                         role: FileRole::Migration,
                         migration: m.class_range.is_some().then_some(&m),
                         settings: &settings,
+                        options: &opts.analysis,
                     };
                     visitor.visit(&fcx, &mut diags);
                     (text, Some(m), None, diags)
@@ -506,6 +530,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         migrations,
         graph,
         universe,
+        options: opts.analysis.clone(),
         files_checked,
     };
     (project, diagnostics)
