@@ -19,6 +19,7 @@ pub mod graph;
 pub mod migration;
 pub mod modules;
 pub mod settings;
+pub mod state;
 mod venv;
 
 use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};

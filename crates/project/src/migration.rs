@@ -82,6 +82,10 @@ pub enum OpKind {
         db_table: Option<Lit>,
         bases: Vec<ModelRef>,
         swappable: Option<String>,
+        /// `options={"managed": False}`: Django creates no table for it.
+        managed: Option<bool>,
+        /// `options={"proxy": True}`: shares its parent's table.
+        proxy: Option<bool>,
     },
     DeleteModel {
         name: Option<Lit>,
@@ -421,6 +425,8 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
             let swappable = options
                 .and_then(|o| dict_get(o, "swappable"))
                 .map(|l| l.value);
+            let managed = options.and_then(|o| dict_get_bool(o, "managed"));
+            let proxy = options.and_then(|o| dict_get_bool(o, "proxy"));
             let mut bases = Vec::new();
             if let Some(bs) = arg(3, "bases") {
                 for be in eval::sequence_elements(bs).unwrap_or(&[]) {
@@ -433,6 +439,8 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
                 db_table,
                 bases,
                 swappable,
+                managed,
+                proxy,
             }
         }
         "DeleteModel" => OpKind::DeleteModel {
@@ -535,6 +543,14 @@ fn code_ref(e: &Expr) -> CodeRef {
         Expr::Attribute(a) if a.attr.id.as_str() == "noop" => CodeRef::Noop,
         _ => CodeRef::Other,
     }
+}
+
+fn dict_get_bool(d: &Expr, key: &str) -> Option<bool> {
+    let Expr::Dict(d) = d else { return None };
+    d.items
+        .iter()
+        .find(|i| i.key.as_ref().and_then(eval::str_value).as_deref() == Some(key))
+        .and_then(|i| eval::bool_value(&i.value))
 }
 
 fn dict_get(d: &Expr, key: &str) -> Option<Lit> {

@@ -1,0 +1,291 @@
+//! The model state along the graph: which models exist before each migration runs.
+//!
+//! Django renders the state a migration runs against by applying every ancestor's
+//! operations. djcheck keeps, per graph node, the set of project models created by its
+//! ancestors (CreateModel, RenameModel's new name, the state side of
+//! SeparateDatabaseAndState and RunSQL's `state_operations`). Deletions are not
+//! subtracted: merging branches would need Django's exact plan order, and an
+//! over-approximation can only make rules quieter, never wrong.
+
+use crate::graph::{Graph, Origin};
+use crate::migration::{Field, Lit, Migration, ModelRef, OpKind, Operation};
+use djcheck_python::TextRange;
+use std::collections::BTreeMap;
+
+/// `(app_label, model name lowercased)`: Django compares model names case-insensitively.
+pub type ModelKey = (String, String);
+
+/// Where a model is created.
+#[derive(Debug, Clone)]
+pub struct Creation {
+    /// Index into `Project::migrations`.
+    pub migration: usize,
+    /// The operation's range.
+    pub op_range: TextRange,
+    /// The model name literal's range.
+    pub name_range: TextRange,
+    /// The name as written (for messages).
+    pub name: String,
+}
+
+/// A model a migration refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefTarget {
+    Model(ModelKey),
+    /// `settings.NAME` (e.g. `AUTH_USER_MODEL`).
+    Setting(String),
+}
+
+/// How a reference is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    /// A relation field's `to` (or first positional argument).
+    Relation,
+    /// An operation's `model_name` / `name` (AddField, AlterModelOptions, DeleteModel...).
+    ModelName,
+    /// A CreateModel base such as `"shop.product"` (multi-table inheritance).
+    Base,
+}
+
+/// One model reference of a migration.
+#[derive(Debug, Clone)]
+pub struct ModelReference {
+    pub target: RefTarget,
+    pub kind: RefKind,
+    pub range: TextRange,
+    /// The literal as written (`"auth.User"`), for messages.
+    pub written: String,
+}
+
+/// Per-node availability of project models.
+#[derive(Debug, Default, Clone)]
+pub struct ModelState {
+    ids: BTreeMap<ModelKey, usize>,
+    /// Every project model and where it is created.
+    pub creations: BTreeMap<ModelKey, Vec<Creation>>,
+    /// Per graph node: bitset of models created by its ancestors (`None` for nodes not
+    /// reached by the topological order, i.e. on a cycle).
+    before: Vec<Option<Vec<u64>>>,
+    /// Per graph node: whether some ancestor's contents are not fully known.
+    uncertain: Vec<bool>,
+}
+
+impl ModelState {
+    /// Whether `model` is created by an ancestor of graph node `node`. `None` when that
+    /// cannot be known (an unreadable ancestor, a cycle).
+    pub fn created_before(&self, node: usize, model: &ModelKey) -> Option<bool> {
+        if *self.uncertain.get(node)? {
+            return None;
+        }
+        let set = self.before.get(node)?.as_ref()?;
+        let Some(&id) = self.ids.get(model) else {
+            return Some(false);
+        };
+        Some(set.get(id / 64).is_some_and(|w| w & (1 << (id % 64)) != 0))
+    }
+
+    /// Creations of a model, if the project creates it.
+    pub fn creators(&self, model: &ModelKey) -> &[Creation] {
+        self.creations.get(model).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn key(app: &str, name: &str) -> ModelKey {
+    (app.to_owned(), name.to_ascii_lowercase())
+}
+
+/// Operations that shape the state: the state side of SeparateDatabaseAndState and
+/// RunSQL's `state_operations`, recursively.
+fn state_ops<'a>(ops: &'a [Operation], out: &mut Vec<&'a Operation>) {
+    for op in ops {
+        match &op.kind {
+            OpKind::SeparateDatabaseAndState { state, .. } => state_ops(state, out),
+            OpKind::RunSql {
+                state_operations, ..
+            } => state_ops(state_operations, out),
+            _ => out.push(op),
+        }
+    }
+}
+
+/// Every operation, database and state sides alike.
+fn all_ops<'a>(ops: &'a [Operation], out: &mut Vec<&'a Operation>) {
+    for op in ops {
+        match &op.kind {
+            OpKind::SeparateDatabaseAndState { state, database } => {
+                all_ops(database, out);
+                all_ops(state, out);
+            }
+            OpKind::RunSql {
+                state_operations, ..
+            } => all_ops(state_operations, out),
+            _ => out.push(op),
+        }
+    }
+}
+
+/// Models a migration creates, in order.
+pub fn created_by(m: &Migration) -> Vec<(ModelKey, &Lit, TextRange)> {
+    let mut ops = Vec::new();
+    state_ops(&m.operations, &mut ops);
+    let mut out = Vec::new();
+    for op in ops {
+        match &op.kind {
+            OpKind::CreateModel { name: Some(n), .. } => {
+                out.push((key(&m.app, &n.value), n, op.range))
+            }
+            OpKind::RenameModel { new: Some(n), .. } => {
+                out.push((key(&m.app, &n.value), n, op.range))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn field_ref(app: &str, f: &Field, out: &mut Vec<ModelReference>) {
+    let Some(rel) = &f.relation else { return };
+    let (target, written) = match &rel.target {
+        ModelRef::Named {
+            app: Some(a),
+            model,
+        } => (RefTarget::Model(key(a, model)), format!("{a}.{model}")),
+        ModelRef::Named { app: None, model } => (RefTarget::Model(key(app, model)), model.clone()),
+        ModelRef::Setting(s) => (RefTarget::Setting(s.clone()), format!("settings.{s}")),
+        ModelRef::Unknown => return,
+    };
+    out.push(ModelReference {
+        target,
+        kind: RefKind::Relation,
+        range: rel.range,
+        written,
+    });
+}
+
+/// Every model reference of a migration.
+pub fn references(m: &Migration) -> Vec<ModelReference> {
+    let mut ops = Vec::new();
+    all_ops(&m.operations, &mut ops);
+    let mut out = Vec::new();
+    let by_name = |n: &Option<Lit>, out: &mut Vec<ModelReference>| {
+        if let Some(n) = n {
+            out.push(ModelReference {
+                target: RefTarget::Model(key(&m.app, &n.value)),
+                kind: RefKind::ModelName,
+                range: n.range,
+                written: n.value.clone(),
+            });
+        }
+    };
+    for op in ops {
+        match &op.kind {
+            OpKind::CreateModel { fields, bases, .. } => {
+                for f in fields {
+                    field_ref(&m.app, f, &mut out);
+                }
+                for b in bases {
+                    if let ModelRef::Named { app, model } = b {
+                        let a = app.as_deref().unwrap_or(&m.app);
+                        out.push(ModelReference {
+                            target: RefTarget::Model(key(a, model)),
+                            kind: RefKind::Base,
+                            range: op.range,
+                            written: format!("{a}.{model}"),
+                        });
+                    }
+                }
+            }
+            OpKind::AddField { model, field } | OpKind::AlterField { model, field } => {
+                by_name(model, &mut out);
+                if let Some(f) = field {
+                    field_ref(&m.app, f, &mut out);
+                }
+            }
+            OpKind::RemoveField { model, .. }
+            | OpKind::RenameField { model, .. }
+            | OpKind::ModelOption { model, .. } => by_name(model, &mut out),
+            OpKind::DeleteModel { name }
+            | OpKind::AlterModelTable { name, .. }
+            | OpKind::AlterModelOptions { name, .. } => by_name(name, &mut out),
+            OpKind::RenameModel { old, .. } => by_name(old, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Builds the state over the graph.
+pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
+    let mut st = ModelState::default();
+    for (i, m) in migrations.iter().enumerate() {
+        for (k, lit, op_range) in created_by(m) {
+            let next = st.ids.len();
+            st.ids.entry(k.clone()).or_insert(next);
+            st.creations.entry(k).or_default().push(Creation {
+                migration: i,
+                op_range,
+                name_range: lit.range,
+                name: lit.value.clone(),
+            });
+        }
+    }
+    let words = st.ids.len().div_ceil(64).max(1);
+    let n = g.nodes.len();
+    st.before = vec![None; n];
+    st.uncertain = vec![false; n];
+    // Kahn's algorithm over "depends on" edges; nodes on cycles are never reached.
+    let alive = |i: usize| !g.nodes[i].removed;
+    let mut pending: Vec<usize> = (0..n)
+        .map(|i| g.nodes[i].parents.iter().filter(|&&p| alive(p)).count())
+        .collect();
+    let mut ready: Vec<usize> = (0..n).filter(|&i| alive(i) && pending[i] == 0).collect();
+    let mut after: Vec<Option<Vec<u64>>> = vec![None; n];
+    let mut uncertain_after = vec![false; n];
+    while let Some(i) = ready.pop() {
+        let node = &g.nodes[i];
+        let mut set = vec![0u64; words];
+        let mut unsure = node.origin.is_none();
+        for &p in &node.parents {
+            if !alive(p) {
+                continue;
+            }
+            if let Some(ps) = &after[p] {
+                for (w, pw) in set.iter_mut().zip(ps) {
+                    *w |= pw;
+                }
+            }
+            unsure |= uncertain_after[p];
+        }
+        let mut post = set.clone();
+        let mut post_unsure = unsure;
+        match node.origin {
+            Some(Origin::Project(mi)) => {
+                let m = &migrations[mi];
+                unsure |= !m.readable || !m.dependencies_complete;
+                post_unsure = unsure || !m.operations_complete;
+                for (k, _, _) in created_by(m) {
+                    if let Some(&id) = st.ids.get(&k) {
+                        post[id / 64] |= 1 << (id % 64);
+                    }
+                }
+            }
+            // Third-party migrations were not read: their models are unknown.
+            Some(Origin::External) => post_unsure = true,
+            _ => {}
+        }
+        st.before[i] = Some(set);
+        st.uncertain[i] = unsure;
+        after[i] = Some(post);
+        uncertain_after[i] = post_unsure;
+        for &c in &node.children {
+            if !alive(c) {
+                continue;
+            }
+            pending[c] = pending[c].saturating_sub(1);
+            if pending[c] == 0 {
+                ready.push(c);
+            }
+        }
+    }
+    st
+}

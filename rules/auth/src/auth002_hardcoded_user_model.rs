@@ -1,0 +1,72 @@
+use crate::user::user;
+use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Span};
+use djcheck_project::state::{self, RefKind, RefTarget};
+
+declare_rule! {
+    /// ## What it finds
+    /// While a custom user model is configured (`AUTH_USER_MODEL`, or the
+    /// `auth-user-model` option): a relation to `auth.User` (`"auth.user"`,
+    /// `"auth.User"`), or a relation to the custom user model by its literal name
+    /// (`"users.User"`) instead of `settings.AUTH_USER_MODEL`.
+    ///
+    /// ## Why it matters
+    /// `auth.User` is swapped out: Django refuses a relation to it ("Related model
+    /// 'auth.user' cannot be resolved" when migrating, fields.E301 at startup). On SQLite,
+    /// which does not enforce the foreign key, it may even pass tests and fail in
+    /// production on PostgreSQL. A literal name instead of the setting hides the
+    /// dependency on the swappable model: `makemigrations` always writes
+    /// `settings.AUTH_USER_MODEL`, so a literal means a hand-edited or stale migration.
+    ///
+    /// ## Example
+    /// ```python
+    /// # settings.py: AUTH_USER_MODEL = "users.User"
+    /// migrations.AddField("post", "author",
+    ///     models.ForeignKey(on_delete=models.CASCADE, to="auth.User"))
+    /// ```
+    ///
+    /// ## How to fix
+    /// Use `to=settings.AUTH_USER_MODEL` and add
+    /// `migrations.swappable_dependency(settings.AUTH_USER_MODEL)` to `dependencies`.
+    pub struct HardcodedUserModel { code: "AUTH002", name: "hardcoded-user-model", severity: Error }
+}
+
+impl Rule for HardcodedUserModel {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
+        let Some(user) = user(project) else { return };
+        if !user.custom {
+            return;
+        }
+        let auth_user = ("auth".to_owned(), "user".to_owned());
+        for m in &project.migrations {
+            for r in state::references(m) {
+                if r.kind != RefKind::Relation {
+                    continue;
+                }
+                let RefTarget::Model(k) = &r.target else {
+                    continue;
+                };
+                let span = Span::new(m.file, r.range);
+                if *k == auth_user {
+                    out.push(
+                        Self::META
+                            .diagnostic(format!("relation to `{}`, which is swapped out by `AUTH_USER_MODEL = \"{}\"`", r.written, user.written))
+                            .at(span, "swapped-out model")
+                            .note("Django fails with \"Related model 'auth.user' cannot be resolved\"; SQLite may not notice, PostgreSQL will")
+                            .help("use `to=settings.AUTH_USER_MODEL` with `migrations.swappable_dependency(settings.AUTH_USER_MODEL)`"),
+                    );
+                } else if *k == user.key {
+                    out.push(
+                        Self::META
+                            .diagnostic(format!("relation to the user model by name `{}` instead of `settings.AUTH_USER_MODEL`", r.written))
+                            .at(span, "literal user model")
+                            .help("use `to=settings.AUTH_USER_MODEL` with `migrations.swappable_dependency(settings.AUTH_USER_MODEL)`"),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Span};
+use djcheck_project::migration::{Lit, OpKind, Operation};
+use std::collections::{BTreeMap, BTreeSet};
+
+declare_rule! {
+    /// ## What it finds
+    /// A model's `db_table` (in CreateModel options, AlterModelTable or
+    /// AlterModelOptions) that belongs to another app: it equals the table of another
+    /// app's model, it is another app's default table name for this very model
+    /// (`workspace_app_userprofile` for `UserProfile` in `profile_app`), or it starts with
+    /// another app's label and `_`. Unmanaged (`managed=False`) and proxy models, which
+    /// map existing tables on purpose, are not reported.
+    ///
+    /// ## Why it matters
+    /// It is what an app renamed by hand leaves behind: migrations copied into the new app
+    /// keep the old app's table names. Django then has two apps claiming one table, or a
+    /// new app writing into a table the old migrations still create and drop; data ends up
+    /// duplicated or lost when either app's migrations run.
+    ///
+    /// ## Example
+    /// ```python
+    /// # profile_app/migrations/0001_initial.py
+    /// migrations.CreateModel(
+    ///     name="UserProfile",
+    ///     fields=[...],
+    ///     options={"db_table": "workspace_app_userprofile"},
+    /// )
+    /// ```
+    ///
+    /// ## How to fix
+    /// Rename the table with `migrations.AlterModelTable("userprofile",
+    /// "profile_app_userprofile")` (or drop `db_table`) once the data is where it should
+    /// be. If the table really is shared on purpose, make the model unmanaged or suppress
+    /// the finding with a reason: `# djcheck: ignore[MIG005] -- shared with the billing
+    /// service`.
+    pub struct ForeignTableName { code: "MIG005", name: "foreign-table-name", severity: Warning }
+}
+
+struct TableUse<'a> {
+    app: &'a str,
+    model: String,
+    table: &'a Lit,
+    file: djcheck_linter::FileId,
+}
+
+fn visit<'a>(ops: &'a [Operation], f: &mut dyn FnMut(&'a Operation)) {
+    for op in ops {
+        match &op.kind {
+            OpKind::SeparateDatabaseAndState { database, state } => {
+                visit(database, f);
+                visit(state, f);
+            }
+            OpKind::RunSql {
+                state_operations, ..
+            } => visit(state_operations, f),
+            _ => f(op),
+        }
+    }
+}
+
+impl Rule for ForeignTableName {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
+        // Every explicit db_table, and which models are unmanaged or proxies.
+        let mut uses: Vec<TableUse<'_>> = Vec::new();
+        let mut exempt: BTreeSet<(&str, String)> = BTreeSet::new();
+        // Default table names of every model: `label_modelname`.
+        let mut owned: BTreeMap<String, (&str, String)> = BTreeMap::new();
+        for m in &project.migrations {
+            visit(&m.operations, &mut |op| match &op.kind {
+                OpKind::CreateModel {
+                    name: Some(n),
+                    db_table,
+                    managed,
+                    proxy,
+                    ..
+                } => {
+                    let model = n.value.to_ascii_lowercase();
+                    if *managed == Some(false) || *proxy == Some(true) {
+                        exempt.insert((m.app.as_str(), model.clone()));
+                    }
+                    owned
+                        .entry(format!("{}_{model}", m.app))
+                        .or_insert((m.app.as_str(), n.value.clone()));
+                    if let Some(t) = db_table {
+                        uses.push(TableUse {
+                            app: &m.app,
+                            model,
+                            table: t,
+                            file: m.file,
+                        });
+                    }
+                }
+                OpKind::AlterModelTable {
+                    name: Some(n),
+                    table: Some(t),
+                }
+                | OpKind::AlterModelOptions {
+                    name: Some(n),
+                    db_table: Some(t),
+                } => {
+                    uses.push(TableUse {
+                        app: &m.app,
+                        model: n.value.to_ascii_lowercase(),
+                        table: t,
+                        file: m.file,
+                    });
+                }
+                _ => {}
+            });
+        }
+        // Explicit tables are owned too: a second app using one is the same conflict.
+        for u in &uses {
+            owned
+                .entry(u.table.value.clone())
+                .or_insert((u.app, u.model.clone()));
+        }
+        let labels: BTreeSet<&str> = project
+            .apps
+            .iter()
+            .map(|a| a.label.as_str())
+            .chain(
+                djcheck_project::contrib::CONTRIB_MIGRATIONS
+                    .iter()
+                    .map(|c| c.0),
+            )
+            .collect();
+        let mut reported = BTreeSet::new();
+        for u in &uses {
+            if exempt.contains(&(u.app, u.model.clone()))
+                || !reported.insert((u.file, u.table.range.start()))
+            {
+                continue;
+            }
+            let t = u.table.value.as_str();
+            if t.starts_with(&format!("{}_", u.app)) || t == u.app {
+                continue;
+            }
+            let span = Span::new(u.file, u.table.range);
+            // 1. Another app's model owns this table by default.
+            if let Some((app, model)) = owned.get(t) {
+                if *app != u.app {
+                    out.push(
+                        Self::META
+                            .diagnostic(format!("`db_table` `{t}` is the table of `{app}.{model}`"))
+                            .at(span, format!("table of app `{app}`"))
+                            .note(format!("two apps now claim `{t}`: the residue of an app rename or a copied migration"))
+                            .help(help(u)),
+                    );
+                    continue;
+                }
+            }
+            // 2. Another app's default name for this very model: `oldapp_modelname`.
+            if let Some(prefix) = t.strip_suffix(&format!("_{}", u.model)) {
+                if !prefix.is_empty() && prefix != u.app {
+                    out.push(
+                        Self::META
+                            .diagnostic(format!("`db_table` `{t}` is the default table name of model `{}` in app `{prefix}`", u.model))
+                            .at(span, format!("named after app `{prefix}`, not `{}`", u.app))
+                            .note(format!("a model of `{}` keeping `{prefix}`'s table name is what renaming an app by hand leaves behind", u.app))
+                            .help(help(u)),
+                    );
+                    continue;
+                }
+            }
+            // 3. Starts with another app's label.
+            let other = labels
+                .iter()
+                .filter(|l| **l != u.app && t.starts_with(&format!("{l}_")))
+                .max_by_key(|l| l.len());
+            if let Some(l) = other {
+                out.push(
+                    Self::META
+                        .diagnostic(format!(
+                            "`db_table` `{t}` starts with the label of app `{l}`"
+                        ))
+                        .at(span, format!("`{l}_` prefix in app `{}`", u.app))
+                        .help(help(u)),
+                );
+            }
+        }
+    }
+}
+
+fn help(u: &TableUse<'_>) -> String {
+    format!(
+        "rename it with migrations.AlterModelTable(\"{}\", \"{}_{}\") once the data is in place, or make the model unmanaged if the table is shared on purpose",
+        u.model, u.app, u.model
+    )
+}

@@ -1,0 +1,113 @@
+use crate::util::dotted;
+use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Span};
+use djcheck_project::state::{self, RefKind, RefTarget};
+use std::collections::BTreeSet;
+
+declare_rule! {
+    /// ## What it finds
+    /// An operation that refers to a model of the project — the `to=` of a ForeignKey,
+    /// OneToOneField or ManyToManyField, the `model_name` of AddField, AlterField,
+    /// RemoveField, RenameField, the `name` of DeleteModel, AlterModelOptions,
+    /// AlterModelTable, a CreateModel base — when the migration that creates that model is
+    /// not among the migrations this one depends on, directly or transitively. The
+    /// reference is labelled with the migration that creates the model.
+    ///
+    /// ## Why it matters
+    /// Django renders the state a migration runs against from its dependencies only. When
+    /// the model is not in that state, `migrate` fails with "Related model 'app.model'
+    /// cannot be resolved" or a lazy reference error — or it works today by luck of
+    /// ordering and fails on a fresh database, or for the first `migrate <app>` of a new
+    /// environment.
+    ///
+    /// ## Example
+    /// ```python
+    /// class Migration(migrations.Migration):
+    ///     dependencies = [("orders", "0001_initial")]  # no dependency on catalog
+    ///     operations = [
+    ///         migrations.AddField("order", "product",
+    ///             models.ForeignKey("catalog.product", on_delete=models.CASCADE)),
+    ///     ]
+    /// ```
+    ///
+    /// ## How to fix
+    /// Add the migration that creates the model to `dependencies` (the help line names
+    /// it, e.g. `("catalog", "0001_initial")`). If that migration runs after this one in
+    /// the same app, move the reference into a later migration.
+    pub struct UnresolvedModelReference { code: "MIG006", name: "unresolved-model-reference", severity: Error }
+}
+
+impl Rule for UnresolvedModelReference {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
+        let g = &project.graph;
+        let user = project
+            .user_model
+            .as_ref()
+            .map(|u| (u.app.clone(), u.model.to_ascii_lowercase()));
+        for m in &project.migrations {
+            let Some(node) = g.node(&m.key()) else {
+                continue;
+            };
+            if !m.readable {
+                continue;
+            }
+            let here: BTreeSet<_> = state::created_by(m)
+                .into_iter()
+                .map(|(k, _, _)| k)
+                .collect();
+            let mut seen = BTreeSet::new();
+            for r in state::references(m) {
+                let RefTarget::Model(k) = &r.target else {
+                    continue;
+                };
+                // The user model's ordering is AUTH001's concern.
+                if here.contains(k)
+                    || user.as_ref() == Some(k)
+                    || !seen.insert((k.clone(), r.range.start()))
+                {
+                    continue;
+                }
+                let creators = g.state.creators(k);
+                let Some(first) = creators.first() else {
+                    continue;
+                };
+                if g.state.created_before(node, k) != Some(false) {
+                    continue;
+                }
+                let Some(cm) = project.migrations.get(first.migration) else {
+                    continue;
+                };
+                let what = match r.kind {
+                    RefKind::Relation => "relation to",
+                    RefKind::ModelName => "operation on",
+                    RefKind::Base => "base class",
+                };
+                let runs_after = g
+                    .node(&cm.key())
+                    .is_some_and(|c| g.ancestors(c).contains(&node));
+                let help = if runs_after {
+                    format!(
+                        "`{}` runs after this migration: move this operation into a migration that depends on it",
+                        dotted(&cm.key())
+                    )
+                } else {
+                    format!("add (\"{}\", \"{}\") to `dependencies`", cm.app, cm.name)
+                };
+                out.push(
+                    Self::META
+                        .diagnostic(format!(
+                            "{what} model `{}.{}`, which no migration this one depends on creates",
+                            k.0, first.name
+                        ))
+                        .at(Span::new(m.file, r.range), format!("`{}.{}` is not in the state this migration runs against", k.0, first.name))
+                        .label(Span::new(cm.file, first.name_range), format!("created by `{}`", dotted(&cm.key())))
+                        .note("Django fails with \"Related model cannot be resolved\" or a lazy reference error when the model is not created first")
+                        .help(help),
+                );
+            }
+        }
+    }
+}
