@@ -9,23 +9,42 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-dest="${1:-${CARGO_TARGET_DIR:-$here/../../target}/conformance}"
+dest="${1:-${CARGO_TARGET_DIR:-$(cd "$here/../.." && pwd)/target}/conformance}"
 spec='django>=5.2,<5.3'
 python="${PYTHON:-python3}"
 venv="$dest/venv"
 pip_opts=(--disable-pip-version-check --quiet --retries 2 --timeout 30)
 
 mkdir -p "$dest"
-if ! "$venv/bin/python" -c 'import django, sys; sys.exit(django.VERSION[:2] != (5, 2))' 2>/dev/null; then
+# Other conformance tests may set up the same venv at the same time: they take these
+# flock(2) locks too (Rust's File::lock).
+lock() {
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"$dest/$1"
+        flock 9
+    fi
+}
+unlock() {
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>&-
+    fi
+}
+venv_ok() {
+    "$venv/bin/python" -c 'import django, sys; sys.exit(django.VERSION[:2] != (5, 2))' 2>/dev/null
+}
+venv_ok || lock .venv.lock
+if ! venv_ok; then
     echo "conformance: creating $venv with $spec" >&2
     rm -rf "$venv"
     "$python" -m venv "$venv" || { echo "conformance: '$python -m venv' failed" >&2; exit 1; }
     "$venv/bin/python" -m pip install "${pip_opts[@]}" "$spec" \
         || { echo "conformance: 'pip install $spec' failed (is PyPI reachable?)" >&2; exit 1; }
 fi
+unlock
 version="$("$venv/bin/python" -c 'import django; print(django.__version__)')"
 
 src="$dest/django-$version-tests"
+[ -f "$src/.complete" ] || lock .sdist.lock
 if [ ! -f "$src/.complete" ]; then
     mkdir -p "$dest/sdist"
     tarball="$(ls "$dest"/sdist/[dD]jango-"$version".tar.gz 2>/dev/null | head -n1 || true)"
@@ -56,5 +75,6 @@ with tarfile.open(tarball) as tar:
 PY
     touch "$src/.complete"
 fi
+unlock
 echo "python=$venv/bin/python"
 echo "tests=$src/tests"

@@ -55,11 +55,16 @@ pub enum UnresolvedReason {
     MissingNode,
     /// Django: "Dependency on unknown app" (the app is known to be absent).
     UnknownApp,
+    /// `__first__`/`__latest__` of an app whose migrations package is empty: `migrate`
+    /// raises "Dependency on app with no migrations" (`makemigrations` ignores it).
+    AppWithoutMigrations,
 }
 
 /// What the graph builder knows about apps besides the project's own.
 #[derive(Debug, Default, Clone)]
 pub struct AppUniverse {
+    /// Project apps with a migrations package (possibly empty).
+    pub project: BTreeSet<String>,
     /// Installed apps without migrations (Django's `unmigrated_apps`).
     pub unmigrated: BTreeSet<String>,
     /// Apps known to be installed but whose migrations cannot be inspected: references to
@@ -223,7 +228,8 @@ pub fn build(migrations: &[Migration], universe: &AppUniverse, user_app: &str) -
             g.add_node(&(app.clone(), n.clone()), Origin::External);
         }
     }
-    let migrated: BTreeSet<String> = g.nodes.iter().map(|n| n.key.0.clone()).collect();
+    let mut migrated: BTreeSet<String> = g.nodes.iter().map(|n| n.key.0.clone()).collect();
+    migrated.extend(universe.project.iter().cloned());
 
     // 2. Internal (same-app) dependencies; `__first__` on the own app is ignored.
     for m in migrations {
@@ -415,6 +421,12 @@ fn check_key(
         // reference (ignore_no_migrations).
         let mut keys: Vec<&Key> = pick.iter().map(|&i| &g.nodes[i].key).collect();
         keys.sort();
+        if keys.is_empty()
+            && universe.project.contains(&key.0)
+            && g.app_nodes(&key.0).next().is_none()
+        {
+            return Err(UnresolvedReason::AppWithoutMigrations);
+        }
         return Ok(keys.first().map(|k| (*k).clone()));
     }
     if universe.complete {

@@ -508,7 +508,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         &apps,
         &migrations,
         installed.as_ref(),
-        &user_app_label,
+        &settings,
     );
     let mut graph = graph::build(&migrations, &universe, &user_app_label);
     // Two packages sharing a label: Django refuses to start; the graph of that label is
@@ -636,6 +636,8 @@ struct Installed {
     labels: BTreeSet<String>,
     /// Package folders of project apps listed.
     dirs: BTreeSet<String>,
+    /// Labels of the project apps listed (from their `apps.py`, else the folder name).
+    project_labels: BTreeSet<String>,
     complete: bool,
 }
 
@@ -643,6 +645,7 @@ fn installed_apps(ld: &Loader<'_>, settings: &Settings) -> Option<Installed> {
     let (entries, mut complete) = settings.str_list("INSTALLED_APPS")?;
     let mut labels = BTreeSet::new();
     let mut dirs = BTreeSet::new();
+    let mut project_labels = BTreeSet::new();
     for e in entries {
         if let Some(l) = contrib::contrib_label_of_module(&e) {
             labels.insert(l.to_owned());
@@ -655,6 +658,9 @@ fn installed_apps(ld: &Loader<'_>, settings: &Settings) -> Option<Installed> {
             e.clone()
         };
         if let Some(dir) = ld.modules.resolve_package_dir(&ld.files, &module_path) {
+            let label = venv::label_from_apps_py(&ld.opts.root.join(&dir).join("apps.py"))
+                .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(&dir).to_owned());
+            project_labels.insert(label);
             dirs.insert(dir);
             continue;
         }
@@ -676,6 +682,7 @@ fn installed_apps(ld: &Loader<'_>, settings: &Settings) -> Option<Installed> {
     Some(Installed {
         labels,
         dirs,
+        project_labels,
         complete,
     })
 }
@@ -800,9 +807,27 @@ fn app_universe(
     apps: &[App],
     migrations: &[Migration],
     installed: Option<&Installed>,
-    user_app: &str,
+    settings: &Settings,
 ) -> AppUniverse {
     let mut u = AppUniverse::default();
+    u.project = apps.iter().map(|a| a.label.clone()).collect();
+    // Installed project apps without a migrations package, and apps whose migrations
+    // MIGRATION_MODULES disables, are Django's "unmigrated" apps.
+    if let Some(inst) = installed {
+        for l in &inst.project_labels {
+            if !u.project.contains(l) {
+                u.unmigrated.insert(l.clone());
+            }
+        }
+    }
+    if let Some((moved, _)) = settings.str_dict("MIGRATION_MODULES") {
+        for (label, module) in moved {
+            if module.is_none() {
+                u.project.remove(&label);
+                u.unmigrated.insert(label);
+            }
+        }
+    }
     let project_labels: BTreeSet<&str> = apps.iter().map(|a| a.label.as_str()).collect();
     let contrib_with_migrations: BTreeSet<&str> =
         contrib::CONTRIB_MIGRATIONS.iter().map(|m| m.0).collect();
@@ -849,6 +874,7 @@ fn app_universe(
     if let Some(inst) = installed {
         for l in &inst.labels {
             if project_labels.contains(l.as_str())
+                || u.unmigrated.contains(l)
                 || contrib::is_contrib_label(l)
                 || u.external.contains_key(l)
             {
@@ -859,6 +885,5 @@ fn app_universe(
     }
     u.opaque.insert(UNKNOWN_USER_APP.to_owned());
     u.opaque.extend(ld.opts.third_party_apps.iter().cloned());
-    let _ = user_app;
     u
 }

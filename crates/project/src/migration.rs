@@ -249,7 +249,56 @@ pub fn extract(
         return m;
     };
     m.class_range = Some(class.name.range);
-    for stmt in &class.body {
+    // A base other than Django's Migration may define dependencies or operations the
+    // class body does not show; so may statements after the class (`Migration.dependencies
+    // .append(...)`). What is not read here is not known, not empty.
+    // The class and, when its base is a class of the same module, that base's body too
+    // (attributes of the class itself win). The chain must end on Django's Migration;
+    // otherwise attributes not read here are unknown, not empty.
+    let is_django = |b: &Expr| {
+        matches!(
+            eval::dotted_name(b).as_deref(),
+            Some("migrations.Migration" | "Migration" | "django.db.migrations.Migration")
+        )
+    };
+    let mut bodies: Vec<&[Stmt]> = vec![&class.body];
+    let mut current = class;
+    let mut django_base = false;
+    for _ in 0..4 {
+        let bases: Vec<&Expr> = current
+            .arguments
+            .as_ref()
+            .map_or(Vec::new(), |a| a.args.iter().collect());
+        let keywords = current
+            .arguments
+            .as_ref()
+            .is_some_and(|a| !a.keywords.is_empty());
+        if keywords {
+            break;
+        }
+        if bases.is_empty() || bases.iter().all(|b| is_django(b)) {
+            django_base = true;
+            break;
+        }
+        let [Expr::Name(n)] = bases.as_slice() else {
+            break;
+        };
+        let Some(parent) = body.iter().find_map(|s| match s {
+            Stmt::ClassDef(c)
+                if c.name.id.as_str() == n.id.as_str() && c.name.id.as_str() != "Migration" =>
+            {
+                Some(c)
+            }
+            _ => None,
+        }) else {
+            break;
+        };
+        bodies.push(&parent.body);
+        current = parent;
+    }
+    let mut declared: Vec<&str> = Vec::new();
+    let mut seen_attrs: Vec<&str> = Vec::new();
+    for stmt in bodies.iter().flat_map(|b| b.iter()) {
         let (target, value) = match stmt {
             Stmt::Assign(a) if a.targets.len() == 1 => (&a.targets[0], a.value.as_ref()),
             Stmt::AnnAssign(a) => match &a.value {
@@ -259,6 +308,12 @@ pub fn extract(
             _ => continue,
         };
         let Expr::Name(n) = target else { continue };
+        // The most derived class's attribute wins: skip those already read.
+        if seen_attrs.contains(&n.id.as_str()) {
+            continue;
+        }
+        seen_attrs.push(n.id.as_str());
+        declared.push(n.id.as_str());
         let value = bindings.resolve(value);
         match n.id.as_str() {
             "dependencies" => {
@@ -278,7 +333,51 @@ pub fn extract(
             _ => {}
         }
     }
+    let mutated = mutated_class_attributes(body);
+    for attr in ["dependencies", "replaces", "run_before", "operations"] {
+        let unknown = mutated.contains(&attr) || (!django_base && !declared.contains(&attr));
+        if unknown {
+            match attr {
+                "dependencies" | "run_before" => m.dependencies_complete = false,
+                "replaces" => m.replaces_complete = false,
+                _ => m.operations_complete = false,
+            }
+        }
+    }
     m
+}
+
+/// Attributes of `Migration` changed by module-level statements after the class:
+/// `Migration.dependencies.append(...)`, `Migration.operations += [...]`.
+fn mutated_class_attributes(body: &[Stmt]) -> Vec<&'static str> {
+    const ATTRS: [&str; 4] = ["dependencies", "replaces", "run_before", "operations"];
+    let attr_of = |e: &Expr| -> Option<&'static str> {
+        let Expr::Attribute(a) = e else { return None };
+        let Expr::Name(n) = a.value.as_ref() else {
+            return None;
+        };
+        if n.id.as_str() != "Migration" {
+            return None;
+        }
+        ATTRS.iter().copied().find(|x| *x == a.attr.id.as_str())
+    };
+    let mut out = Vec::new();
+    for stmt in body {
+        let found = match stmt {
+            Stmt::Assign(a) => a.targets.iter().find_map(|t| attr_of(t)),
+            Stmt::AugAssign(a) => attr_of(&a.target),
+            Stmt::Expr(e) => match e.value.as_ref() {
+                Expr::Call(c) => match c.func.as_ref() {
+                    Expr::Attribute(f) => attr_of(&f.value),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        out.extend(found);
+    }
+    out
 }
 
 /// Elements of a list/tuple, following `+` concatenation and module-level names.
@@ -695,5 +794,46 @@ class Migration(migrations.Migration):
     fn numbers() {
         assert_eq!(migration_number("0162b_x"), Some("0162"));
         assert_eq!(migration_number("initial"), None);
+    }
+}
+
+#[cfg(test)]
+mod inheritance_tests {
+    use super::*;
+    use djcheck_python::parse_module;
+
+    fn extract_src(src: &str) -> Migration {
+        let p = parse_module(src);
+        extract(
+            FileId(0),
+            "blog",
+            "0002_b",
+            p.body(),
+            &ExtractContext {
+                user_app_label: "auth",
+            },
+        )
+    }
+
+    #[test]
+    fn custom_base_makes_missing_attributes_unknown() {
+        let m = extract_src("from x import Base\nclass Migration(Base):\n    operations = []\n");
+        assert!(!m.dependencies_complete);
+        assert!(m.operations_complete);
+        let m = extract_src(
+            "class Base(migrations.Migration):\n    dependencies = [('blog', '0001_initial')]\nclass Migration(Base):\n    operations = []\n",
+        );
+        assert!(m.dependencies_complete);
+        assert_eq!(m.dependencies.len(), 1);
+    }
+
+    #[test]
+    fn module_level_mutation_makes_attribute_unknown() {
+        let m = extract_src(
+            "class Migration(migrations.Migration):\n    dependencies = []\n    operations = []\nMigration.dependencies.append(('blog', '0001_initial'))\n",
+        );
+        assert!(!m.dependencies_complete);
+        let m = extract_src("class Migration(migrations.Migration):\n    operations = []\n");
+        assert!(m.dependencies_complete && m.dependencies.is_empty());
     }
 }

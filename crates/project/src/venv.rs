@@ -91,7 +91,7 @@ fn site_packages(venv: &Path) -> Vec<std::path::PathBuf> {
 
 /// `label = "x"` in an installed app's apps.py, found without parsing (installed code is
 /// never reported on, and a cheap look is enough for the label).
-fn label_from_apps_py(path: &Path) -> Option<String> {
+pub(crate) fn label_from_apps_py(path: &Path) -> Option<String> {
     let text = read_optional(path)?;
     for line in text.split('\n') {
         let t = line.trim();

@@ -51,6 +51,14 @@ impl Rule for MissingDependency {
                 EdgeKind::RunBefore(_) => "`run_before` names",
             };
             let mut d = match u.reason {
+                UnresolvedReason::AppWithoutMigrations => Self::META
+                    .diagnostic(format!("{what} `{}` of app `{}`, which has no migrations", u.target.1, u.target.0))
+                    .at(span, format!("`{}/migrations` holds no migration", u.target.0))
+                    .note(format!(
+                        "`migrate` raises `ValueError: Dependency on app with no migrations: {}` (`makemigrations` ignores it)",
+                        u.target.0
+                    ))
+                    .help(format!("run `python manage.py makemigrations {}`, or remove this dependency", u.target.0)),
                 UnresolvedReason::UnknownApp => Self::META
                     .diagnostic(format!("{what} unknown app `{}`", u.target.0))
                     .at(span, format!("app `{}` is not in the project, INSTALLED_APPS or the virtualenv", u.target.0))
