@@ -809,8 +809,10 @@ fn app_universe(
     installed: Option<&Installed>,
     settings: &Settings,
 ) -> AppUniverse {
-    let mut u = AppUniverse::default();
-    u.project = apps.iter().map(|a| a.label.clone()).collect();
+    let mut u = AppUniverse {
+        project: apps.iter().map(|a| a.label.clone()).collect(),
+        ..AppUniverse::default()
+    };
     // Installed project apps without a migrations package, and apps whose migrations
     // MIGRATION_MODULES disables, are Django's "unmigrated" apps.
     if let Some(inst) = installed {

@@ -364,7 +364,7 @@ fn mutated_class_attributes(body: &[Stmt]) -> Vec<&'static str> {
     let mut out = Vec::new();
     for stmt in body {
         let found = match stmt {
-            Stmt::Assign(a) => a.targets.iter().find_map(|t| attr_of(t)),
+            Stmt::Assign(a) => a.targets.iter().find_map(&attr_of),
             Stmt::AugAssign(a) => attr_of(&a.target),
             Stmt::Expr(e) => match e.value.as_ref() {
                 Expr::Call(c) => match c.func.as_ref() {
