@@ -44,3 +44,9 @@ pub fn fixture_projects() -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A fixture about a change (`before/` and `after/` trees, run with `--base`): it is not
+/// a project by itself.
+pub fn is_change_fixture(dir: &Path) -> bool {
+    dir.join("after").is_dir()
+}

@@ -10,6 +10,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyse a project (the nearest enclosing project root of PATHS).
@@ -92,4 +94,8 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Compare with this git revision (branch, tag or commit): report migrations renamed
+    /// or deleted since (MIG004), and only diagnostics in files changed since.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
 }

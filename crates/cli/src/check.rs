@@ -142,6 +142,14 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
     }
     let mut exclude = cfg.exclude.clone().unwrap_or_default();
     exclude.extend(cfg.extend_exclude.clone().unwrap_or_default());
+    // `--base`: resolve the revision now, so a bad REF is a usage error before any work.
+    let base = match &a.base {
+        Some(name) => match djcheck_project::git::resolve(&root, name) {
+            Ok(b) => Some(b),
+            Err(e) => return usage(io, &e.to_string()),
+        },
+        None => None,
+    };
     let load = LoadOptions {
         root: root.clone(),
         overrides,
@@ -149,6 +157,7 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         auth_user_model: a.auth_user_model.clone().or(cfg.auth_user_model.clone()),
         exclude,
         third_party_apps: cfg.third_party_apps.clone().unwrap_or_default(),
+        base,
         ..LoadOptions::default()
     };
     let opts = RunOptions {
@@ -181,6 +190,12 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         .filter(|d| {
             let Some(p) = d.primary else { return true };
             let path = &result.project.db.file(p.file).path;
+            // Diff mode: only files changed since the base; MIG004 is about the change itself.
+            if let Some(snap) = &result.project.base {
+                if d.code != "MIG004" && !snap.changed.contains(path) {
+                    return false;
+                }
+            }
             (whole
                 || scopes
                     .iter()

@@ -12,9 +12,11 @@
 //! syntax trees live only while their file is visited ([`FileVisitor`]), so memory stays
 //! flat on large projects; all parsing happens on the caller's (large-stack) threads.
 
+pub mod base;
 pub mod contrib;
 pub mod discover;
 pub mod fs;
+pub mod git;
 pub mod graph;
 pub mod migration;
 pub mod modules;
@@ -125,6 +127,8 @@ pub struct LoadOptions {
     pub third_party_apps: Vec<String>,
     /// Options for the rules.
     pub analysis: AnalysisOptions,
+    /// A git revision to compare with (rename detection and diff mode).
+    pub base: Option<git::BaseRef>,
 }
 
 /// The custom user model, as configured.
@@ -173,6 +177,8 @@ pub struct Project {
     pub graph: Graph,
     pub universe: AppUniverse,
     pub options: AnalysisOptions,
+    /// The project at the base revision, with `--base`.
+    pub base: Option<base::BaseSnapshot>,
     /// Number of files analysed.
     pub files_checked: usize,
 }
@@ -521,6 +527,10 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
     }
 
     let files_checked = ld.db.len();
+    let base_snapshot = opts
+        .base
+        .as_ref()
+        .map(|b| base::snapshot(&opts.root, b, &apps, &user_app_label));
     let project = Project {
         root,
         db: ld.db,
@@ -532,6 +542,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         graph,
         universe,
         options: opts.analysis.clone(),
+        base: base_snapshot,
         files_checked,
     };
     (project, diagnostics)

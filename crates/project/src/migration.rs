@@ -176,6 +176,9 @@ pub struct Migration {
     pub atomic: Option<bool>,
     pub operations: Vec<Operation>,
     pub operations_complete: bool,
+    /// Structure of the `operations` value, layout and comments aside: equal for two
+    /// files holding the same operations (rename detection).
+    pub operations_fingerprint: Option<u64>,
 }
 
 impl Migration {
@@ -201,6 +204,7 @@ impl Migration {
             atomic: None,
             operations: Vec::new(),
             operations_complete: false,
+            operations_fingerprint: None,
         }
     }
 
@@ -328,6 +332,7 @@ pub fn extract(
             "initial" => m.initial = eval::bool_value(value),
             "atomic" => m.atomic = eval::bool_value(value),
             "operations" => {
+                m.operations_fingerprint = Some(eval::fingerprint(value));
                 m.operations_complete = read_operations(value, &bindings, &mut m.operations)
             }
             _ => {}

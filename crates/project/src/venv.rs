@@ -93,6 +93,11 @@ fn site_packages(venv: &Path) -> Vec<std::path::PathBuf> {
 /// never reported on, and a cheap look is enough for the label).
 pub(crate) fn label_from_apps_py(path: &Path) -> Option<String> {
     let text = read_optional(path)?;
+    label_in_text(&text)
+}
+
+/// The `label = "x"` line of an apps.py text.
+pub(crate) fn label_in_text(text: &str) -> Option<String> {
     for line in text.split('\n') {
         let t = line.trim();
         if let Some(rest) = t.strip_prefix("label") {

@@ -93,6 +93,17 @@ pub fn sequence_elements(expr: &Expr) -> Option<&[Expr]> {
     }
 }
 
+/// A fingerprint of an expression's structure: equal for expressions that are the same
+/// code whatever their layout, comments or position in the file.
+pub fn fingerprint(expr: &Expr) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let comparable = ruff_python_ast::comparable::ComparableExpr::from(expr);
+    // SipHash with fixed keys: the same within a run, which is all comparisons need.
+    let mut h = std::hash::DefaultHasher::new();
+    comparable.hash(&mut h);
+    h.finish()
+}
+
 /// Module-level names bound by plain assignment, the last binding winning.
 ///
 /// Only unconditional top-level `NAME = value` statements count; a name also bound in
@@ -183,6 +194,18 @@ mod tests {
             dotted_name(b.get("y").unwrap()).as_deref(),
             Some("foo.bar.baz")
         );
+    }
+
+    #[test]
+    fn fingerprints_ignore_layout() {
+        let a = expr_of("x = [\n    f('a', b=1),  # comment\n]\n");
+        let b = expr_of("x = [f( 'a',b=1)]\n");
+        let c = expr_of("x = [f('a', b=2)]\n");
+        let fa = fingerprint(ModuleBindings::new(&a.body).get("x").unwrap());
+        let fb = fingerprint(ModuleBindings::new(&b.body).get("x").unwrap());
+        let fc = fingerprint(ModuleBindings::new(&c.body).get("x").unwrap());
+        assert_eq!(fa, fb);
+        assert_ne!(fa, fc);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod mig001_missing_dependency;
 mod mig002_conflicting_leaves;
 mod mig003_dependency_cycle;
+mod mig004_renamed_migration;
 mod mig005_foreign_table_name;
 mod mig006_unresolved_model_reference;
 mod mig008_duplicate_migration_number;
@@ -18,6 +19,7 @@ pub static RULES: &[&dyn Rule] = &[
     &mig001_missing_dependency::MissingDependency,
     &mig002_conflicting_leaves::ConflictingLeaves,
     &mig003_dependency_cycle::DependencyCycle,
+    &mig004_renamed_migration::RenamedMigration,
     &mig005_foreign_table_name::ForeignTableName,
     &mig006_unresolved_model_reference::UnresolvedModelReference,
     &mig008_duplicate_migration_number::DuplicateMigrationNumber,
