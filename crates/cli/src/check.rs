@@ -2,11 +2,11 @@
 
 use crate::args::{CheckArgs, FailOn, OutputFormat};
 use crate::{registry, Io, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
-use djcheck_config::Options;
-use djcheck_diagnostics::render::{self, RenderContext};
+use djcheck_config::{Loaded, Options};
+use djcheck_diagnostics::render::{self, RenderContext, RuleInfo};
 use djcheck_diagnostics::{Diagnostic, Severity};
 use djcheck_linter::{RunOptions, Selection};
-use djcheck_project::LoadOptions;
+use djcheck_project::{AnalysisOptions, LoadOptions, SqlDialect};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -93,10 +93,19 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
             Err(e) => return usage(io, &e.to_string()),
         }
     };
-    let cfg: Options = config.map(|c| c.options).unwrap_or_default();
+    let cfg: Options = config
+        .as_ref()
+        .map(|c| c.options.clone())
+        .unwrap_or_default();
 
     let all = registry::all_rules();
     let codes: Vec<&'static str> = all.iter().map(|r| r.meta().code).collect();
+    // Rule codes in the config file: an unknown one names the file, key and line.
+    if let Some(loaded) = &config {
+        if let Err(e) = check_config_codes(loaded, &codes) {
+            return usage(io, &e);
+        }
+    }
     let mut selection = Selection {
         select: a.select.clone().or(cfg.select.clone()),
         extend_select: cfg.extend_select.clone().unwrap_or_default(),
@@ -114,10 +123,8 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
     }
     let mut severity = BTreeMap::new();
     for (code, s) in cfg.severity.clone().unwrap_or_default() {
-        let Some(r) = registry::find(&code) else {
-            return usage(io, &format!("unknown rule code `{code}` in `severity`"));
-        };
-        if let Some(sev) = Severity::parse(&s) {
+        // Checked above: every code names a rule, every value is a severity.
+        if let (Some(r), Some(sev)) = (registry::find(&code), Severity::parse(&s)) {
             severity.insert(r.meta().code.to_owned(), sev);
         }
     }
@@ -138,10 +145,20 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         if let Err(e) = io.stdin.read_to_string(&mut text) {
             return usage(io, &format!("cannot read standard input: {e}"));
         }
-        overrides.insert(rel_to(&root, &abs(f)), text);
+        overrides.insert(rel_to(&root, &canonical(&abs(f))), text);
     }
+    // `exclude` replaces the default excludes, `extend-exclude` adds to them.
     let mut exclude = cfg.exclude.clone().unwrap_or_default();
     exclude.extend(cfg.extend_exclude.clone().unwrap_or_default());
+    let analysis = AnalysisOptions {
+        sql_dialect: match cfg.sql_dialect.as_deref() {
+            Some("mysql") => SqlDialect::MySql,
+            Some("sqlite") => SqlDialect::Sqlite,
+            _ => SqlDialect::PostgreSql,
+        },
+        allowed_schemas: cfg.allowed_schemas.clone().unwrap_or_default(),
+        root_urlconf: cfg.root_urlconf.clone(),
+    };
     // `--base`: resolve the revision now, so a bad REF is a usage error before any work.
     let base = match &a.base {
         Some(name) => match djcheck_project::git::resolve(&root, name) {
@@ -156,10 +173,25 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         settings: a.settings.clone().or(cfg.settings.clone()),
         auth_user_model: a.auth_user_model.clone().or(cfg.auth_user_model.clone()),
         exclude,
+        no_default_excludes: cfg.exclude.is_some(),
         third_party_apps: cfg.third_party_apps.clone().unwrap_or_default(),
+        analysis,
         base,
         ..LoadOptions::default()
     };
+    let rule_infos: Vec<RuleInfo> = all
+        .iter()
+        .map(|r| {
+            let m = r.meta();
+            RuleInfo {
+                code: m.code,
+                name: m.name,
+                severity: severity.get(m.code).copied().unwrap_or(m.severity),
+                summary: m.summary(),
+                doc: m.doc_text(),
+            }
+        })
+        .collect();
     let opts = RunOptions {
         load,
         rules: all
@@ -168,6 +200,7 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
             .collect(),
         severity,
         threads: a.threads,
+        known_codes: codes.clone(),
     };
     let result = match djcheck_linter::run(&opts) {
         Ok(r) => r,
@@ -175,44 +208,60 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
     };
 
     // Report on the paths given (the whole project was analysed regardless).
-    let scopes: Vec<String> = paths
-        .iter()
-        .map(|p| rel_to(&root, &p.canonicalize().unwrap_or_else(|_| p.clone())))
-        .collect();
+    let scopes: Vec<String> = paths.iter().map(|p| rel_to(&root, &canonical(p))).collect();
     let whole = scopes.iter().any(String::is_empty);
-    let per_file = match compile_per_file_ignores(&cfg) {
+    let per_file = match compile_per_file_ignores(config.as_ref()) {
         Ok(p) => p,
         Err(e) => return usage(io, &e),
+    };
+    let db = &result.project.db;
+    let in_scope = |span: &djcheck_diagnostics::Span| {
+        let path = &db.file(span.file).path;
+        whole
+            || scopes
+                .iter()
+                .any(|s| path == s || path.starts_with(&format!("{s}/")))
     };
     let diagnostics: Vec<Diagnostic> = result
         .diagnostics
         .into_iter()
         .filter(|d| {
             let Some(p) = d.primary else { return true };
-            let path = &result.project.db.file(p.file).path;
+            let path = &db.file(p.file).path;
+            // A diagnostic that involves a file given or changed (a graph finding whose
+            // primary place is another migration, say a conflicting leaf, with a label in
+            // the file) is reported too.
+            let involves = |keep: &dyn Fn(&djcheck_diagnostics::Span) -> bool| {
+                keep(&p) || d.labels.iter().any(|l| keep(&l.span))
+            };
             // Diff mode: only files changed since the base; MIG004 is about the change itself.
             if let Some(snap) = &result.project.base {
-                if d.code != "MIG004" && !snap.changed.contains(path) {
+                let changed =
+                    |s: &djcheck_diagnostics::Span| snap.changed.contains(&db.file(s.file).path);
+                if d.code != "MIG004" && !involves(&changed) {
                     return false;
                 }
             }
-            (whole
-                || scopes
-                    .iter()
-                    .any(|s| path == s || path.starts_with(&format!("{s}/"))))
+            involves(&in_scope)
                 && !per_file.iter().any(|(g, codes)| {
                     g.is_match(path) && codes.iter().any(|c| d.code.starts_with(c.as_str()))
                 })
         })
         .collect();
 
+    let repo_prefix = repo_prefix(&root);
     let ctx = RenderContext {
-        db: &result.project.db,
+        db,
         files_checked: result.project.files_checked,
+        rules: &rule_infos,
+        repo_prefix: &repo_prefix,
     };
     let written = match a.format {
         OutputFormat::Text => render::text::render(&ctx, &diagnostics, io.stdout, a.quiet),
         OutputFormat::Json => render::json::render(&ctx, &diagnostics, io.stdout),
+        OutputFormat::Sarif => render::sarif::render(&ctx, &diagnostics, io.stdout),
+        OutputFormat::Github => render::github::render(&ctx, &diagnostics, io.stdout),
+        OutputFormat::Gitlab => render::gitlab::render(&ctx, &diagnostics, io.stdout),
     };
     if let Err(e) = written {
         let _ = writeln!(io.stderr, "djcheck: cannot write output: {e}");
@@ -244,6 +293,19 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
     EXIT_OK
 }
 
+/// The path with symbolic links resolved, like the project root, so that it can be made
+/// relative to it. A file that does not exist yet (an editor's new buffer) is resolved
+/// through its folder.
+fn canonical(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    match (p.parent().map(Path::canonicalize), p.file_name()) {
+        (Some(Ok(dir)), Some(name)) => dir.join(name),
+        _ => p.to_owned(),
+    }
+}
+
 fn rel_to(root: &Path, p: &Path) -> String {
     let p = if p.is_absolute() {
         p.to_owned()
@@ -253,18 +315,89 @@ fn rel_to(root: &Path, p: &Path) -> String {
     djcheck_project::discover::rel_path(root, &p)
 }
 
+/// The project root's folder relative to the repository root (the nearest folder at or
+/// above it holding `.git`), `/`-terminated; empty when it is the repository root or
+/// there is no repository.
+fn repo_prefix(root: &Path) -> String {
+    let Some(repo) = root.ancestors().find(|d| d.join(".git").exists()) else {
+        return String::new();
+    };
+    let rel = djcheck_project::discover::rel_path(repo, root);
+    if rel.is_empty() {
+        rel
+    } else {
+        format!("{rel}/")
+    }
+}
+
+/// Every rule code or prefix the config file names must name a rule.
+fn check_config_codes(loaded: &Loaded, codes: &[&'static str]) -> Result<(), String> {
+    let o = &loaded.options;
+    let known = |p: &str| {
+        Selection {
+            select: Some(vec![p.to_owned()]),
+            ..Selection::default()
+        }
+        .unknown_patterns(codes)
+        .is_empty()
+    };
+    let unknown = |key: &[&str], p: &str| {
+        format!(
+            "{}: `{}`: unknown rule code or prefix `{p}` (see `djcheck rules`)",
+            loaded.locate(key),
+            loaded.key_name(key)
+        )
+    };
+    for (key, list) in [
+        ("select", &o.select),
+        ("ignore", &o.ignore),
+        ("extend-select", &o.extend_select),
+    ] {
+        if let Some(p) = list.iter().flatten().find(|p| !known(p)) {
+            return Err(unknown(&[key], p));
+        }
+    }
+    for (glob, list) in o.per_file_ignores.iter().flatten() {
+        if let Some(p) = list.iter().find(|p| !known(p)) {
+            return Err(unknown(&["per-file-ignores", glob], p));
+        }
+    }
+    for code in o.severity.iter().flatten().map(|(c, _)| c) {
+        if registry::find(code).is_none() {
+            return Err(format!(
+                "{}: `{}`: unknown rule code `{code}` (see `djcheck rules`)",
+                loaded.locate(&["severity", code]),
+                loaded.key_name(&["severity", code])
+            ));
+        }
+    }
+    Ok(())
+}
+
 type PerFile = Vec<(globset::GlobMatcher, Vec<String>)>;
 
-fn compile_per_file_ignores(cfg: &Options) -> Result<PerFile, String> {
+fn compile_per_file_ignores(config: Option<&Loaded>) -> Result<PerFile, String> {
     let mut out = Vec::new();
-    for (glob, codes) in cfg.per_file_ignores.clone().unwrap_or_default() {
-        let g = globset::GlobBuilder::new(&glob)
+    let Some(loaded) = config else {
+        return Ok(out);
+    };
+    for (glob, codes) in loaded.options.per_file_ignores.iter().flatten() {
+        let g = globset::GlobBuilder::new(glob)
             .literal_separator(false)
             .build()
-            .map_err(|e| format!("invalid glob `{glob}` in `per-file-ignores`: {e}"))?;
+            .map_err(|e| {
+                format!(
+                    "{}: `{}`: invalid glob: {e}",
+                    loaded.locate(&["per-file-ignores", glob]),
+                    loaded.key_name(&["per-file-ignores", glob])
+                )
+            })?;
         out.push((
             g.compile_matcher(),
-            codes.iter().map(|c| c.to_ascii_uppercase()).collect(),
+            codes
+                .iter()
+                .map(|c| c.trim().to_ascii_uppercase())
+                .collect(),
         ));
     }
     Ok(out)

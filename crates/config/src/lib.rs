@@ -63,7 +63,35 @@ impl std::error::Error for ConfigError {}
 pub struct Loaded {
     pub path: PathBuf,
     pub options: Options,
+    /// The file's text, to point at keys in later error messages.
+    text: String,
+    /// Where the options table is: `[]` at top level, `["tool", "djcheck"]` in
+    /// `pyproject.toml`.
+    table: &'static [&'static str],
 }
+
+impl Loaded {
+    /// `file:line` of an option key (e.g. `["severity", "MIG999"]`), or the file alone
+    /// when the key is not written in it. For messages about values the CLI checks
+    /// (rule codes, globs).
+    pub fn locate(&self, key: &[&str]) -> String {
+        let mut full: Vec<&str> = self.table.to_vec();
+        full.extend_from_slice(key);
+        match key_line(&self.text, &full) {
+            Some(line) => format!("{}:{line}", self.path.display()),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    /// How the key is written in the file, e.g. `tool.djcheck.severity.MIG999`.
+    pub fn key_name(&self, key: &[&str]) -> String {
+        let mut full: Vec<&str> = self.table.to_vec();
+        full.extend_from_slice(key);
+        full.join(".")
+    }
+}
+
+const PYPROJECT_TABLE: &[&str] = &["tool", "djcheck"];
 
 /// The config file of a project root, in precedence order: `djcheck.toml`,
 /// `.djcheck.toml`, then `pyproject.toml` when it has a `[tool.djcheck]` table.
@@ -77,22 +105,25 @@ pub fn find(root: &Path) -> Result<Option<Loaded>, ConfigError> {
     let p = root.join("pyproject.toml");
     if p.is_file() {
         let text = read(&p)?;
-        return parse_pyproject(&p, &text);
+        return parse_pyproject(&p, text);
     }
     Ok(None)
 }
 
-/// Reads an explicit config file (`--config FILE`).
+/// Reads an explicit config file (`--config FILE`): a `pyproject.toml` (its
+/// `[tool.djcheck]` table) or a file with the keys at top level.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let text = read(path)?;
     if path.file_name().is_some_and(|n| n == "pyproject.toml") {
-        return parse_pyproject(path, &text)?
+        return parse_pyproject(path, text)?
             .ok_or_else(|| ConfigError(format!("{}: no [tool.djcheck] table", path.display())));
     }
     let options = parse_options(path, &text)?;
     Ok(Loaded {
         path: path.to_owned(),
         options,
+        text,
+        table: &[],
     })
 }
 
@@ -105,101 +136,202 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 /// Parses top-level djcheck options.
 pub fn parse_options(path: &Path, text: &str) -> Result<Options, ConfigError> {
     let opts: Options = toml::from_str(text).map_err(|e| describe(path, text, &e))?;
-    validate(path, &opts)?;
+    validate(&opts).map_err(|(key, msg)| located(path, text, &[], &key, &msg))?;
     Ok(opts)
 }
 
-fn parse_pyproject(path: &Path, text: &str) -> Result<Option<Loaded>, ConfigError> {
+fn parse_pyproject(path: &Path, text: String) -> Result<Option<Loaded>, ConfigError> {
+    // Deserialised in place, from the whole file, so that every error's position is a
+    // position in the file. Other tools' tables are ignored.
     #[derive(Deserialize)]
     struct Pyproject {
         tool: Option<Tool>,
     }
     #[derive(Deserialize)]
     struct Tool {
-        djcheck: Option<toml::Spanned<toml::Value>>,
+        djcheck: Option<Options>,
     }
-    let doc: Pyproject = toml::from_str(text).map_err(|e| describe(path, text, &e))?;
-    let Some(tool) = doc.tool.and_then(|t| t.djcheck) else {
+    let doc: Pyproject = toml::from_str(&text).map_err(|e| describe(path, &text, &e))?;
+    let Some(options) = doc.tool.and_then(|t| t.djcheck) else {
         return Ok(None);
     };
-    // Re-parse the table from its own text so error positions stay exact.
-    let span = tool.span();
-    let table_text = text.get(span.clone()).unwrap_or("");
-    let _ = table_text;
-    let options: Options = toml::Value::into_inner_options(tool.into_inner()).map_err(|e| {
-        let mut msg = format!("{}: [tool.djcheck]: {}", path.display(), e.message());
-        if let Some(line) = line_of(text, span.start) {
-            msg.push_str(&format!(" (table at line {line})"));
-        }
-        ConfigError(msg)
-    })?;
-    validate(path, &options)?;
+    validate(&options).map_err(|(key, msg)| located(path, &text, PYPROJECT_TABLE, &key, &msg))?;
     Ok(Some(Loaded {
         path: path.to_owned(),
         options,
+        text,
+        table: PYPROJECT_TABLE,
     }))
 }
 
-trait IntoOptions {
-    fn into_inner_options(self) -> Result<Options, toml::de::Error>;
-}
-
-impl IntoOptions for toml::Value {
-    fn into_inner_options(self) -> Result<Options, toml::de::Error> {
-        self.try_into()
-    }
-}
-
+/// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> Option<usize> {
     text.get(..offset)
         .map(|t| t.bytes().filter(|b| *b == b'\n').count() + 1)
 }
 
+/// The line where a dotted key is written (`["tool", "djcheck", "select"]`).
+fn key_line(text: &str, key: &[&str]) -> Option<usize> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let mut table = doc.get_ref();
+    let mut span = None;
+    for (i, k) in key.iter().enumerate() {
+        let (kspan, value) = table
+            .iter()
+            .find(|(name, _)| name.get_ref().as_ref() == *k)
+            .map(|(name, v)| (name.span(), v))?;
+        span = Some(kspan);
+        if i + 1 < key.len() {
+            table = value.get_ref().as_table()?;
+        }
+    }
+    line_of(text, span?.start)
+}
+
+/// The dotted key whose name or value holds `offset`: the deepest one.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    fn walk(
+        table: &toml::de::DeTable<'_>,
+        offset: usize,
+        path: &mut Vec<String>,
+        best: &mut Option<Vec<String>>,
+    ) {
+        for (k, v) in table {
+            let inside = k.span().contains(&offset)
+                || v.span().contains(&offset)
+                || (v.span().end == offset && offset > v.span().start);
+            path.push(k.get_ref().to_string());
+            if inside && best.as_ref().is_none_or(|b| b.len() < path.len()) {
+                *best = Some(path.clone());
+            }
+            if let Some(t) = v.get_ref().as_table() {
+                walk(t, offset, path, best);
+            }
+            path.pop();
+        }
+    }
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let mut best = None;
+    walk(doc.get_ref(), offset, &mut Vec::new(), &mut best);
+    best.map(|b| b.join("."))
+}
+
 fn describe(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let mut msg = format!("{}", path.display());
+    let mut key = None;
     if let Some(span) = e.span() {
         if let Some(line) = line_of(text, span.start) {
             msg.push_str(&format!(":{line}"));
         }
+        key = key_at(text, span.start);
     }
-    msg.push_str(&format!(": {}", e.message()));
+    let detail = e.message().trim_end();
+    match key {
+        Some(k) => msg.push_str(&format!(": `{k}`: {detail}")),
+        None => msg.push_str(&format!(": {detail}")),
+    }
     ConfigError(msg)
 }
 
-fn validate(path: &Path, o: &Options) -> Result<(), ConfigError> {
-    let bad = |key: &str, value: &str, allowed: &str| {
-        ConfigError(format!(
-            "{}: invalid value `{value}` for `{key}`: expected {allowed}",
-            path.display()
-        ))
+/// An error about the value of `key` (relative to the options table).
+fn located(path: &Path, text: &str, table: &[&str], key: &[String], msg: &str) -> ConfigError {
+    let mut full: Vec<&str> = table.to_vec();
+    full.extend(key.iter().map(String::as_str));
+    let place = match key_line(text, &full) {
+        Some(line) => format!("{}:{line}", path.display()),
+        None => path.display().to_string(),
     };
+    ConfigError(format!("{place}: `{}`: {msg}", full.join(".")))
+}
+
+type Invalid = (Vec<String>, String);
+
+fn validate(o: &Options) -> Result<(), Invalid> {
+    let bad = |key: &[&str], value: &str, allowed: &str| -> Invalid {
+        (
+            key.iter().map(|k| (*k).to_owned()).collect(),
+            format!("invalid value `{value}`: expected {allowed}"),
+        )
+    };
+    const SEVERITIES: &str = "`error`, `warning` or `info`";
     if let Some(f) = &o.fail_on {
         if !matches!(f.as_str(), "error" | "warning" | "info") {
-            return Err(bad("fail-on", f, "error, warning or info"));
+            return Err(bad(&["fail-on"], f, SEVERITIES));
         }
     }
     if let Some(d) = &o.sql_dialect {
         if !matches!(d.as_str(), "postgresql" | "mysql" | "sqlite") {
-            return Err(bad("sql-dialect", d, "postgresql, mysql or sqlite"));
+            return Err(bad(
+                &["sql-dialect"],
+                d,
+                "`postgresql`, `mysql` or `sqlite`",
+            ));
         }
     }
     if let Some(sev) = &o.severity {
         for (code, s) in sev {
             if !matches!(s.as_str(), "error" | "warning" | "info") {
-                return Err(bad(
-                    &format!("severity.{code}"),
-                    s,
-                    "error, warning or info",
-                ));
+                return Err(bad(&["severity", code], s, SEVERITIES));
             }
         }
     }
     if let Some(m) = &o.auth_user_model {
-        if m.split('.').count() != 2 {
-            return Err(bad("auth-user-model", m, "`app_label.ModelName`"));
+        let parts: Vec<&str> = m.split('.').collect();
+        if parts.len() != 2 || parts.iter().any(|p| !is_identifier(p)) {
+            return Err(bad(&["auth-user-model"], m, "`app_label.ModelName`"));
+        }
+    }
+    if let Some(u) = &o.root_urlconf {
+        if !u.split('.').all(is_identifier) {
+            return Err(bad(&["root-urlconf"], u, "a dotted module name"));
+        }
+    }
+    if let Some(s) = &o.settings {
+        if s.trim().is_empty() {
+            return Err(bad(&["settings"], s, "a dotted module name or a file path"));
+        }
+    }
+    let code_lists = [
+        ("select", &o.select),
+        ("ignore", &o.ignore),
+        ("extend-select", &o.extend_select),
+    ];
+    for (key, list) in code_lists {
+        for c in list.iter().flatten() {
+            if !is_code_pattern(c) {
+                return Err(bad(
+                    &[key],
+                    c,
+                    "a rule code or prefix such as `MIG001` or `MIG`",
+                ));
+            }
+        }
+    }
+    for (glob, codes) in o.per_file_ignores.iter().flatten() {
+        for c in codes {
+            if !is_code_pattern(c) {
+                return Err(bad(
+                    &["per-file-ignores", glob],
+                    c,
+                    "a rule code or prefix such as `MIG001` or `MIG`",
+                ));
+            }
         }
     }
     Ok(())
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(|f| f.is_alphabetic() || f == '_')
+        && c.all(|ch| ch.is_alphanumeric() || ch == '_')
+}
+
+/// `MIG001`, `MIG`, `ALL`: letters then digits.
+fn is_code_pattern(s: &str) -> bool {
+    let t = s.trim();
+    let letters = t.chars().take_while(char::is_ascii_alphabetic).count();
+    letters > 0 && t.chars().skip(letters).all(|c| c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -210,25 +342,96 @@ mod tests {
     fn unknown_key_names_key_and_line() {
         let e = parse_options(Path::new("djcheck.toml"), "select = [\"MIG\"]\nbogus = 1\n")
             .unwrap_err();
-        assert!(e.0.contains("djcheck.toml:2"), "{e}");
+        assert!(e.0.starts_with("djcheck.toml:2: "), "{e}");
         assert!(e.0.contains("bogus"), "{e}");
     }
 
     #[test]
     fn pyproject_table() {
         let text = "[project]\nname = \"x\"\n\n[tool.djcheck]\nignore = [\"MIG008\"]\nfail-on = \"error\"\n";
-        let l = parse_pyproject(Path::new("pyproject.toml"), text)
+        let l = parse_pyproject(Path::new("pyproject.toml"), text.to_owned())
             .unwrap()
             .unwrap();
         assert_eq!(l.options.ignore, Some(vec!["MIG008".to_owned()]));
-        let bad = "[tool.djcheck]\nnope = 1\n";
-        let e = parse_pyproject(Path::new("pyproject.toml"), bad).unwrap_err();
-        assert!(e.0.contains("nope"), "{e}");
+        assert_eq!(l.locate(&["fail-on"]), "pyproject.toml:6");
+        assert_eq!(l.key_name(&["fail-on"]), "tool.djcheck.fail-on");
+        // Other tools' tables are none of djcheck's business.
+        let other = "[tool.ruff]\nline-length = 100\n";
+        assert!(
+            parse_pyproject(Path::new("pyproject.toml"), other.to_owned())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
-    fn bad_value() {
-        let e = parse_options(Path::new("d.toml"), "fail-on = \"sometimes\"\n").unwrap_err();
-        assert!(e.0.contains("fail-on"), "{e}");
+    fn pyproject_errors_point_at_the_key_line() {
+        let bad = "[project]\nname = \"x\"\n\n[tool.djcheck]\nselect = [\"MIG\"]\nnope = 1\n";
+        let e = parse_pyproject(Path::new("pyproject.toml"), bad.to_owned()).unwrap_err();
+        assert!(e.0.starts_with("pyproject.toml:6: "), "{e}");
+        assert!(e.0.contains("nope"), "{e}");
+        // A wrong type names the key too.
+        let bad = "[tool.djcheck]\n\nselect = \"MIG\"\n";
+        let e = parse_pyproject(Path::new("pyproject.toml"), bad.to_owned()).unwrap_err();
+        assert!(e.0.starts_with("pyproject.toml:3: "), "{e}");
+        assert!(e.0.contains("tool.djcheck.select"), "{e}");
+        // Dotted-key and inline-table forms.
+        let bad = "[tool]\ndjcheck.fail-on = \"never\"\n";
+        let e = parse_pyproject(Path::new("pyproject.toml"), bad.to_owned()).unwrap_err();
+        assert!(e.0.starts_with("pyproject.toml:2: "), "{e}");
+        assert!(
+            e.0.contains("tool.djcheck.fail-on") && e.0.contains("never"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_file_key_and_line() {
+        let e = parse_options(Path::new("d.toml"), "\nfail-on = \"sometimes\"\n").unwrap_err();
+        assert!(e.0.starts_with("d.toml:2: `fail-on`"), "{e}");
+        let e = parse_options(
+            Path::new("d.toml"),
+            "[severity]\nMIG001 = \"warning\"\nMIG008 = \"loud\"\n",
+        )
+        .unwrap_err();
+        assert!(e.0.starts_with("d.toml:3: `severity.MIG008`"), "{e}");
+        let e = parse_options(Path::new("d.toml"), "auth-user-model = \"User\"\n").unwrap_err();
+        assert!(e.0.contains("`auth-user-model`"), "{e}");
+        let e = parse_options(Path::new("d.toml"), "ignore = [\"MIG-1\"]\n").unwrap_err();
+        assert!(e.0.starts_with("d.toml:1: `ignore`"), "{e}");
+        let e = parse_options(
+            Path::new("d.toml"),
+            "[per-file-ignores]\n\"a/**\" = [\"MIG\"]\n\"b/*.py\" = [\"8\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.0.starts_with("d.toml:3: `per-file-ignores.b/*.py`"),
+            "{e}"
+        );
+        let e = parse_options(Path::new("d.toml"), "select = [1]\n").unwrap_err();
+        assert!(e.0.starts_with("d.toml:1: "), "{e}");
+    }
+
+    #[test]
+    fn every_key_parses() {
+        let text = r#"
+select = ["MIG", "PARSE"]
+ignore = ["MIG008"]
+extend-select = ["SUP"]
+exclude = ["build/"]
+extend-exclude = ["legacy/"]
+per-file-ignores = { "vendored/**" = ["MIG"] }
+severity = { MIG008 = "warning" }
+fail-on = "error"
+settings = "proj.settings.production"
+root-urlconf = "proj.urls"
+auth-user-model = "users.User"
+sql-dialect = "postgresql"
+allowed-schemas = ["audit"]
+third-party-apps = ["allauth"]
+"#;
+        let o = parse_options(Path::new("djcheck.toml"), text).unwrap();
+        assert_eq!(o.third_party_apps, Some(vec!["allauth".to_owned()]));
+        assert_eq!(o.root_urlconf.as_deref(), Some("proj.urls"));
     }
 }

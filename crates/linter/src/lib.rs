@@ -4,7 +4,7 @@
 //! documentation, printed by `djcheck rule CODE`), rule [`Selection`] by code or prefix,
 //! and [`run`]: load the project on large-stack threads, run per-file rules while each
 //! file's tree is alive and project rules after, in parallel, each inside `catch_unwind`,
-//! then sort.
+//! then apply suppression comments ([`suppress`]) and sort.
 //!
 //! What it must never depend on: any rule crate (rule families depend on this crate and
 //! the CLI assembles them), the config file format, or the CLI.
@@ -15,6 +15,7 @@
 
 mod runner;
 mod selection;
+pub mod suppress;
 
 pub use djcheck_diagnostics::{Diagnostic, FileId, Label, Severity, Span};
 pub use djcheck_project::{FileContext, Project};

@@ -1,6 +1,6 @@
 //! Running the rules: parallel, isolated, deterministic.
 
-use crate::{Diagnostic, Rule, Severity};
+use crate::{suppress, Diagnostic, Rule, Severity};
 use djcheck_project::{FileContext, FileVisitor, LoadOptions, Project};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -19,6 +19,9 @@ pub struct RunOptions {
     pub severity: BTreeMap<String, Severity>,
     /// Worker threads; `None` for one per core.
     pub threads: Option<usize>,
+    /// Every registered rule code, enabled or not: a suppression comment naming none of
+    /// them is reported. Empty: unknown codes in suppressions are not reported.
+    pub known_codes: Vec<&'static str>,
 }
 
 pub struct RunResult {
@@ -98,18 +101,38 @@ fn run_in_pool(opts: &RunOptions) -> RunResult {
         })
         .collect();
     diagnostics.extend(project_diags.into_iter().flatten());
+    // Secrets are masked even when the finding about them is suppressed: another
+    // diagnostic (a report about the suppression comment on that very line) may show the
+    // line.
+    let secrets: Vec<djcheck_diagnostics::Span> = diagnostics
+        .iter()
+        .flat_map(|d| d.redact.iter().copied())
+        .collect();
+    // Suppression comments, after every rule has run and before severities are
+    // overridden, so that the reports about the comments get overrides too.
+    let enabled: Vec<&'static str> = opts.rules.iter().map(|r| r.meta().code).collect();
+    let meta_of = |code: &str| opts.rules.iter().map(|r| r.meta()).find(|m| m.code == code);
+    let mut diagnostics = suppress::apply(
+        &project.db,
+        diagnostics,
+        &suppress::SuppressOptions {
+            enabled: &enabled,
+            known: &opts.known_codes,
+            unused: meta_of(suppress::UNUSED_SUPPRESSION),
+            bare: meta_of(suppress::BARE_SUPPRESSION),
+            limits: &opts.load.limits,
+        },
+    );
     for d in &mut diagnostics {
         if let Some(s) = opts.severity.get(d.code) {
             d.severity = *s;
         }
     }
     // Secrets found by rules are masked in every rendered snippet.
-    for d in &diagnostics {
-        for s in &d.redact {
-            let f = project.db.file_mut(s.file);
-            if !f.masked.contains(&s.range) {
-                f.masked.push(s.range);
-            }
+    for s in &secrets {
+        let f = project.db.file_mut(s.file);
+        if !f.masked.contains(&s.range) {
+            f.masked.push(s.range);
         }
     }
     djcheck_diagnostics::sort(&project.db, &mut diagnostics);

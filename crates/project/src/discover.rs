@@ -66,8 +66,20 @@ fn gitignore_for(root: &Path) -> Option<Gitignore> {
     b.build().ok()
 }
 
-/// Walks `root`, following symlinks (loops are reported, not followed).
+/// Version-control folders: skipped even when the config's `exclude` replaces the
+/// default list, since they never hold the project's Python.
+pub const VCS_DIRS: &[&str] = &[".git", ".hg", ".svn"];
+
+/// Walks `root`, following symlinks (loops are reported, not followed), skipping the
+/// default folders ([`SKIPPED_DIRS`]).
 pub fn walk(root: &Path, exclude: &dyn Fn(&str, bool) -> bool) -> Tree {
+    walk_skipping(root, SKIPPED_DIRS, exclude)
+}
+
+/// Like [`walk`], skipping the folders named in `skip` instead of the defaults (the
+/// config's `exclude` replaces them). Virtualenvs (folders holding `pyvenv.cfg`) are
+/// always skipped, and recorded.
+pub fn walk_skipping(root: &Path, skip: &[&str], exclude: &dyn Fn(&str, bool) -> bool) -> Tree {
     let mut tree = Tree::default();
     let gi = gitignore_for(root);
     let mut it = WalkDir::new(root)
@@ -103,7 +115,7 @@ pub fn walk(root: &Path, exclude: &dyn Fn(&str, bool) -> bool) -> Tree {
                 it.skip_current_dir();
                 continue;
             }
-            if SKIPPED_DIRS.contains(&name.as_ref())
+            if skip.contains(&name.as_ref())
                 || gi
                     .as_ref()
                     .is_some_and(|g| g.matched(path, true).is_ignore())

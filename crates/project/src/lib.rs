@@ -122,6 +122,9 @@ pub struct LoadOptions {
     pub auth_user_model: Option<String>,
     /// Extra folders/files to skip, as gitignore-style globs relative to the root.
     pub exclude: Vec<String>,
+    /// Skip only version-control folders and virtualenvs by default, not the rest of
+    /// [`discover::SKIPPED_DIRS`] (the config's `exclude` replaces the defaults).
+    pub no_default_excludes: bool,
     /// Labels of installed third-party apps that cannot be inspected (config
     /// `third-party-apps`): references to them are never reported.
     pub third_party_apps: Vec<String>,
@@ -318,7 +321,12 @@ fn unreadable(e: &fs::ReadProblem) -> ProblemKind {
 pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diagnostic>) {
     let root = opts.root.clone();
     let excludes = build_excludes(&root, &opts.exclude);
-    let tree = discover::walk(&root, &|rel, is_dir| {
+    let skip = if opts.no_default_excludes {
+        discover::VCS_DIRS
+    } else {
+        discover::SKIPPED_DIRS
+    };
+    let tree = discover::walk_skipping(&root, skip, &|rel, is_dir| {
         excludes
             .as_ref()
             .is_some_and(|g| g.matched(root.join(rel), is_dir).is_ignore())

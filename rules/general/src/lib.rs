@@ -1,11 +1,16 @@
-//! General rules: problems with the input files themselves (PARSE).
+//! General rules: problems with the input files themselves (PARSE) and with suppression
+//! comments (SUP).
 //!
-//! These rules turn the problems recorded while loading (files that do not parse, files
-//! that cannot be read) into diagnostics, so they can be selected and ignored like any
-//! other rule. They depend only on the rule API and the project model.
+//! The PARSE rules turn the problems recorded while loading (files that do not parse,
+//! files that cannot be read) into diagnostics, so they can be selected and ignored like
+//! any other rule. The SUP rules are reported by the runner's suppression step
+//! (`djcheck_linter::suppress`); their files hold their documentation. They depend only on
+//! the rule API and the project model.
 
 mod parse001_syntax_error;
 mod parse002_unreadable_file;
+mod sup001_unused_suppression;
+mod sup002_bare_suppression;
 
 use djcheck_linter::Rule;
 
@@ -13,4 +18,6 @@ use djcheck_linter::Rule;
 pub static RULES: &[&dyn Rule] = &[
     &parse001_syntax_error::SyntaxError,
     &parse002_unreadable_file::UnreadableFile,
+    &sup001_unused_suppression::UnusedSuppression,
+    &sup002_bare_suppression::BareSuppression,
 ];

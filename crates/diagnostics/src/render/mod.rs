@@ -1,21 +1,60 @@
 //! One renderer per output format. Each takes diagnostics already sorted by
 //! [`crate::sort`] and writes them to the writer it is given.
+//!
+//! - `text`: rustc-style, for people ([`text`]).
+//! - `json`: djcheck's own schema ([`json`]).
+//! - `sarif`: SARIF 2.1.0, for code scanning ([`sarif`]).
+//! - `github`: GitHub Actions workflow commands, which annotate a pull request ([`github`]).
+//! - `gitlab`: GitLab Code Quality JSON ([`gitlab`]).
 
+pub mod github;
+pub mod gitlab;
 pub mod json;
+pub mod sarif;
 pub mod text;
 
-use crate::{Counts, Diagnostic, SourceDb};
+use crate::{Counts, Diagnostic, Severity, SourceDb, Span};
+
+/// What a renderer may say about a rule: SARIF lists every rule with its documentation.
+///
+/// The rule API lives in the linter, which this crate must not depend on; the CLI fills
+/// this from each rule's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// Stable public code, e.g. `MIG001`.
+    pub code: &'static str,
+    /// Kebab-case name, e.g. `missing-dependency`.
+    pub name: &'static str,
+    /// The severity the rule reports at in this run (its default, or the configured one).
+    pub severity: Severity,
+    /// One line: the first paragraph of the doc's `## What it finds`.
+    pub summary: String,
+    /// The whole doc (Markdown): What it finds / Why it matters / Example / How to fix.
+    pub doc: String,
+}
 
 /// What every renderer gets besides the diagnostics.
 pub struct RenderContext<'a> {
     pub db: &'a SourceDb,
     /// Number of files analysed, for summaries.
     pub files_checked: usize,
+    /// Every rule, sorted by code (SARIF's rule table).
+    pub rules: &'a [RuleInfo],
+    /// The project root's folder relative to the repository root, `/`-terminated, or
+    /// empty. The formats read against a repository (github, gitlab, sarif) put it in
+    /// front of every path so annotations land on the right file when the Django project
+    /// lives in a subfolder; `text` and `json` keep paths relative to the project root.
+    pub repo_prefix: &'a str,
 }
 
 impl RenderContext<'_> {
     pub fn counts(&self, diagnostics: &[Diagnostic]) -> Counts {
         Counts::of(diagnostics)
+    }
+
+    /// A file's path as the repository-facing formats print it.
+    pub fn repo_path(&self, span: Span) -> String {
+        format!("{}{}", self.repo_prefix, self.db.file(span.file).path)
     }
 }
 
@@ -34,7 +73,7 @@ pub struct Range {
 }
 
 /// The line/column range of a span.
-pub fn range_of(db: &SourceDb, span: crate::Span) -> Range {
+pub fn range_of(db: &SourceDb, span: Span) -> Range {
     let f = db.file(span.file);
     let s = f.line_col(span.range.start());
     let e = f.line_col(span.range.end());
@@ -48,4 +87,19 @@ pub fn range_of(db: &SourceDb, span: crate::Span) -> Range {
             column: e.column,
         },
     }
+}
+
+/// The message, then the notes and help, one per line: what formats with a single text
+/// field (github, sarif) show.
+pub(crate) fn full_message(d: &Diagnostic) -> String {
+    let mut out = d.message.clone();
+    for n in &d.notes {
+        out.push_str("\nnote: ");
+        out.push_str(n);
+    }
+    if let Some(h) = &d.help {
+        out.push_str("\nhelp: ");
+        out.push_str(h);
+    }
+    out
 }
