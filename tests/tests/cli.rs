@@ -733,7 +733,6 @@ fn base_mode_keeps_graph_findings_involving_changed_files() {
 /// A suppressed secret is still masked when its line is shown by another diagnostic (the
 /// report about a bare suppression comment on that line).
 #[test]
-#[ignore = "needs the SEC rules, which land next"]
 fn suppressed_secrets_stay_masked() {
     let second = "from django.db import migrations\n\n\ndef create_admin(apps, schema_editor):\n    User = apps.get_model(\"auth\", \"User\")\n    User.objects.create_user(username=\"admin\", password=\"s3cretpass\")  # djcheck: ignore\n\n\nclass Migration(migrations.Migration):\n    dependencies = [\n        (\"blog\", \"0001_initial\"),\n        (\"auth\", \"0012_alter_user_first_name_max_length\"),\n    ]\n\n    operations = [migrations.RunPython(create_admin, migrations.RunPython.noop)]\n";
     let unsuppressed = second.replace("  # djcheck: ignore", "");

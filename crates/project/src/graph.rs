@@ -144,6 +144,11 @@ impl Graph {
             .filter(|&i| !self.nodes[i].removed && self.nodes[i].origin.is_some())
     }
 
+    /// Whether any live, real node belongs to `app`.
+    pub fn has_app(&self, app: &str) -> bool {
+        self.app_nodes(app).next().is_some()
+    }
+
     /// Django's `root_nodes(app)`: nodes with no parent in the same app.
     pub fn root_nodes(&self, app: &str) -> Vec<usize> {
         self.app_nodes(app)

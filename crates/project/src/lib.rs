@@ -22,6 +22,7 @@ pub mod migration;
 pub mod modules;
 pub mod settings;
 pub mod state;
+pub mod urls;
 mod venv;
 
 use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};
@@ -42,6 +43,8 @@ pub enum FileRole {
     Settings,
     AppConfig,
     Entrypoint,
+    /// A URL module (or a module it imports).
+    Urls,
     /// A path met while walking (a symlink loop, an unreadable folder).
     Walk,
 }
@@ -53,6 +56,7 @@ impl FileRole {
             FileRole::Settings => "settings module",
             FileRole::AppConfig => "app configuration",
             FileRole::Entrypoint => "entry point",
+            FileRole::Urls => "URL configuration",
             FileRole::Walk => "path",
         }
     }
@@ -180,6 +184,8 @@ pub struct Project {
     pub graph: Graph,
     pub universe: AppUniverse,
     pub options: AnalysisOptions,
+    /// The URL tree from ROOT_URLCONF.
+    pub urls: urls::UrlTree,
     /// The project at the base revision, with `--base`.
     pub base: Option<base::BaseSnapshot>,
     /// Number of files analysed.
@@ -534,6 +540,9 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         }
     }
 
+    // The URL tree (after everything else, so its extra reads never delay the graph).
+    let urls = urls::build(&mut ld, &settings, &tree.templates);
+
     let files_checked = ld.db.len();
     let base_snapshot = opts
         .base
@@ -551,6 +560,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         universe,
         options: opts.analysis.clone(),
         base: base_snapshot,
+        urls,
         files_checked,
     };
     (project, diagnostics)
@@ -707,7 +717,13 @@ fn installed_apps(ld: &Loader<'_>, settings: &Settings) -> Option<Installed> {
 }
 
 fn label_from_apps_py(ld: &mut Loader<'_>, app_dir: &str) -> Option<(String, Span)> {
-    let rel = format!("{app_dir}/apps.py");
+    label_from_module(ld, &format!("{app_dir}/apps.py"))
+        // Some apps define their AppConfig in the package itself.
+        .or_else(|| label_from_module(ld, &format!("{app_dir}/__init__.py")))
+}
+
+fn label_from_module(ld: &mut Loader<'_>, rel: &str) -> Option<(String, Span)> {
+    let rel = rel.to_owned();
     if !ld.files.contains(&rel) {
         return None;
     }

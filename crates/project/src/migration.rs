@@ -339,6 +339,16 @@ pub fn extract(
         }
     }
     let mutated = mutated_class_attributes(body);
+    // A Migration with its own `__init__` may set any attribute at run time.
+    let has_init = bodies
+        .iter()
+        .flat_map(|b| b.iter())
+        .any(|st| matches!(st, Stmt::FunctionDef(f) if f.name.id.as_str() == "__init__"));
+    if has_init {
+        m.dependencies_complete = false;
+        m.replaces_complete = false;
+        m.operations_complete = false;
+    }
     for attr in ["dependencies", "replaces", "run_before", "operations"] {
         let unknown = mutated.contains(&attr) || (!django_base && !declared.contains(&attr));
         if unknown {
@@ -677,9 +687,11 @@ fn field_of(e: &Expr) -> Option<Field> {
     let Expr::Call(call) = e else { return None };
     let class = eval::callee_last(call)?.to_owned();
     let to = eval::keyword(call, "to").or_else(|| {
+        // Only Django's (and modelcluster's) relation classes take the target first;
+        // `makemigrations` writes `to=` anyway. A custom `...ForeignKey` may be an integer.
         RELATION_CLASSES
             .iter()
-            .any(|c| class.ends_with(c))
+            .any(|c| class == *c)
             .then(|| call.arguments.args.first())
             .flatten()
     });

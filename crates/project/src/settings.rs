@@ -124,6 +124,7 @@ pub fn evaluate(module: &str, load: &mut dyn FnMut(&str) -> Option<LoadedModule>
         load,
         stack: Vec::new(),
         files: Vec::new(),
+        cache: BTreeMap::new(),
     };
     let mut env = Env::new();
     ev.exec_module(module, &mut env, None);
@@ -141,6 +142,8 @@ struct Evaluator<'l> {
     /// Modules being evaluated, to stop import cycles.
     stack: Vec<String>,
     files: Vec<FileId>,
+    /// Namespaces of modules already evaluated.
+    cache: BTreeMap<String, Option<Env>>,
 }
 
 struct Ctx<'a> {
@@ -150,19 +153,19 @@ struct Ctx<'a> {
 }
 
 impl Evaluator<'_> {
-    /// Executes `module` into `env`. With `only`, copies just those names (an explicit
-    /// `from m import A, B as C`): `(source name, bound name)`.
-    fn exec_module(
-        &mut self,
-        module: &str,
-        env: &mut Env,
-        only: Option<&[(String, String)]>,
-    ) -> bool {
+    /// The namespace of `module` after executing it, evaluated once per run as Python
+    /// imports a module once (re-evaluating on every import is exponential in the length of
+    /// star-import chains). `None` when it cannot be read or is already being evaluated.
+    fn namespace(&mut self, module: &str) -> Option<Env> {
+        if let Some(cached) = self.cache.get(module) {
+            return cached.clone();
+        }
         if self.stack.iter().any(|m| m == module) || self.stack.len() > 16 {
-            return false;
+            return None;
         }
         let Some(loaded) = (self.load)(module) else {
-            return false;
+            self.cache.insert(module.to_owned(), None);
+            return None;
         };
         self.files.push(loaded.file);
         self.stack.push(module.to_owned());
@@ -171,11 +174,31 @@ impl Evaluator<'_> {
             is_package: loaded.is_package,
             file: loaded.file,
         };
+        let mut env = Env::new();
+        self.exec_body(loaded.parsed.body(), &mut env, &ctx);
+        self.stack.pop();
+        self.cache.insert(module.to_owned(), Some(env.clone()));
+        Some(env)
+    }
+
+    /// Executes `module` into `env`. With `only`, copies just those names (an explicit
+    /// `from m import A, B as C`): `(source name, bound name)`.
+    fn exec_module(
+        &mut self,
+        module: &str,
+        env: &mut Env,
+        only: Option<&[(String, String)]>,
+    ) -> bool {
+        let Some(own) = self.namespace(module) else {
+            return false;
+        };
         match only {
-            None => self.exec_body(loaded.parsed.body(), env, &ctx),
+            None => {
+                for (k, v) in own {
+                    env.insert(k, v);
+                }
+            }
             Some(names) => {
-                let mut own = Env::new();
-                self.exec_body(loaded.parsed.body(), &mut own, &ctx);
                 for (src, dst) in names {
                     if let Some(v) = own.get(src) {
                         env.insert(dst.clone(), v.clone());
@@ -185,7 +208,6 @@ impl Evaluator<'_> {
                 }
             }
         }
-        self.stack.pop();
         true
     }
 

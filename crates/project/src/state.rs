@@ -262,6 +262,12 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
             Some(Origin::Project(mi)) => {
                 let m = &migrations[mi];
                 unsure |= !m.readable || !m.dependencies_complete;
+                // A dependency the graph could not place (an app djcheck cannot see, or
+                // one it ignored) may bring models: the state is not known.
+                unsure |= m
+                    .dependencies
+                    .iter()
+                    .any(|d| d.key.0 != m.app && !g.has_app(&d.key.0));
                 post_unsure = unsure || !m.operations_complete;
                 for (k, _, _) in created_by(m) {
                     if let Some(&id) = st.ids.get(&k) {

@@ -12,6 +12,7 @@
 //! (possibly partial) plus the list of syntax errors.
 
 pub mod eval;
+pub mod functions;
 mod line_index;
 mod source;
 

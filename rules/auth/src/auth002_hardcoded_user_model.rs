@@ -10,10 +10,10 @@ declare_rule! {
     /// (`"users.User"`) instead of `settings.AUTH_USER_MODEL`.
     ///
     /// ## Why it matters
-    /// `auth.User` is swapped out: Django refuses a relation to it ("Related model
-    /// 'auth.user' cannot be resolved" when migrating, fields.E301 at startup). On SQLite,
-    /// which does not enforce the foreign key, it may even pass tests and fail in
-    /// production on PostgreSQL. A literal name instead of the setting hides the
+    /// `auth.User` is swapped out: its table `auth_user` is never created, so the foreign
+    /// key points at nothing (PostgreSQL: `relation "auth_user" does not exist`; fields.E301
+    /// at startup). SQLite, which does not enforce the foreign key, lets tests pass and
+    /// production on PostgreSQL fail. A literal name instead of the setting hides the
     /// dependency on the swappable model: `makemigrations` always writes
     /// `settings.AUTH_USER_MODEL`, so a literal means a hand-edited or stale migration.
     ///
@@ -55,7 +55,7 @@ impl Rule for HardcodedUserModel {
                         Self::META
                             .diagnostic(format!("relation to `{}`, which is swapped out by `AUTH_USER_MODEL = \"{}\"`", r.written, user.written))
                             .at(span, "swapped-out model")
-                            .note("Django fails with \"Related model 'auth.user' cannot be resolved\"; SQLite may not notice, PostgreSQL will")
+                            .note("`auth_user` is never created once `auth.User` is swapped out: PostgreSQL fails with `relation \"auth_user\" does not exist`; SQLite, which does not enforce the foreign key, may not notice")
                             .help("use `to=settings.AUTH_USER_MODEL` with `migrations.swappable_dependency(settings.AUTH_USER_MODEL)`"),
                     );
                 } else if *k == user.key {

@@ -98,7 +98,7 @@ impl Rule for UserModelNotInFirstMigration {
             ));
         }
         d = d.help(format!(
-            "create `{}` in `{}.{}` (on an existing database, Django raises InconsistentMigrationHistory for admin.0001_initial)",
+            "create `{}` in `{}.{}`: on a fresh database `migrate` fails (\"Related model cannot be resolved\"); where the user app was added after admin was migrated, Django raises InconsistentMigrationHistory",
             user.written, first.0, first.1
         ));
         out.push(d);

@@ -7,9 +7,12 @@ declare_rule! {
     /// A model's `db_table` (in CreateModel options, AlterModelTable or
     /// AlterModelOptions) that belongs to another app: it equals the table of another
     /// app's model, it is another app's default table name for this very model
-    /// (`workspace_app_userprofile` for `UserProfile` in `profile_app`), or it starts with
-    /// another app's label and `_`. Unmanaged (`managed=False`) and proxy models, which
-    /// map existing tables on purpose, are not reported.
+    /// (`workspace_app_userprofile` for `UserProfile` in `profile_app`, when
+    /// `workspace_app` is an app of the project, of Django, or of the base revision), or
+    /// it starts with another app's label and `_`. Not reported: unmanaged
+    /// (`managed=False`) and proxy models, which map existing tables on purpose; models
+    /// created on the state side of `SeparateDatabaseAndState` (Django's documented way to
+    /// move a model between apps); a custom user model keeping `auth_user`.
     ///
     /// ## Why it matters
     /// It is what an app renamed by hand leaves behind: migrations copied into the new app
@@ -43,16 +46,14 @@ struct TableUse<'a> {
     file: djcheck_linter::FileId,
 }
 
+/// Operations that create or rename tables in the database. The state side of
+/// SeparateDatabaseAndState is skipped: that is Django's documented way to move a model
+/// between apps while keeping its table.
 fn visit<'a>(ops: &'a [Operation], f: &mut dyn FnMut(&'a Operation)) {
     for op in ops {
         match &op.kind {
-            OpKind::SeparateDatabaseAndState { database, state } => {
-                visit(database, f);
-                visit(state, f);
-            }
-            OpKind::RunSql {
-                state_operations, ..
-            } => visit(state_operations, f),
+            OpKind::SeparateDatabaseAndState { database, .. } => visit(database, f),
+            OpKind::RunSql { .. } => {}
             _ => f(op),
         }
     }
@@ -128,6 +129,16 @@ impl Rule for ForeignTableName {
                     .map(|c| c.0),
             )
             .collect();
+        let user = project
+            .user_model
+            .as_ref()
+            .map(|m| (m.app.clone(), m.model.to_ascii_lowercase()));
+        // Labels that existed at the base revision (an app renamed since is gone today).
+        let history: BTreeSet<&str> = project
+            .base
+            .iter()
+            .flat_map(|b| b.migrations.iter().map(|m| m.app.as_str()))
+            .collect();
         let mut reported = BTreeSet::new();
         for u in &uses {
             if exempt.contains(&(u.app, u.model.clone()))
@@ -137,6 +148,15 @@ impl Rule for ForeignTableName {
             }
             let t = u.table.value.as_str();
             if t.starts_with(&format!("{}_", u.app)) || t == u.app {
+                continue;
+            }
+            // A custom user model keeping `auth_user`: the recipe for switching to a custom
+            // user model mid-project (the swapped-out auth.User never creates it).
+            if t == "auth_user"
+                && user
+                    .as_ref()
+                    .is_some_and(|(a, m)| a == u.app && *m == u.model)
+            {
                 continue;
             }
             let span = Span::new(u.file, u.table.range);
@@ -155,7 +175,10 @@ impl Rule for ForeignTableName {
             }
             // 2. Another app's default name for this very model: `oldapp_modelname`.
             if let Some(prefix) = t.strip_suffix(&format!("_{}", u.model)) {
-                if !prefix.is_empty() && prefix != u.app {
+                if !prefix.is_empty()
+                    && prefix != u.app
+                    && (labels.contains(prefix) || history.contains(prefix))
+                {
                     out.push(
                         Self::META
                             .diagnostic(format!("`db_table` `{t}` is the default table name of model `{}` in app `{prefix}`", u.model))

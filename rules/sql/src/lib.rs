@@ -1,9 +1,42 @@
 //! djcheck RunSQL idempotency and safety rules (SQL).
 //!
-//! Depends only on the rule API, the project model and the Python front end.
+//! What it is: the SQL front end (the `sql`/`reverse_sql` of every `RunSQL`, read from
+//! the Python source and mapped back to it byte for byte; tokenized and split into
+//! statements; parsed with sqlparser where it can; `DO` blocks opened and their guards
+//! read) and the rules that check it.
+//!
+//! Depends only on the rule API, the project model, the Python front end and sqlparser.
 //! Entry point: [`RULES`], sorted by code.
+
+mod common;
+mod confirm;
+mod lex;
+mod model;
+mod plpgsql;
+mod pylit;
+mod shape;
+mod source;
+mod sql001_create_without_if_not_exists;
+mod sql002_drop_without_if_exists;
+mod sql003_alter_without_guard;
+mod sql004_insert_without_conflict_handling;
+mod sql005_irreversible_runsql;
+mod sql006_hardcoded_schema;
+mod sql007_unparsable_sql;
+mod sql008_concurrently_in_atomic_migration;
+#[cfg(test)]
+mod testing;
 
 use djcheck_linter::Rule;
 
 /// The family's rules, sorted by code.
-pub static RULES: &[&dyn Rule] = &[];
+pub static RULES: &[&dyn Rule] = &[
+    &sql001_create_without_if_not_exists::CreateWithoutIfNotExists,
+    &sql002_drop_without_if_exists::DropWithoutIfExists,
+    &sql003_alter_without_guard::AlterWithoutGuard,
+    &sql004_insert_without_conflict_handling::InsertWithoutConflictHandling,
+    &sql005_irreversible_runsql::IrreversibleRunsql,
+    &sql006_hardcoded_schema::HardcodedSchema,
+    &sql007_unparsable_sql::UnparsableSql,
+    &sql008_concurrently_in_atomic_migration::ConcurrentlyInAtomicMigration,
+];

@@ -1,0 +1,401 @@
+//! Literal URL names used by the project: `reverse()`, `reverse_lazy()`, `redirect()` and
+//! `resolve_url()` calls in its Python files, `{% url %}` tags in its templates.
+//!
+//! Reading every Python file of a large project is the cost here, so each file is first
+//! searched for the function names as bytes and only the few that mention one are
+//! parsed; files and templates are read in parallel, through [`crate::fs`].
+
+use super::{ReferenceKind, UrlReference, UrlTree};
+use crate::Loader;
+use djcheck_diagnostics::Span;
+use djcheck_python::ast::visitor::{self, Visitor};
+use djcheck_python::ast::{self, Expr, Stmt};
+use djcheck_python::{eval, Ranged, TextRange, TextSize};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// What scanning one file found: its text (kept only when there are references), the
+/// references, and whether it switches URLconfs at run time.
+struct Scan {
+    rel: String,
+    text: String,
+    refs: Vec<(TextRange, String, ReferenceKind)>,
+    per_request: bool,
+}
+
+pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
+    let ldr: &Loader<'_> = ld;
+    // Migrations are read by the loader already and never hold URL lookups worth checking:
+    // on a large project they are most of the files.
+    let py: Vec<&String> = ldr
+        .files
+        .iter()
+        .filter(|f| !f.split('/').any(|c| c == "migrations"))
+        .collect();
+    let mut scans: Vec<Scan> = py
+        .par_iter()
+        .filter_map(|rel| scan_python(ldr, rel))
+        .collect();
+    let templates: Vec<Scan> = tree
+        .templates
+        .par_iter()
+        .filter_map(|rel| scan_template(ldr, rel))
+        .collect();
+    scans.extend(templates);
+    scans.sort_by(|a, b| a.rel.cmp(&b.rel));
+    for s in scans {
+        tree.per_request_urlconf |= s.per_request;
+        if s.refs.is_empty() {
+            continue;
+        }
+        let id = ld.register(&s.rel);
+        ld.db.set_text(id, s.text);
+        for (range, name, kind) in s.refs {
+            tree.references.push(UrlReference {
+                span: Span::new(id, range),
+                name,
+                kind,
+            });
+        }
+    }
+}
+
+/// Text whose presence makes a file worth parsing (`reverse(` also covers
+/// `reverse_lazy(`'s prefix only, so both are listed).
+const CALL_WORDS: &[&str] = &["reverse(", "reverse_lazy(", "redirect(", "resolve_url("];
+
+fn scan_python(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
+    let text = ld.read(rel).ok()?;
+    // A project that sets `request.urlconf` (or uses django-hosts) resolves names
+    // against other URLconfs at run time.
+    let per_request = text.contains(".urlconf =")
+        || text.contains("set_urlconf(")
+        || text.contains("ROOT_HOSTCONF");
+    if !CALL_WORDS.iter().any(|w| text.contains(w)) {
+        return per_request.then(|| Scan {
+            rel: rel.to_owned(),
+            text: String::new(),
+            refs: Vec::new(),
+            per_request,
+        });
+    }
+    // Tests run against URLconfs of their own (`override_settings(ROOT_URLCONF=...)`,
+    // `reverse(..., urlconf=...)`).
+    if text.contains("override_settings")
+        || text.contains("urlconf=")
+        || text.contains("ROOT_URLCONF=")
+    {
+        return per_request.then(|| Scan {
+            rel: rel.to_owned(),
+            text: String::new(),
+            refs: Vec::new(),
+            per_request,
+        });
+    }
+    let parsed = crate::parse_checked(&text, &ld.opts.limits).ok()?;
+    if !parsed.errors.is_empty() {
+        return None;
+    }
+    let mut imports = Imports::default();
+    for s in parsed.body() {
+        imports.visit_stmt(s);
+    }
+    if imports.functions.is_empty() && imports.modules.is_empty() {
+        return None;
+    }
+    let mut finder = Finder {
+        imports: &imports,
+        refs: Vec::new(),
+        guarded: 0,
+    };
+    for s in parsed.body() {
+        finder.visit_stmt(s);
+    }
+    Some(Scan {
+        rel: rel.to_owned(),
+        refs: finder.refs,
+        text,
+        per_request,
+    })
+}
+
+/// The canonical function names of Django's URL-reversing functions.
+fn canonical(qualified: &str) -> Option<&'static str> {
+    let (module, name) = qualified.rsplit_once('.')?;
+    let urls = matches!(
+        module,
+        "django.urls" | "django.urls.base" | "django.core.urlresolvers"
+    );
+    let shortcuts = module == "django.shortcuts" || module == "django.shortcuts.base";
+    match name {
+        "reverse" if urls => Some("reverse"),
+        "reverse_lazy" if urls => Some("reverse_lazy"),
+        "redirect" if shortcuts => Some("redirect"),
+        "resolve_url" if shortcuts || module == "django.shortcuts" => Some("resolve_url"),
+        _ => None,
+    }
+}
+
+/// Names bound to Django's reversing functions (and modules holding them) anywhere in
+/// the file.
+#[derive(Default)]
+struct Imports {
+    functions: BTreeMap<String, &'static str>,
+    modules: BTreeMap<String, String>,
+}
+
+impl<'a> Visitor<'a> for Imports {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::ImportFrom(i) if i.level == 0 => {
+                let Some(m) = &i.module else { return };
+                for a in &i.names {
+                    let q = format!("{}.{}", m.id.as_str(), a.name.id.as_str());
+                    let bound = a
+                        .asname
+                        .as_ref()
+                        .map_or(a.name.id.as_str(), |n| n.id.as_str());
+                    if let Some(c) = canonical(&q) {
+                        self.functions.insert(bound.to_owned(), c);
+                    } else if matches!(
+                        q.as_str(),
+                        "django.urls" | "django.shortcuts" | "django.core.urlresolvers"
+                    ) {
+                        self.modules.insert(bound.to_owned(), q);
+                    }
+                }
+            }
+            Stmt::Import(i) => {
+                for a in &i.names {
+                    let dotted = a.name.id.as_str();
+                    if !matches!(
+                        dotted,
+                        "django" | "django.urls" | "django.shortcuts" | "django.core.urlresolvers"
+                    ) {
+                        continue;
+                    }
+                    match &a.asname {
+                        Some(n) => {
+                            self.modules
+                                .insert(n.id.as_str().to_owned(), dotted.to_owned());
+                        }
+                        None => {
+                            self.modules
+                                .insert("django".to_owned(), "django".to_owned());
+                        }
+                    }
+                }
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+}
+
+struct Finder<'i> {
+    imports: &'i Imports,
+    refs: Vec<(TextRange, String, ReferenceKind)>,
+    /// Inside a `try` that handles `NoReverseMatch`: a failing name is expected there.
+    guarded: usize,
+}
+
+impl Finder<'_> {
+    fn function(&self, callee: &Expr) -> Option<&'static str> {
+        match callee {
+            Expr::Name(n) => self.imports.functions.get(n.id.as_str()).copied(),
+            Expr::Attribute(_) => {
+                let dotted = eval::dotted_name(callee)?;
+                let (head, rest) = dotted.split_once('.')?;
+                let module = self.imports.modules.get(head)?;
+                canonical(&format!("{module}.{rest}"))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn handles_no_reverse_match(t: &ast::StmtTry) -> bool {
+    t.handlers.iter().any(|h| {
+        let ast::ExceptHandler::ExceptHandler(h) = h;
+        match &h.type_ {
+            None => true,
+            Some(ty) => {
+                let names: Vec<String> = match ty.as_ref() {
+                    Expr::Tuple(tu) => tu.elts.iter().filter_map(eval::dotted_name).collect(),
+                    other => eval::dotted_name(other).into_iter().collect(),
+                };
+                names.iter().any(|n| {
+                    let last = n.rsplit('.').next().unwrap_or(n);
+                    matches!(last, "NoReverseMatch" | "Exception" | "BaseException")
+                })
+            }
+        }
+    })
+}
+
+impl<'a> Visitor<'a> for Finder<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if let Stmt::Try(t) = stmt {
+            if handles_no_reverse_match(t) {
+                self.guarded += 1;
+                for s in &t.body {
+                    self.visit_stmt(s);
+                }
+                self.guarded -= 1;
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    for s in &h.body {
+                        self.visit_stmt(s);
+                    }
+                }
+                for s in t.orelse.iter().chain(t.finalbody.iter()) {
+                    self.visit_stmt(s);
+                }
+                return;
+            }
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Call(call) = expr {
+            if self.guarded == 0 {
+                if let Some(f) = self.function(&call.func) {
+                    let kw = if f.starts_with("reverse") {
+                        "viewname"
+                    } else {
+                        "to"
+                    };
+                    let urlconf = eval::keyword(call, "urlconf").is_some();
+                    if let Some(arg) = eval::argument(call, 0, kw) {
+                        if let (Some(name), false) = (eval::str_value(arg), urlconf) {
+                            // `redirect()`/`resolve_url()` return a string holding `/` or
+                            // `.` as it is when it names no URL.
+                            let passthrough = !f.starts_with("reverse")
+                                && (name.contains('/') || name.contains('.'));
+                            if !passthrough && !name.is_empty() {
+                                self.refs.push((arg.range(), name, ReferenceKind::Call(f)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+fn scan_template(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
+    let text = ld.read(rel).ok()?;
+    if !text.contains("url") {
+        return None;
+    }
+    let refs = template_refs(&text);
+    if refs.is_empty() {
+        return None;
+    }
+    Some(Scan {
+        rel: rel.to_owned(),
+        text,
+        refs,
+        per_request: false,
+    })
+}
+
+/// `{% url "name" ... %}` tags with a literal name, outside `{% comment %}`,
+/// `{% verbatim %}` and `{# #}`, and not the `... as var` form (which never fails).
+fn template_refs(text: &str) -> Vec<(TextRange, String, ReferenceKind)> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0usize;
+    let mut skip_until: Option<&str> = None;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'{' && bytes[i + 1] == b'#' {
+            match text[i..].find("#}") {
+                Some(end) => {
+                    i += end + 2;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if !(bytes[i] == b'{' && bytes[i + 1] == b'%') {
+            i += 1;
+            continue;
+        }
+        let Some(end) = text[i + 2..].find("%}") else {
+            break;
+        };
+        let inner_start = i + 2;
+        let inner_end = inner_start + end;
+        let inner = &text[inner_start..inner_end];
+        let tag = inner.trim_start();
+        let lead = inner.len() - tag.len();
+        let word = tag.split_whitespace().next().unwrap_or("");
+        i = inner_end + 2;
+        if let Some(closing) = skip_until {
+            if word == closing {
+                skip_until = None;
+            }
+            continue;
+        }
+        match word {
+            "comment" => {
+                skip_until = Some("endcomment");
+                continue;
+            }
+            "verbatim" => {
+                skip_until = Some("endverbatim");
+                continue;
+            }
+            "url" => {}
+            _ => continue,
+        }
+        let after = &tag[3..];
+        let arg = after.trim_start();
+        let Some(quote) = arg.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue;
+        };
+        let Some(close) = arg[1..].find(quote) else {
+            continue;
+        };
+        let name = &arg[1..1 + close];
+        let tokens: Vec<&str> = arg[close + 2..].split_whitespace().collect();
+        if tokens.len() >= 2 && tokens[tokens.len() - 2] == "as" {
+            continue;
+        }
+        if name.is_empty() || name.contains('{') {
+            continue;
+        }
+        let start = inner_start + lead + 3 + (after.len() - arg.len());
+        let end = start + close + 2;
+        let (Ok(s), Ok(e)) = (u32::try_from(start), u32::try_from(end)) else {
+            continue;
+        };
+        out.push((
+            TextRange::new(TextSize::new(s), TextSize::new(e)),
+            name.to_owned(),
+            ReferenceKind::TemplateTag,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_tags() {
+        let t = "{% load static %}<a href=\"{% url 'blog:post' pk=1 %}\">\n{# {% url 'x' %} #}{% comment %}{% url 'y' %}{% endcomment %}{% url \"a:b\" as u %}{% url  \"shop:cart\" %}{% url var %}";
+        let refs = template_refs(t);
+        let names: Vec<&str> = refs.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(names, vec!["blog:post", "shop:cart"]);
+        let r = refs[0].0;
+        assert_eq!(&t[r.start().to_usize()..r.end().to_usize()], "'blog:post'");
+        let r = refs[1].0;
+        assert_eq!(
+            &t[r.start().to_usize()..r.end().to_usize()],
+            "\"shop:cart\""
+        );
+    }
+}

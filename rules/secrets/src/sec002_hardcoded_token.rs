@@ -1,0 +1,279 @@
+use crate::formats::{self, Found};
+use crate::literal::{all_literals, mask_range, other_occurrences, redacted, LitText};
+use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
+use djcheck_project::migration::{OpKind, Operation};
+use djcheck_python::TextRange;
+
+declare_rule! {
+    /// ## What it finds
+    /// A string literal anywhere in a migration file (RunPython code, RunSQL strings,
+    /// module constants, the literal parts of f-strings) that holds a credential in a
+    /// known format:
+    ///
+    /// - AWS access key ids (`AKIA...`, `ASIA...`), and AWS secret access keys next to
+    ///   them (a 40-character key within ten lines of a key id, or after
+    ///   `aws_secret_access_key` in the same string);
+    /// - GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), GitLab
+    ///   tokens (`glpat-`), Slack tokens (`xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxs-`,
+    ///   `xoxr-`) and Slack webhook URLs (`hooks.slack.com/services/...`);
+    /// - Stripe live keys (`sk_live_`, `rk_live_`), Google API keys (`AIza...`), Twilio
+    ///   API keys (`SK` and 32 hex digits) and auth tokens (32 hex digits within ten lines
+    ///   of an account SID `AC...`), SendGrid API keys (`SG.xxx.yyy`);
+    /// - PEM private keys (`-----BEGIN ... PRIVATE KEY-----`), JSON Web Tokens
+    ///   (`eyJ...`.`eyJ...`.`...`), and URLs with a password
+    ///   (`postgres://user:password@host/db`).
+    ///
+    /// False-positive policy: a value is a placeholder, not a credential, and is not
+    /// reported, when it contains a placeholder word (`example`, `sample`, `dummy`,
+    /// `placeholder`, `changeme`, `fake`, `xxxx`, `your_`, `redacted`, `not-a-real`,
+    /// `invalid`, `bogus`, `mock`), a template marker
+    /// (`<...>`, `{...}`, `${...}`, `%(...)s`), an obvious sequence (`12345678`,
+    /// `abcdefgh`), or fewer than six distinct characters. So AWS's documentation keys
+    /// (`AKIAIOSFODNN7EXAMPLE`), `ghp_xxxx...` and `sk_live_your_key_here` are silent, and
+    /// so are Stripe test keys (`sk_test_`), the example token of jwt.io, PEM headers over
+    /// a placeholder body, and URLs whose password is a placeholder (`password`, `pass`,
+    /// `secret`, `${DB_PASSWORD}`, `%s`) or whose host is local or reserved for
+    /// documentation (`localhost`, `127.0.0.1`, `example.com`, `*.test`).
+    ///
+    /// The credential is never printed whole, in any output format: messages show at most
+    /// its first four characters, then `…` and its length, and source snippets show it
+    /// masked.
+    ///
+    /// ## Why it matters
+    /// Migrations are committed, reviewed, packaged and deployed everywhere; a token in
+    /// one is readable by everyone with access to the repository, its forks, its CI logs
+    /// and its release artifacts, for as long as the history exists. Scanners run by the
+    /// platforms (GitHub secret scanning) may revoke it for you, or an attacker may use it
+    /// first.
+    ///
+    /// ## Example
+    /// ```python
+    /// def add_webhook(apps, schema_editor):
+    ///     Hook = apps.get_model("alerts", "Hook")
+    ///     Hook.objects.create(url="https://hooks.slack.com/services/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")
+    /// ```
+    ///
+    /// ## How to fix
+    /// Revoke the credential now (it stays in the repository's history even once the line
+    /// is deleted), then read its replacement at run time, from the environment, a
+    /// setting or a secrets manager:
+    /// ```python
+    /// Hook.objects.create(url=os.environ["ALERTS_WEBHOOK_URL"])
+    /// ```
+    pub struct HardcodedToken { code: "SEC002", name: "hardcoded-token", severity: Error }
+}
+
+/// How far (in lines) a key's other half may be from the key id it belongs to.
+const PAIR_LINES: usize = 10;
+
+impl Rule for HardcodedToken {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_file(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+        let Some(m) = cx.migration else {
+            return;
+        };
+        let mut sql = Vec::new();
+        run_sql_ranges(&m.operations, &mut sql);
+        let lits = all_literals(cx.parsed.body(), cx.text);
+        let mut found: Vec<(&LitText, Found)> = Vec::new();
+        for lit in &lits {
+            for f in formats::credentials(&lit.value) {
+                found.push((lit, f));
+            }
+        }
+        // The halves that are only recognisable next to their key id.
+        let line_of = |r: TextRange| {
+            cx.text
+                .get(..usize::from(r.start()))
+                .map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count())
+        };
+        let aws_ids: Vec<usize> = lits
+            .iter()
+            .filter(|l| formats::is_aws_key_id(l.value.trim()))
+            .map(|l| line_of(l.range))
+            .collect();
+        let twilio_sids: Vec<usize> = lits
+            .iter()
+            .filter(|l| formats::is_twilio_account_sid(l.value.trim()))
+            .map(|l| line_of(l.range))
+            .collect();
+        let near = |ids: &[usize], line: usize| ids.iter().any(|i| i.abs_diff(line) <= PAIR_LINES);
+        for lit in &lits {
+            let v = lit.value.trim();
+            let start = lit.value.len() - lit.value.trim_start().len();
+            let kind = if formats::looks_like_aws_secret(v) && near(&aws_ids, line_of(lit.range)) {
+                "AWS secret access key"
+            } else if formats::looks_like_twilio_token(v) && near(&twilio_sids, line_of(lit.range))
+            {
+                "Twilio auth token"
+            } else {
+                continue;
+            };
+            if found.iter().any(|(l, _)| std::ptr::eq(*l, lit)) {
+                continue;
+            }
+            found.push((
+                lit,
+                Found {
+                    kind,
+                    start,
+                    end: start + v.len(),
+                },
+            ));
+        }
+        for (lit, f) in found {
+            out.push(diagnostic(cx, lit, &f, &sql));
+        }
+    }
+}
+
+fn run_sql_ranges(ops: &[Operation], out: &mut Vec<TextRange>) {
+    for op in ops {
+        match &op.kind {
+            OpKind::RunSql {
+                state_operations, ..
+            } => {
+                out.push(op.range);
+                run_sql_ranges(state_operations, out);
+            }
+            OpKind::SeparateDatabaseAndState { database, state } => {
+                run_sql_ranges(database, out);
+                run_sql_ranges(state, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn diagnostic(cx: &FileContext<'_>, lit: &LitText, f: &Found, sql: &[TextRange]) -> Diagnostic {
+    let secret = &lit.value[f.start..f.end];
+    let range = lit.source_range(f.start, f.end);
+    let primary = if range == lit.content() {
+        lit.range
+    } else {
+        range
+    };
+    let shown = redacted(secret);
+    let message = match f.kind {
+        "URL with a password" => format!("hardcoded password {shown} in a URL"),
+        "Slack webhook URL" => format!("hardcoded Slack webhook URL, path {shown}"),
+        kind => format!("hardcoded {kind} {shown}"),
+    };
+    let mut d = HardcodedToken::META
+        .diagnostic(message)
+        .at(
+            Span::new(cx.file, primary),
+            format!("{} in clear text", label_kind(f.kind)),
+        )
+        .help("revoke it now (it stays in the repository's history once deleted), then read its replacement at run time: from the environment, a setting or a secrets manager");
+    if sql.iter().any(|s| s.contains_range(lit.range)) {
+        d = d.note("it is in the SQL of a `RunSQL` operation: it runs, and is logged, on every database the migration is applied to");
+    }
+    let mask = mask_range(cx.text, range);
+    d = d.redact(Span::new(cx.file, mask));
+    for r in other_occurrences(cx.text, secret, mask) {
+        d = d.redact(Span::new(cx.file, mask_range(cx.text, r)));
+    }
+    d
+}
+
+fn label_kind(kind: &str) -> &str {
+    match kind {
+        "URL with a password" => "the password of a database or service",
+        "Slack webhook URL" => "a Slack webhook",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check, fires, migration, silent};
+
+    const RULE: HardcodedToken = HardcodedToken;
+
+    #[test]
+    fn tokens_in_runpython_runsql_and_constants() {
+        let src = migration(
+            r#"GITHUB = "ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO2"
+
+def forwards(apps, schema_editor):
+    Hook = apps.get_model("alerts", "Hook")
+    Hook.objects.get_or_create(url="https://hooks.slack.com/services/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")
+    Hook.objects.get_or_create(url=f"postgres://app:S3cr3tPw9@db.internal/{schema_editor}")"#,
+            r#"migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RunSQL(
+            "INSERT INTO keys (name, value) VALUES ('stripe', 'sk_live_51Hq8mR2vL9xT4pW7nK1cF6hJ') ON CONFLICT DO NOTHING",
+            migrations.RunSQL.noop,
+        ),"#,
+        );
+        let out = fires(&RULE, &src);
+        let shown: Vec<&str> = out.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(
+            shown,
+            [
+                "\"ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO2\"",
+                "services/T0QK7RW2H/B08LMXNV3KP/Rk2vX9qL4tW7nZ1cF6hJ3bY5",
+                "S3cr3tPw9",
+                "sk_live_51Hq8mR2vL9xT4pW7nK1cF6hJ",
+            ]
+        );
+        assert_eq!(out[0].1, "hardcoded GitHub token \"ghp_…\" (40 characters)");
+        assert_eq!(
+            out[2].1,
+            "hardcoded password \"S3cr…\" (9 characters) in a URL"
+        );
+        let diags = check(&RULE, &src);
+        assert!(diags[3].notes[0].contains("RunSQL"));
+        for (d, (lit, _)) in diags.iter().zip(&out) {
+            assert!(!d.message.contains(lit.trim_matches('"')));
+        }
+    }
+
+    #[test]
+    fn aws_keys_pair_with_their_id() {
+        let src = migration(
+            r#"def forwards(apps, schema_editor):
+    apps.get_model("conf", "Storage").objects.update_or_create(
+        name="s3",
+        defaults={
+            "key_id": "AKIAQ3EGRXM2PLVNHTZW",
+            "key": "Zq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2r",
+        },
+    )"#,
+            "migrations.RunPython(forwards, migrations.RunPython.noop),",
+        );
+        let out = fires(&RULE, &src);
+        assert_eq!(out.len(), 2);
+        assert!(out[0]
+            .1
+            .starts_with("hardcoded AWS access key ID \"AKIA…\""));
+        assert!(out[1]
+            .1
+            .starts_with("hardcoded AWS secret access key \"Zq8m…\" (40"));
+    }
+
+    #[test]
+    fn placeholders_are_silent() {
+        silent(
+            &RULE,
+            &migration(
+                r#"def forwards(apps, schema_editor):
+    Conf = apps.get_model("conf", "Conf")
+    Conf.objects.get_or_create(
+        aws="AKIAIOSFODNN7EXAMPLE",
+        aws_secret="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        github="ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        stripe="sk_test_51Hq8mR2vL9xT4pW7nK1cF6hJ",
+        db="postgres://user:password@localhost/db",
+        sha="da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        doc="-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",
+    )"#,
+                "migrations.RunPython(forwards, migrations.RunPython.noop),",
+            ),
+        );
+    }
+}

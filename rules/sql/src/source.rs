@@ -1,0 +1,376 @@
+//! The SQL of a migration's `RunSQL` operations, read from the Python source.
+//!
+//! The project model decodes each `RunSQL` into the ranges of its `sql` and
+//! `reverse_sql` arguments (module-level names already followed); this module finds those
+//! expressions in the syntax tree and turns them into SQL texts mapped back to the source:
+//! a string (implicit concatenation and `+` included), a list or tuple of strings or
+//! `(sql, params)` pairs, or module-level names bound to those. f-strings, `%` formatting
+//! and calls are built at run time and are not read.
+
+use crate::pylit::{self, LitError, Mapped};
+use djcheck_project::migration::{OpKind, Operation};
+use djcheck_project::FileContext;
+use djcheck_python::ast::visitor::source_order::{self, SourceOrderVisitor, TraversalSignal};
+use djcheck_python::ast::{self, AnyNodeRef, Expr};
+use djcheck_python::eval::{self, ModuleBindings};
+use djcheck_python::{Ranged, TextRange};
+use std::collections::BTreeMap;
+
+/// One SQL string of a `RunSQL` argument.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub text: Mapped,
+    /// The string expression (the key that keeps a string shared by several operations
+    /// from being checked twice).
+    pub range: TextRange,
+}
+
+/// What a `sql` or `reverse_sql` argument holds.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// Not given.
+    Absent,
+    /// `None`.
+    NoneLit(TextRange),
+    /// `RunSQL.noop`.
+    Noop,
+    /// SQL strings. `complete` is false when some element is built at run time.
+    Sql {
+        units: Vec<Unit>,
+        complete: bool,
+        range: TextRange,
+    },
+    /// Built at run time: not read.
+    Dynamic,
+}
+
+/// A `RunSQL` operation.
+#[derive(Debug, Clone)]
+pub struct RunSql {
+    /// The callee of the `RunSQL(...)` call, `migrations.RunSQL`: where diagnostics about the operation point.
+    pub callee: TextRange,
+    pub sql: Arg,
+    pub reverse: Arg,
+    /// Tables that Django's own operations create (`CreateModel`, a managed model's
+    /// table) or drop (`DeleteModel`) since the previous `RunSQL`, in order: `true` for
+    /// created.
+    pub tables_before: Vec<(String, bool)>,
+}
+
+/// The `RunSQL` operations of the file's migration, in the order Django runs them
+/// (those inside `SeparateDatabaseAndState(database_operations=[...])` included).
+pub fn run_sql_operations(cx: &FileContext<'_>) -> Vec<RunSql> {
+    let Some(m) = cx.migration else {
+        return Vec::new();
+    };
+    let mut ops = Vec::new();
+    collect(&m.app, &m.operations, &mut Vec::new(), &mut ops);
+    if ops.is_empty() {
+        return Vec::new();
+    }
+    let mut wanted: Vec<TextRange> = Vec::new();
+    for (call, sql, rev, _) in &ops {
+        wanted.push(*call);
+        wanted.extend(sql.iter().chain(rev.iter()).copied());
+    }
+    let found = find_exprs(cx.parsed.body(), &wanted);
+    let bindings = ModuleBindings::new(cx.parsed.body());
+    let reader = Reader {
+        text: cx.text,
+        bindings: &bindings,
+    };
+    ops.into_iter()
+        .map(|(call, sql, rev, tables_before)| RunSql {
+            callee: match found.get(&key(call)) {
+                Some(Expr::Call(c)) => c.func.range(),
+                _ => call,
+            },
+            sql: reader.arg(sql.and_then(|r| found.get(&key(r)).copied()), sql),
+            reverse: reader.arg(rev.and_then(|r| found.get(&key(r)).copied()), rev),
+            tables_before,
+        })
+        .collect()
+}
+
+type OpRanges = (
+    TextRange,
+    Option<TextRange>,
+    Option<TextRange>,
+    Vec<(String, bool)>,
+);
+
+fn collect(
+    app: &str,
+    ops: &[Operation],
+    pending: &mut Vec<(String, bool)>,
+    out: &mut Vec<OpRanges>,
+) {
+    for op in ops {
+        match &op.kind {
+            OpKind::RunSql {
+                sql, reverse_sql, ..
+            } => out.push((op.range, *sql, *reverse_sql, std::mem::take(pending))),
+            OpKind::SeparateDatabaseAndState { database, .. } => {
+                collect(app, database, pending, out)
+            }
+            OpKind::CreateModel {
+                name,
+                db_table,
+                managed,
+                proxy,
+                ..
+            } if *managed != Some(false) && *proxy != Some(true) => {
+                let table = match (db_table, name) {
+                    (Some(t), _) => Some(t.value.clone()),
+                    (None, Some(n)) => Some(format!("{app}_{}", n.value.to_lowercase())),
+                    _ => None,
+                };
+                pending.extend(table.map(|t| (t, true)));
+            }
+            OpKind::DeleteModel { name: Some(n) } => {
+                pending.push((format!("{app}_{}", n.value.to_lowercase()), false));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn key(r: TextRange) -> (u32, u32) {
+    (r.start().to_u32(), r.end().to_u32())
+}
+
+/// Finds the outermost expression with each wanted range.
+fn find_exprs<'a>(body: &'a [ast::Stmt], wanted: &[TextRange]) -> BTreeMap<(u32, u32), &'a Expr> {
+    struct Finder<'a, 'w> {
+        wanted: &'w [TextRange],
+        found: BTreeMap<(u32, u32), &'a Expr>,
+    }
+    impl<'a> SourceOrderVisitor<'a> for Finder<'a, '_> {
+        fn enter_node(&mut self, node: AnyNodeRef<'a>) -> TraversalSignal {
+            let r = node.range();
+            if self.wanted.iter().any(|w| r.contains_range(*w)) {
+                TraversalSignal::Traverse
+            } else {
+                TraversalSignal::Skip
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            let r = expr.range();
+            if self.wanted.contains(&r) {
+                self.found.entry(key(r)).or_insert(expr);
+            }
+            source_order::walk_expr(self, expr);
+        }
+    }
+    let mut f = Finder {
+        wanted,
+        found: BTreeMap::new(),
+    };
+    for s in body {
+        f.visit_stmt(s);
+    }
+    f.found
+}
+
+struct Reader<'a, 'b> {
+    text: &'a str,
+    bindings: &'b ModuleBindings<'a>,
+}
+
+impl<'a> Reader<'a, '_> {
+    fn arg(&self, expr: Option<&'a Expr>, range: Option<TextRange>) -> Arg {
+        let Some(range) = range else {
+            return Arg::Absent;
+        };
+        let Some(expr) = expr else {
+            return Arg::Dynamic;
+        };
+        let expr = self.bindings.resolve(expr);
+        match expr {
+            Expr::NoneLiteral(_) => Arg::NoneLit(range),
+            Expr::Attribute(a) if a.attr.id.as_str() == "noop" => Arg::Noop,
+            Expr::List(_) | Expr::Tuple(_) => {
+                let mut units = Vec::new();
+                let mut complete = true;
+                for e in eval::sequence_elements(expr).unwrap_or(&[]) {
+                    let e = self.bindings.resolve(e);
+                    // `(sql, params)`: Django runs `sql` with `params`.
+                    let sql = match eval::sequence_elements(e) {
+                        Some([sql, _params]) => self.bindings.resolve(sql),
+                        Some(_) => {
+                            complete = false;
+                            continue;
+                        }
+                        None => e,
+                    };
+                    match self.string(sql) {
+                        Some(text) => units.push(Unit {
+                            text,
+                            range: sql.range(),
+                        }),
+                        None => complete = false,
+                    }
+                }
+                Arg::Sql {
+                    units,
+                    complete,
+                    range,
+                }
+            }
+            _ => match self.string(expr) {
+                Some(text) => Arg::Sql {
+                    units: vec![Unit {
+                        text,
+                        range: expr.range(),
+                    }],
+                    complete: true,
+                    range,
+                },
+                None => Arg::Dynamic,
+            },
+        }
+    }
+
+    /// A string built from literals: implicit concatenation, `+`, module-level names.
+    fn string(&self, expr: &'a Expr) -> Option<Mapped> {
+        self.string_depth(expr, 0)
+    }
+
+    fn string_depth(&self, expr: &'a Expr, depth: usize) -> Option<Mapped> {
+        if depth > 64 {
+            return None;
+        }
+        match self.bindings.resolve(expr) {
+            Expr::StringLiteral(s) => {
+                let mut out = Mapped::default();
+                for part in s.value.iter() {
+                    let r = part.range();
+                    let src = self.text.get(r.start().to_usize()..r.end().to_usize())?;
+                    match pylit::decode(src, r.start().to_usize()) {
+                        Ok(m) => out.extend(m),
+                        Err(LitError::NotText) => return None,
+                        // Not expected from a file the parser accepted; keep the
+                        // parser's value and underline the whole literal.
+                        Err(LitError::Malformed) => {
+                            out.extend(Mapped::coarse(part.value.to_string(), r));
+                        }
+                    }
+                }
+                Some(out)
+            }
+            Expr::BinOp(b) if matches!(b.op, ast::Operator::Add) => {
+                let mut l = self.string_depth(&b.left, depth + 1)?;
+                l.extend(self.string_depth(&b.right, depth + 1)?);
+                Some(l)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use djcheck_linter::FileId;
+    use djcheck_project::migration::{extract, ExtractContext};
+    use djcheck_project::settings::Settings;
+    use djcheck_project::{AnalysisOptions, FileRole};
+    use djcheck_python::parse_module;
+
+    fn ops(src: &str) -> Vec<RunSql> {
+        let parsed = parse_module(src);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let m = extract(
+            FileId(0),
+            "app",
+            "0002_sql",
+            parsed.body(),
+            &ExtractContext {
+                user_app_label: "auth",
+            },
+        );
+        let settings = Settings::default();
+        let options = AnalysisOptions::default();
+        let cx = FileContext {
+            file: FileId(0),
+            path: "app/migrations/0002_sql.py",
+            text: src,
+            parsed: &parsed,
+            role: FileRole::Migration,
+            migration: Some(&m),
+            settings: &settings,
+            options: &options,
+        };
+        run_sql_operations(&cx)
+    }
+
+    fn texts(a: &Arg) -> Vec<String> {
+        match a {
+            Arg::Sql { units, .. } => units.iter().map(|u| u.text.text.clone()).collect(),
+            other => panic!("not SQL: {other:?}"),
+        }
+    }
+
+    const HEAD: &str = "from django.db import migrations\n";
+
+    #[test]
+    fn reads_strings_lists_pairs_names_and_noop() {
+        let src = format!(
+            "{HEAD}SQL = 'CREATE TABLE a (id int)'\nPAIR = ('INSERT INTO a VALUES (%s)', [1])\n\
+             class Migration(migrations.Migration):\n    operations = [\n        \
+             migrations.RunSQL(SQL, migrations.RunSQL.noop),\n        \
+             migrations.RunSQL(sql=['DROP TABLE b', PAIR, 'X' + 'Y'], reverse_sql=None),\n        \
+             migrations.SeparateDatabaseAndState(database_operations=[migrations.RunSQL(\"A\" 'B')]),\n    ]\n"
+        );
+        let o = ops(&src);
+        assert_eq!(o.len(), 3);
+        assert_eq!(texts(&o[0].sql), vec!["CREATE TABLE a (id int)"]);
+        assert!(matches!(o[0].reverse, Arg::Noop));
+        assert_eq!(
+            texts(&o[1].sql),
+            vec!["DROP TABLE b", "INSERT INTO a VALUES (%s)", "XY"]
+        );
+        assert!(matches!(o[1].reverse, Arg::NoneLit(_)));
+        assert_eq!(texts(&o[2].sql), vec!["AB"]);
+        assert!(matches!(o[2].reverse, Arg::Absent));
+        assert_eq!(&src[o[2].callee], "migrations.RunSQL");
+    }
+
+    #[test]
+    fn run_time_sql_is_not_read() {
+        let src = format!(
+            "{HEAD}T = 't'\nclass Migration(migrations.Migration):\n    operations = [\n        \
+             migrations.RunSQL(f'DROP TABLE {{T}}', 'DROP TABLE %s' % T),\n        \
+             migrations.RunSQL(['A', build()], b'B'),\n    ]\n"
+        );
+        let o = ops(&src);
+        assert!(matches!(o[0].sql, Arg::Dynamic));
+        assert!(matches!(o[0].reverse, Arg::Dynamic));
+        match &o[1].sql {
+            Arg::Sql {
+                units, complete, ..
+            } => {
+                assert_eq!(units.len(), 1);
+                assert!(!complete);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(o[1].reverse, Arg::Dynamic));
+    }
+
+    #[test]
+    fn maps_back_into_the_literal() {
+        let src = format!(
+            "{HEAD}class Migration(migrations.Migration):\n    operations = [\n        \
+             migrations.RunSQL(\n            \"\"\"\n            CREATE TABLE a (id int);\n            DROP TABLE b;\n            \"\"\"\n        ),\n    ]\n"
+        );
+        let o = ops(&src);
+        let Arg::Sql { units, .. } = &o[0].sql else {
+            panic!()
+        };
+        let m = &units[0].text;
+        let at = m.text.find("DROP TABLE b").unwrap();
+        let r = m.source_range(at, at + "DROP TABLE b".len()).unwrap();
+        assert_eq!(&src[r], "DROP TABLE b");
+    }
+}

@@ -1,0 +1,122 @@
+use crate::common;
+use crate::model::Parse;
+use crate::shape::{Kind, Shape};
+use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
+
+declare_rule! {
+    /// ## What it finds
+    /// A statement in a `RunSQL` that sqlparser cannot read for the configured
+    /// `sql-dialect` (PostgreSQL by default), and SQL its tokenizer cannot read at all
+    /// (an unterminated quote).
+    ///
+    /// `DO` blocks and the bodies of functions and procedures, written in other languages,
+    /// are not reported: djcheck reads their guards itself.
+    ///
+    /// ## Why it matters
+    /// It is information, not an error: the statement may well be valid for the
+    /// database (sqlparser does not know every statement PostgreSQL accepts, such as
+    /// `DROP INDEX CONCURRENTLY` or `REINDEX`). The other SQL rules still check it, from
+    /// its keywords rather than from a syntax tree; this rule says where that happened. A
+    /// string the tokenizer rejects is usually broken SQL and is not checked at all.
+    ///
+    /// ## Example
+    /// ```python
+    /// migrations.RunSQL("REINDEX INDEX CONCURRENTLY blog_post_title_idx", migrations.RunSQL.noop)
+    /// ```
+    ///
+    /// ## How to fix
+    /// Nothing, when the statement is valid: the finding is informational (select the
+    /// rule away with `ignore = ["SQL007"]`). When it is a typo, fix the SQL. Check that
+    /// `sql-dialect` names the database the project uses.
+    pub struct UnparsableSql { code: "SQL007", name: "unparsable-sql", severity: Info }
+}
+
+impl Rule for UnparsableSql {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_file(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+        let ops = common::for_each_statement(cx, |u, st, _| {
+            let Parse::Failed { message, at } = &st.parse else {
+                return;
+            };
+            if st.in_do {
+                return;
+            }
+            if let Shape::Create(c) = &st.shape {
+                if matches!(c.object.kind, Kind::Function | Kind::Procedure) {
+                    return;
+                }
+            }
+            let end = st
+                .toks
+                .iter()
+                .find(|t| t.start == *at)
+                .map_or(*at, |t| t.end);
+            let Some(range) = u.source(*at, end) else {
+                return;
+            };
+            out.push(
+                Self::META
+                    .diagnostic("the SQL parser cannot read this statement")
+                    .at(Span::new(cx.file, range), "the parser stops here")
+                    .note(format!("sqlparser: {}", lowercase_first(message.trim())))
+                    .note("the other SQL rules checked this statement by its keywords"),
+            );
+        });
+        for op in ops.iter() {
+            for u in op.forward.iter().chain(&op.backward) {
+                let Some(e) = &u.lex_error else { continue };
+                let Some(range) = u.source(e.at, e.at + 1) else {
+                    continue;
+                };
+                out.push(
+                    Self::META
+                        .diagnostic("the SQL tokenizer cannot read this string")
+                        .at(Span::new(cx.file, range), "the tokenizer stops here")
+                        .note(format!("sqlparser: {}", lowercase_first(&e.message)))
+                        .note("no SQL rule checked this string"),
+                );
+            }
+        }
+    }
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{lint_errors, lint_ok};
+
+    const R: UnparsableSql = UnparsableSql;
+
+    #[test]
+    fn reports_where_the_parser_stopped() {
+        assert_eq!(
+            lint_errors(
+                &R,
+                "ALTER TABLE t SET SCHEMA public;\nREINDEX INDEX CONCURRENTLY foo;\nDROP INDEX CONCURRENTLY IF EXISTS foo"
+            ),
+            vec!["SCHEMA", "REINDEX"]
+        );
+        assert_eq!(lint_errors(&R, "SELECT 'unterminated"), vec!["'"]);
+    }
+
+    #[test]
+    fn do_blocks_and_routine_bodies_are_not_reported() {
+        lint_ok(
+            &R,
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1) THEN PERFORM 1; END IF; END $$;
+             CREATE OR REPLACE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN END $$;
+             SELECT 1",
+        );
+    }
+}

@@ -1,0 +1,161 @@
+use crate::shadow::covers;
+use crate::util::{condition_labels, key};
+use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta};
+use djcheck_project::urls::{NodeId, NodeKind, RouteKind, UrlTree};
+use std::collections::BTreeSet;
+
+declare_rule! {
+    /// ## What it finds
+    /// A pattern that can never be reached because an earlier pattern of the same list
+    /// matches every path it matches: the same route registered twice, or a route with a
+    /// converter before a more specific one, such as `path("<slug:slug>/", ...)` before
+    /// `path("new/", ...)` (the slug converter accepts `new`). Both are labelled. Only
+    /// `path()` routes with Django's built-in converters, and identical `re_path()`
+    /// regexes, are compared; includes never shadow (Django tries the next pattern when
+    /// nothing inside an include matches).
+    ///
+    /// ## Why it matters
+    /// Django tries patterns in order and stops at the first match: the later view is
+    /// dead code, and requests meant for it are handled by the wrong view (often a 404
+    /// from a detail view looking up a slug called `new`).
+    ///
+    /// ## Example
+    /// ```python
+    /// urlpatterns = [
+    ///     path("<slug:slug>/", views.post_detail),
+    ///     path("new/", views.post_create),  # never reached
+    /// ]
+    /// ```
+    ///
+    /// ## How to fix
+    /// Put the more specific pattern first, or remove the duplicate.
+    pub struct ShadowedRoute { code: "URL003", name: "shadowed-route", severity: Warning }
+}
+
+impl Rule for ShadowedRoute {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
+        let tree = &project.urls;
+        let mut reported = BTreeSet::new();
+        let mut levels: Vec<&[NodeId]> = vec![&tree.top];
+        for n in &tree.nodes {
+            if let NodeKind::Include(i) = &n.kind {
+                levels.push(&i.children);
+            }
+        }
+        for level in levels {
+            let endpoints: Vec<NodeId> = level
+                .iter()
+                .copied()
+                .filter(|id| matches!(tree.node(*id).kind, NodeKind::Endpoint(_)))
+                .collect();
+            for (j, b) in endpoints.iter().enumerate() {
+                for a in &endpoints[..j] {
+                    if shadows(tree, *a, *b) {
+                        let (na, nb) = (tree.node(*a), tree.node(*b));
+                        let (Some(ra), Some(rb)) = (
+                            na.route.as_ref().and_then(|r| r.span),
+                            nb.route.as_ref().and_then(|r| r.span),
+                        ) else {
+                            break;
+                        };
+                        if !reported.insert((key(rb), key(ra))) {
+                            break;
+                        }
+                        let route_b = nb
+                            .route
+                            .as_ref()
+                            .and_then(|r| r.text.clone())
+                            .unwrap_or_default();
+                        let route_a = na
+                            .route
+                            .as_ref()
+                            .and_then(|r| r.text.clone())
+                            .unwrap_or_default();
+                        let same = route_a == route_b;
+                        let mut d = Self::META
+                            .diagnostic(format!(
+                                "unreachable route `{route_b}`: an earlier pattern matches every path it matches"
+                            ))
+                            .at(rb, "never reached")
+                            .label(
+                                ra,
+                                if same {
+                                    "the same route, registered earlier".to_owned()
+                                } else {
+                                    format!("`{route_a}` matches first")
+                                },
+                            );
+                        d = condition_labels(project, d, &[na, nb]);
+                        d = d.help(if same {
+                            "remove one of the two registrations".to_owned()
+                        } else {
+                            format!(
+                                "put the pattern for `{route_b}` before the one for `{route_a}`"
+                            )
+                        });
+                        out.push(d);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// True when endpoint `a` (earlier) matches every path endpoint `b` (later) matches.
+fn shadows(tree: &UrlTree, a: NodeId, b: NodeId) -> bool {
+    let (na, nb) = (tree.node(a), tree.node(b));
+    let (NodeKind::Endpoint(ea), NodeKind::Endpoint(_)) = (&na.kind, &nb.kind) else {
+        return false;
+    };
+    if !ea.certain || na.cond.excludes(&nb.cond) || na.call == nb.call {
+        return false;
+    }
+    let (Some(ra), Some(rb)) = (&na.route, &nb.route) else {
+        return false;
+    };
+    if ra.translated || rb.translated || ra.kind != rb.kind {
+        return false;
+    }
+    let (Some(ta), Some(tb)) = (&ra.text, &rb.text) else {
+        return false;
+    };
+    match ra.kind {
+        RouteKind::Path => covers(ta, tb) == Some(true),
+        RouteKind::Regex => ta == tb,
+        RouteKind::Locale => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ShadowedRoute;
+    use crate::testing::{fires, silent};
+
+    #[test]
+    fn converter_before_literal() {
+        let d = fires(
+            &ShadowedRoute,
+            &[(
+                "proj/urls.py",
+                "from django.urls import path\nurlpatterns = [\n    path('<slug:slug>/', lambda r: r),\n    path('new/', lambda r: r),\n    path('x/', lambda r: r),\n    path('x/', lambda r: r),\n]\n",
+            )],
+        );
+        assert_eq!(d.len(), 3, "{d:#?}");
+    }
+
+    #[test]
+    fn specific_first_and_includes() {
+        silent(
+            &ShadowedRoute,
+            &[(
+                "proj/urls.py",
+                "from django.urls import include, path\nurlpatterns = [\n    path('new/', lambda r: r),\n    path('<slug:slug>/', lambda r: r),\n    path('', include([path('a/', lambda r: r)])),\n    path('a/b/', lambda r: r),\n    path('<int:pk>/edit/', lambda r: r),\n    path('new/edit/', lambda r: r),\n]\n",
+            )],
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! Secrets found by the SEC rules never reach any output whole: not the message, not a
+//! label, not a source snippet, not a fingerprint, in any output format `djcheck check`
+//! offers (read from its `--help`, so a format added later is covered without editing
+//! this test).
+
+// Test code: a failed unwrap is a failed test, and reading fixtures is the point.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+use djcheck_tests::{djcheck, djcheck_stdin, workspace_root};
+use std::path::{Path, PathBuf};
+
+/// Every secret written in the secret fixtures, as the rules find them. Each one must be
+/// in the fixture sources (so this test cannot pass by checking nothing).
+const SECRETS: &[(&str, &str)] = &[
+    ("SEC001_hardcoded-password", "admin123"),
+    ("SEC001_hardcoded-password", "Welcome1!"),
+    ("SEC001_hardcoded-password", "hunter2"),
+    ("SEC001_hardcoded-password", "0ps-Team!"),
+    ("SEC001_hardcoded-password", "support2024"),
+    ("SEC001_hardcoded-password", "visitor"),
+    ("SEC001_hardcoded-password", "m3trics-2024"),
+    (
+        "SEC001_hardcoded-password",
+        "pbkdf2_sha256$600000$Rk2vX9qL4tW7$Y5dG0sAeUiO2r8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sA=",
+    ),
+    ("SEC001_hardcoded-password", "tk_9f3a1c7e2b8d4f6a"),
+    (
+        "SEC001_hardcoded-password",
+        "argon2$argon2id$v=19$m=102400,t=2,p=8$Rk2vX9qL4tW7$Y5dG0sAeUiO2r8mK2vX9qL4tW7nZ1c",
+    ),
+    ("SEC002_hardcoded-token", "ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO2"),
+    (
+        "SEC002_hardcoded-token",
+        "MHcCAQEEIBk2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO2rQ8mR2vL9oAoGCCqGSM49",
+    ),
+    (
+        "SEC002_hardcoded-token",
+        "github_pat_11ABCDEFG0Rk2vX9qL4tW7_nZ1cF6hJ3bY5dG0sAeUiO2rQ8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sAeUiO2",
+    ),
+    ("SEC002_hardcoded-token", "glpat-Rk2vX9qL4tW7nZ1cF6hJ"),
+    ("SEC002_hardcoded-token", "xoxb-2918374650-Rk2vX9qL4tW7nZ1c"),
+    (
+        "SEC002_hardcoded-token",
+        "T0QK7RW2H/B08LMXNV3KP/Rk2vX9qL4tW7nZ1cF6hJ3bY5",
+    ),
+    ("SEC002_hardcoded-token", "AIzaSyR8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeU"),
+    ("SEC002_hardcoded-token", "SK3f9a1c7e2b8d4f6a0c5e9b1d7f3a8c2e"),
+    (
+        "SEC002_hardcoded-token",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwYXJ0bmVyIiwic2NvcGUiOiJyZWFkIn0.Qm9ndXNTaWduYXR1cmVWYWx1ZTEyMw",
+    ),
+    ("SEC002_hardcoded-token", "AKIAQ3EGRXM2PLVNHTZW"),
+    (
+        "SEC002_hardcoded-token",
+        "Zq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2r",
+    ),
+    ("SEC002_hardcoded-token", "sk_live_51Hq8mR2vL9xT4pW7nK1cF6hJ"),
+    ("SEC002_hardcoded-token", "Xk9vR2mL4tQ7"),
+    (
+        "SEC002_hardcoded-token",
+        "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",
+    ),
+];
+
+fn fixture(rule: &str) -> PathBuf {
+    workspace_root()
+        .join("fixtures/secrets")
+        .join(rule)
+        .join("fires")
+}
+
+/// Every `.py` file under `dir`, relative, `/`-separated.
+fn python_files(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "py") {
+                let rel = p
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push((rel, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The output formats `djcheck check --help` lists.
+fn formats() -> Vec<String> {
+    let (code, help, _) = djcheck(&["check", "--help"], &workspace_root());
+    assert_eq!(code, 0);
+    let mut out: Vec<String> = Vec::new();
+    let section = help
+        .split("--format")
+        .nth(1)
+        .expect("`--format` in `djcheck check --help`");
+    // Long help: a `Possible values:` list of `- name: description` lines.
+    for line in section.split('\n').skip(1) {
+        let t = line.trim();
+        if t.starts_with("--") {
+            break;
+        }
+        if let Some(rest) = t.strip_prefix("- ") {
+            if let Some((name, _)) = rest.split_once(':') {
+                out.push(name.trim().to_owned());
+            }
+        }
+    }
+    // Short help: `[possible values: text, json]`.
+    if out.is_empty() {
+        if let Some(list) = section
+            .split("[possible values:")
+            .nth(1)
+            .and_then(|s| s.split(']').next())
+        {
+            out.extend(list.split(',').map(|s| s.trim().to_owned()));
+        }
+    }
+    assert!(
+        out.iter().any(|f| f == "text") && out.iter().any(|f| f == "json"),
+        "formats not found in --help: {out:?}\n{help}"
+    );
+    out
+}
+
+/// The forms a secret may take once written by a renderer: as is, JSON-escaped, and
+/// escaped as GitHub workflow commands escape properties and messages.
+fn forms(secret: &str) -> Vec<String> {
+    let json = serde_json::to_string(secret).unwrap();
+    let json = json[1..json.len() - 1].to_owned();
+    let github = secret
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+        .replace(':', "%3A")
+        .replace(',', "%2C");
+    let mut out = vec![secret.to_owned(), json, github];
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Fails when any secret, whole, or any 10-character piece of a long secret is in
+/// `output`. Pieces are taken past the first third of the secret: its start may be a
+/// public format prefix (`pbkdf2_sha256$`, `github_pat_`) that rule docs mention.
+fn assert_no_secret(output: &str, what: &str) {
+    for (_, secret) in SECRETS {
+        for form in forms(secret) {
+            assert!(
+                !output.contains(&form),
+                "{what}: secret `{}…` appears whole in the output:\n{output}",
+                &secret[..2]
+            );
+            let chars: Vec<char> = form.chars().collect();
+            if chars.len() >= 14 {
+                for start in (chars.len() / 3).max(4)..=chars.len() - 10 {
+                    let piece: String = chars[start..start + 10].iter().collect();
+                    assert!(
+                        !output.contains(&piece),
+                        "{what}: a piece of secret `{}…` appears in the output:\n{output}",
+                        &secret[..2]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_secrets_are_in_the_fixtures_and_found() {
+    for (rule, secret) in SECRETS {
+        let dir = fixture(rule);
+        let (rel, text) = python_files(&dir)
+            .into_iter()
+            .find(|(_, text)| text.contains(secret))
+            .unwrap_or_else(|| panic!("{rule}: no fixture file holds `{}…`", &secret[..2]));
+        let line = text[..text.find(secret).unwrap()].matches('\n').count() as u64 + 1;
+        // A finding of the rule covers the line that holds it.
+        let code = rule.split('_').next().unwrap();
+        let (_, out, _) = djcheck(&["check", ".", "--no-config", "--format", "json"], &dir);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let found = v["diagnostics"].as_array().unwrap().iter().any(|d| {
+            d["code"] == code
+                && d["path"] == rel.as_str()
+                && d["range"]["start"]["line"].as_u64().unwrap() <= line
+                && line <= d["range"]["end"]["line"].as_u64().unwrap()
+        });
+        assert!(
+            found,
+            "{rule}: no {code} finding covers `{}…` ({rel}:{line})",
+            &secret[..2]
+        );
+    }
+}
+
+#[test]
+fn no_output_format_shows_a_secret() {
+    let formats = formats();
+    for rule in ["SEC001_hardcoded-password", "SEC002_hardcoded-token"] {
+        let dir = fixture(rule);
+        for format in &formats {
+            for extra in [&[][..], &["--select", "SEC"][..], &["--statistics"][..]] {
+                let mut args = vec!["check", ".", "--no-config", "--format", format];
+                args.extend_from_slice(extra);
+                let (code, out, err) = djcheck(&args, &dir);
+                let what = format!("{rule} {args:?}");
+                assert_eq!(code, 1, "{what}: findings expected\n{out}\n{err}");
+                assert!(out.contains("SEC0"), "{what}: no SEC finding in\n{out}");
+                assert_no_secret(&out, &what);
+                assert_no_secret(&err, &what);
+            }
+            // The editor's mode: one file from standard input.
+            for (rel, text) in python_files(&dir) {
+                if !rel.contains("/migrations/0") {
+                    continue;
+                }
+                let (_, out, err) = djcheck_stdin(
+                    &[
+                        "check",
+                        "--no-config",
+                        "--format",
+                        format,
+                        "--stdin-filename",
+                        &rel,
+                        "-",
+                    ],
+                    &dir,
+                    &text,
+                );
+                let what = format!("{rule} {format} stdin {rel}");
+                assert_no_secret(&out, &what);
+                assert_no_secret(&err, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn snippets_show_the_literal_masked() {
+    let (_, out, _) = djcheck(
+        &["check", ".", "--no-config"],
+        &fixture("SEC001_hardcoded-password"),
+    );
+    assert!(out.contains("password=\"admi****\""), "{out}");
+    // A short secret shows fewer characters: `hunter2` (7) shows three.
+    assert!(out.contains("\"hun****\""), "{out}");
+}
+
+#[test]
+#[should_panic(expected = "appears whole")]
+fn the_check_catches_a_leak() {
+    let dir = fixture("SEC001_hardcoded-password");
+    let (_, text) = python_files(&dir)
+        .into_iter()
+        .find(|(rel, _)| rel.ends_with("0002_create_admin.py"))
+        .unwrap();
+    assert_no_secret(&text, "the migration's own source");
+}
