@@ -99,6 +99,8 @@ def load(res, tool):
         u, s = gnu_time_field(t, "User time (seconds)"), gnu_time_field(t, "System time (seconds)")
         if u is not None and s is not None:
             r["cpu"] = u + s
+        elif read(os.path.join(d, "check.cpu")):
+            r["cpu"] = float(read(os.path.join(d, "check.cpu")))
     r["note"] = summary_line(tool, d)
     return r
 
@@ -180,13 +182,18 @@ def main():
                 continue
             v, prefix = a["rss_kb"] / b["rss_kb"], ""
         ok = v >= target if higher else v <= target
-        out.append("  %-36s %s%8.2f   target %s %-5g  %s" % (
-            label, prefix, v, ">=" if higher else "<=", target, "met" if ok else "NOT MET"))
+        cpu = ""
+        if what == "wall" and a.get("cpu") and b.get("cpu"):
+            # Wall time on a busy machine includes waiting for a core; CPU time does not.
+            cpu = "   (CPU time ratio: %.2f)" % (a["cpu"] / b["cpu"])
+        out.append("  %-36s %s%8.2f   target %s %-5g  %-7s%s" % (
+            label, prefix, v, ">=" if higher else "<=", target, "met" if ok else "NOT MET", cpu))
     out.append("")
 
     out.append("What each tool reported (first run; exit code)")
     for r in rows:
-        note = r.get("note") or ("did not finish in %.0f s" % r["timeout"] if "timeout" in r else "")
+        note = r.get("note") or ("did not finish in %s" % fmt_time(r["timeout"])
+                                 if "timeout" in r else "")
         extra = ""
         if r["id"] == "ruff":
             files = read(os.path.join(res, "ruff", "files"))

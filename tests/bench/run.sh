@@ -35,7 +35,7 @@ done
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-BENCH="$ROOT/target/bench"
+BENCH="${BENCH_DIR:-$ROOT/target/bench}"   # BENCH_DIR: another output folder
 PROJECT="$BENCH/project"
 VENV="$BENCH/venv"
 RES="$BENCH/results"
@@ -111,9 +111,12 @@ fi
 # Peak RSS: GNU time (`/usr/bin/time -v`, "Maximum resident set size"), else wait4() from
 # Python. Every tool first gets one checked run whose output is kept (and which warms the
 # page cache); peak RSS is the largest of that run and (fast tools) two more.
+# BENCH_NO_HYPERFINE=1 / BENCH_NO_GNU_TIME=1 force the fallbacks.
 HYPERFINE="$(command -v hyperfine || true)"
+[ -z "${BENCH_NO_HYPERFINE:-}" ] || HYPERFINE=""
 GNU_TIME=""
 if [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; then GNU_TIME=/usr/bin/time; fi
+[ -z "${BENCH_NO_GNU_TIME:-}" ] || GNU_TIME=""
 [ -n "$HYPERFINE" ] || warn "hyperfine not found (apt-get install hyperfine): timing with a date loop"
 [ -n "$GNU_TIME" ] || warn "GNU time not found (apt-get install time): peak RSS from Python's wait4()"
 
@@ -123,16 +126,19 @@ rss_run() {
     local t0 t1 rc=0
     t0="$(date +%s.%N)"
     if [ -n "$GNU_TIME" ]; then
-        timeout "$tmo" "$GNU_TIME" -v -o "$pre.time" "$@" >"$pre.out" 2>"$pre.err" || rc=$?
+        # timeout inside time: it kills the tool itself, and wait4() still reports the
+        # tool's peak RSS (the largest of the waited-for descendants).
+        "$GNU_TIME" -v -o "$pre.time" timeout "$tmo" "$@" >"$pre.out" 2>"$pre.err" || rc=$?
         t1="$(date +%s.%N)"
         sed -n 's/.*Maximum resident set size (kbytes): *//p' "$pre.time" 2>/dev/null >"$pre.rss" || true
     else
-        timeout "$tmo" "$PY_SYS" - "$pre.rss" "$@" >"$pre.out" 2>"$pre.err" <<'EOF' || rc=$?
+        "$PY_SYS" - "$pre.rss" timeout "$tmo" "$@" >"$pre.out" 2>"$pre.err" <<'EOF' || rc=$?
 import os, subprocess, sys
 p = subprocess.Popen(sys.argv[2:])
 _, status, ru = os.wait4(p.pid, 0)
 open(sys.argv[1], "w").write("%d\n" % ru.ru_maxrss)
-sys.exit(os.waitstatus_to_exitcode(status) if status else 0)
+open(sys.argv[1][:-4] + ".cpu", "w").write("%.3f\n" % (ru.ru_utime + ru.ru_stime))
+sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 EOF
         t1="$(date +%s.%N)"
     fi
