@@ -16,6 +16,7 @@
 mod runner;
 mod selection;
 pub mod suppress;
+pub mod testing;
 
 pub use djcheck_diagnostics::{Diagnostic, FileId, Label, Severity, Span};
 pub use djcheck_project::{FileContext, Project};

@@ -12,7 +12,7 @@ mod py002_current_model_in_runpython;
 mod py003_non_idempotent_data_migration;
 mod scope;
 #[cfg(test)]
-mod testing;
+use djcheck_linter::testing;
 
 use djcheck_linter::Rule;
 

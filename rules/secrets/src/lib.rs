@@ -14,7 +14,7 @@ mod scope;
 mod sec001_hardcoded_password;
 mod sec002_hardcoded_token;
 #[cfg(test)]
-mod testing;
+use djcheck_linter::testing;
 
 use djcheck_linter::Rule;
 

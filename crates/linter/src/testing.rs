@@ -1,6 +1,7 @@
-//! Test helpers: run one rule on a migration snippet, the way the runner does.
+//! Test helpers for rule crates: run one rule's `check_file` on a migration snippet, the
+//! way the runner does. Shared by every family whose rules read one migration file.
 
-use djcheck_linter::{Diagnostic, FileId, Rule};
+use crate::{Diagnostic, FileId, Rule};
 use djcheck_project::migration::{extract, ExtractContext};
 use djcheck_project::settings::Settings;
 use djcheck_project::{AnalysisOptions, FileContext, FileRole};
