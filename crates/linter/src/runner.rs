@@ -67,7 +67,8 @@ fn record(
     }
 }
 
-/// Loads the project and runs the rules. Errors only when the thread pool cannot start.
+/// Loads the project and runs the rules. Errors when the thread pool cannot start or the
+/// project can't be loaded as asked (`--settings` naming nothing): usage errors.
 pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
     if let Some(n) = opts.threads {
@@ -76,16 +77,17 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     let pool = builder
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
-    Ok(pool.install(|| run_in_pool(opts)))
+    pool.install(|| run_in_pool(opts))
 }
 
-fn run_in_pool(opts: &RunOptions) -> RunResult {
+fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
     let errors = Mutex::new(Vec::new());
     let visitor = FileRules {
         rules: &opts.rules,
         errors: &errors,
     };
-    let (mut project, mut diagnostics) = djcheck_project::load(&opts.load, &visitor);
+    let (mut project, mut diagnostics) =
+        djcheck_project::load(&opts.load, &visitor).map_err(|e| e.to_string())?;
     let project_diags: Vec<Vec<Diagnostic>> = opts
         .rules
         .par_iter()
@@ -139,9 +141,9 @@ fn run_in_pool(opts: &RunOptions) -> RunResult {
     diagnostics.dedup();
     let mut internal_errors = errors.into_inner().unwrap_or_default();
     internal_errors.sort();
-    RunResult {
+    Ok(RunResult {
         project,
         diagnostics,
         internal_errors,
-    }
+    })
 }

@@ -1,10 +1,25 @@
-//! Reading Django settings statically: literal values, lists, `+`/`+=`, `from .base import *`,
-//! and conditionals (whose effect makes a value uncertain, never wrong).
+//! Django settings, read statically with the project's evaluator ([`djcheck_pyeval`]),
+//! and how the settings module is found.
+//!
+//! The settings module runs in the evaluator as Python would run it: star imports of
+//! the project's modules (`from .base import *`), optional local settings (a module of
+//! the project that is not in the tree, imported under `except ImportError`, under
+//! `if os.path.exists(...)` or in `with suppress(ImportError)`, is a no-op),
+//! django-split-settings' `include()`, conditionals (both arms; values that differ are
+//! alternatives), string formatting, environment reads (the default is the value,
+//! remembered as such).
+//!
+//! A star import of a module that can't be read (outside the project) may rebind any
+//! name. The rule: what was bound before it keeps its value, marked as possibly
+//! overridden there ([`Setting::overridden_at`]), and rules use it (local settings that
+//! override ROOT_URLCONF or AUTH_USER_MODEL are rare); what is bound after it is known;
+//! a setting bound nowhere may come from it, so its Django default is not assumed
+//! ([`Settings::may_be_set`]).
 
-use crate::modules::Modules;
 use djcheck_diagnostics::{FileId, Span};
-use djcheck_python::ast::{self, Expr, Stmt};
-use djcheck_python::{eval, Ranged};
+use djcheck_pyeval::{self as pyeval, EnvRead, Val};
+use djcheck_python::ast::{Expr, Stmt};
+use djcheck_python::eval;
 use std::collections::BTreeMap;
 
 /// A statically known settings value.
@@ -14,13 +29,18 @@ pub enum Value {
     Int(i64),
     Bool(bool),
     None,
-    /// A list or tuple. `complete` is false when items may have been added in ways that
-    /// cannot be read statically (a conditional `+=`, a loop).
+    /// A path in the project tree (`BASE_DIR`), relative to the root.
+    Path(String),
+    /// A list or tuple. `complete` is false when it may hold items that cannot be read
+    /// statically. Items added under a condition are listed (they may be there).
     List {
         items: Vec<Value>,
         complete: bool,
     },
     Dict(Vec<(Value, Value)>),
+    /// One of these, depending on a condition (`if`/`else` arms assigning different
+    /// values).
+    OneOf(Vec<Value>),
     Unknown,
 }
 
@@ -29,6 +49,14 @@ impl Value {
         match self {
             Value::Str(s) => Some(s),
             _ => None,
+        }
+    }
+
+    /// The alternatives (the value itself when it has none).
+    pub fn alternatives(&self) -> Vec<&Value> {
+        match self {
+            Value::OneOf(v) => v.iter().collect(),
+            other => vec![other],
         }
     }
 }
@@ -41,6 +69,52 @@ pub type StrDict = Vec<(String, Option<String>)>;
 pub struct Setting {
     pub value: Value,
     pub span: Option<Span>,
+    /// Read from the environment: the variable, and whether the value is its default.
+    pub env: Option<EnvRead>,
+    /// A star import of a module that can't be read ran after it, and may rebind it.
+    pub overridden_at: Option<Span>,
+}
+
+/// How the settings module was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingsSource {
+    /// `--settings` or the config key `settings`.
+    Config,
+    /// `DJANGO_SETTINGS_MODULE` set in an entry point (`manage.py`, `wsgi.py`,
+    /// `asgi.py`): its path.
+    EntryPoint(String),
+    /// pytest-django's configuration: the file.
+    Pytest(String),
+    /// django-stubs' `django_settings_module`: the file.
+    DjangoStubs(String),
+    /// By file name, nothing naming one.
+    FileName,
+}
+
+impl SettingsSource {
+    /// The short name the project report uses (`summary.project.settings_source`).
+    pub fn key(&self) -> String {
+        match self {
+            SettingsSource::Config => "config".to_owned(),
+            SettingsSource::EntryPoint(p) => p.rsplit('/').next().unwrap_or(p).to_owned(),
+            SettingsSource::Pytest(_) => "pytest".to_owned(),
+            SettingsSource::DjangoStubs(_) => "django-stubs".to_owned(),
+            SettingsSource::FileName => "file-name".to_owned(),
+        }
+    }
+
+    /// For humans: `DJANGO_SETTINGS_MODULE in manage.py`.
+    pub fn describe(&self) -> String {
+        match self {
+            SettingsSource::Config => "named by --settings or the configuration".to_owned(),
+            SettingsSource::EntryPoint(p) => format!("DJANGO_SETTINGS_MODULE in {p}"),
+            SettingsSource::Pytest(p) => format!("DJANGO_SETTINGS_MODULE of pytest in {p}"),
+            SettingsSource::DjangoStubs(p) => format!("django_settings_module in {p}"),
+            SettingsSource::FileName => {
+                "found by file name (no entry point or tool configuration names one)".to_owned()
+            }
+        }
+    }
 }
 
 /// The project's settings as read from its settings module(s).
@@ -48,14 +122,25 @@ pub struct Setting {
 pub struct Settings {
     /// The settings module the project runs with, if found.
     pub module: Option<String>,
-    /// Files read (the module and what it star-imports), in reading order.
+    pub source: Option<SettingsSource>,
+    /// The settings module's file could be read and evaluated.
+    pub readable: bool,
+    /// Files read (the module, what it imports and includes), in reading order.
     pub files: Vec<FileId>,
     pub values: BTreeMap<String, Setting>,
+    /// A star import (or split-settings include) that could not be read: where.
+    pub star_unknown: Option<Span>,
 }
 
 impl Settings {
     pub fn get(&self, name: &str) -> Option<&Setting> {
         self.values.get(name)
+    }
+
+    /// True when `name` is not bound but an unreadable star import may have set it: its
+    /// Django default can't be assumed.
+    pub fn may_be_set(&self, name: &str) -> bool {
+        !self.values.contains_key(name) && self.star_unknown.is_some()
     }
 
     /// A string setting whose value is known.
@@ -71,7 +156,8 @@ impl Settings {
         }
     }
 
-    /// The string entries of a list setting and whether the list is completely known.
+    /// The string entries of a list setting and whether the list is completely known
+    /// (items added under a condition are listed: they may be there).
     pub fn str_list(&self, name: &str) -> Option<(Vec<String>, bool)> {
         match &self.values.get(name)?.value {
             Value::List { items, complete } => {
@@ -92,616 +178,111 @@ impl Settings {
     /// A dict setting of string keys; values `Some(string)`, `None` for Python `None`.
     /// Entries with unknown keys or values make it incomplete.
     pub fn str_dict(&self, name: &str) -> Option<(StrDict, bool)> {
-        match &self.values.get(name)?.value {
-            Value::Dict(items) => {
-                let mut out = Vec::new();
-                let mut all = true;
-                for (k, v) in items {
-                    match (k, v) {
-                        (Value::Str(k), Value::Str(v)) => out.push((k.clone(), Some(v.clone()))),
-                        (Value::Str(k), Value::None) => out.push((k.clone(), None)),
-                        _ => all = false,
-                    }
-                }
-                Some((out, all))
-            }
-            _ => None,
+        str_dict_of(&self.values.get(name)?.value)
+    }
+
+    /// Each alternative of a dict setting (one when it has none), as [`Self::str_dict`].
+    pub fn str_dict_alternatives(&self, name: &str) -> Vec<(StrDict, bool)> {
+        match self.values.get(name) {
+            Some(s) => s
+                .value
+                .alternatives()
+                .into_iter()
+                .filter_map(str_dict_of)
+                .collect(),
+            None => Vec::new(),
         }
     }
 }
 
-/// A parsed module handed to the evaluator by the loader.
-pub struct LoadedModule {
-    pub file: FileId,
-    pub parsed: djcheck_python::ParsedModule,
-    pub is_package: bool,
+fn str_dict_of(v: &Value) -> Option<(StrDict, bool)> {
+    match v {
+        Value::Dict(items) => {
+            let mut out = Vec::new();
+            let mut all = true;
+            for (k, v) in items {
+                match (k, v) {
+                    (Value::Str(k), Value::Str(v)) => out.push((k.clone(), Some(v.clone()))),
+                    (Value::Str(k), Value::None) => out.push((k.clone(), None)),
+                    _ => all = false,
+                }
+            }
+            Some((out, all))
+        }
+        _ => None,
+    }
 }
 
-/// Reads settings starting from `module`, loading imported project modules through
-/// `load` (which records read and parse problems itself).
-pub fn evaluate(module: &str, load: &mut dyn FnMut(&str) -> Option<LoadedModule>) -> Settings {
-    let mut ev = Evaluator {
-        load,
-        stack: Vec::new(),
-        files: Vec::new(),
-        cache: BTreeMap::new(),
-    };
-    let mut env = Env::new();
-    ev.exec_module(module, &mut env, None);
-    Settings {
+/// Evaluates settings module `module` and reads its settings (the upper-case names, as
+/// Django does).
+pub fn evaluate(it: &mut pyeval::Interp<'_>, module: &str) -> Settings {
+    let mut s = Settings {
         module: Some(module.to_owned()),
-        files: ev.files,
-        values: env,
-    }
-}
-
-type Env = BTreeMap<String, Setting>;
-
-struct Evaluator<'l> {
-    load: &'l mut dyn FnMut(&str) -> Option<LoadedModule>,
-    /// Modules being evaluated, to stop import cycles.
-    stack: Vec<String>,
-    files: Vec<FileId>,
-    /// Namespaces of modules already evaluated.
-    cache: BTreeMap<String, Option<Env>>,
-}
-
-struct Ctx<'a> {
-    module: &'a str,
-    is_package: bool,
-    file: FileId,
-}
-
-impl Evaluator<'_> {
-    /// The namespace of `module` after executing it, evaluated once per run as Python
-    /// imports a module once (re-evaluating on every import is exponential in the length of
-    /// star-import chains). `None` when it cannot be read or is already being evaluated.
-    fn namespace(&mut self, module: &str) -> Option<Env> {
-        if let Some(cached) = self.cache.get(module) {
-            return cached.clone();
-        }
-        if self.stack.iter().any(|m| m == module) || self.stack.len() > 16 {
-            return None;
-        }
-        let Some(loaded) = (self.load)(module) else {
-            self.cache.insert(module.to_owned(), None);
-            return None;
-        };
-        self.files.push(loaded.file);
-        self.stack.push(module.to_owned());
-        let ctx = Ctx {
-            module,
-            is_package: loaded.is_package,
-            file: loaded.file,
-        };
-        let mut env = Env::new();
-        self.exec_body(loaded.parsed.body(), &mut env, &ctx);
-        self.stack.pop();
-        self.cache.insert(module.to_owned(), Some(env.clone()));
-        Some(env)
-    }
-
-    /// Executes `module` into `env`. With `only`, copies just those names (an explicit
-    /// `from m import A, B as C`): `(source name, bound name)`.
-    fn exec_module(
-        &mut self,
-        module: &str,
-        env: &mut Env,
-        only: Option<&[(String, String)]>,
-    ) -> bool {
-        let Some(own) = self.namespace(module) else {
-            return false;
-        };
-        match only {
-            None => {
-                for (k, v) in own {
-                    env.insert(k, v);
-                }
-            }
-            Some(names) => {
-                for (src, dst) in names {
-                    if let Some(v) = own.get(src) {
-                        env.insert(dst.clone(), v.clone());
-                    } else {
-                        env.insert(dst.clone(), unknown(None));
-                    }
-                }
-            }
-        }
-        true
-    }
-
-    fn exec_body(&mut self, body: &[Stmt], env: &mut Env, ctx: &Ctx<'_>) {
-        for stmt in body {
-            self.exec(stmt, env, ctx);
-        }
-    }
-
-    fn exec(&mut self, stmt: &Stmt, env: &mut Env, ctx: &Ctx<'_>) {
-        match stmt {
-            Stmt::Assign(a) => {
-                let v = eval_expr(&a.value, env);
-                for t in &a.targets {
-                    assign(t, &v, env, ctx, a.range());
-                }
-            }
-            Stmt::AnnAssign(a) => {
-                if let Some(value) = &a.value {
-                    let v = eval_expr(value, env);
-                    assign(&a.target, &v, env, ctx, a.range());
-                }
-            }
-            Stmt::AugAssign(a) => {
-                if let Expr::Name(n) = a.target.as_ref() {
-                    let name = n.id.as_str().to_owned();
-                    let cur = env
-                        .get(&name)
-                        .map(|s| s.value.clone())
-                        .unwrap_or(Value::Unknown);
-                    let rhs = eval_expr(&a.value, env);
-                    let v = if matches!(a.op, ast::Operator::Add) {
-                        add(&cur, &rhs)
-                    } else {
-                        Value::Unknown
-                    };
-                    env.insert(
-                        name,
-                        Setting {
-                            value: v,
-                            span: Some(Span::new(ctx.file, a.range())),
-                        },
-                    );
-                }
-            }
-            Stmt::Expr(e) => {
-                if let Expr::Call(call) = e.value.as_ref() {
-                    mutate_by_call(call, env, ctx);
-                }
-            }
-            Stmt::ImportFrom(i) => {
-                let Some(target) = Modules::absolute(
-                    ctx.module,
-                    ctx.is_package,
-                    i.level,
-                    i.module.as_ref().map(|m| m.id.as_str()),
-                ) else {
-                    return;
-                };
-                let star = i.names.iter().any(|a| a.name.id.as_str() == "*");
-                if star {
-                    let mut imported = Env::new();
-                    if self.exec_module(&target, &mut imported, None) {
-                        for (k, v) in imported {
-                            if !k.starts_with('_') {
-                                env.insert(k, v);
-                            }
-                        }
-                    } else {
-                        // A star import we cannot read may rebind anything seen so far.
-                        for v in env.values_mut() {
-                            v.value = Value::Unknown;
-                        }
-                    }
-                } else {
-                    let names: Vec<(String, String)> = i
-                        .names
-                        .iter()
-                        .map(|a| {
-                            let src = a.name.id.as_str().to_owned();
-                            let dst = a
-                                .asname
-                                .as_ref()
-                                .map_or_else(|| src.clone(), |n| n.id.as_str().to_owned());
-                            (src, dst)
-                        })
-                        .collect();
-                    if !self.exec_module(&target, env, Some(&names)) {
-                        for (_, dst) in names {
-                            env.insert(dst, unknown(Some(Span::new(ctx.file, i.range()))));
-                        }
-                    }
-                }
-            }
-            Stmt::Import(i) => {
-                for a in &i.names {
-                    let bound = a.asname.as_ref().map_or_else(
-                        || {
-                            a.name
-                                .id
-                                .as_str()
-                                .split('.')
-                                .next()
-                                .unwrap_or_default()
-                                .to_owned()
-                        },
-                        |n| n.id.as_str().to_owned(),
-                    );
-                    env.remove(&bound);
-                }
-            }
-            Stmt::If(s) => {
-                let mut branches: Vec<Env> = Vec::new();
-                let mut e = env.clone();
-                self.exec_body(&s.body, &mut e, ctx);
-                branches.push(e);
-                let mut has_else = false;
-                for clause in &s.elif_else_clauses {
-                    has_else |= clause.test.is_none();
-                    let mut e = env.clone();
-                    self.exec_body(&clause.body, &mut e, ctx);
-                    branches.push(e);
-                }
-                if !has_else {
-                    branches.push(env.clone());
-                }
-                *env = merge_all(branches);
-            }
-            Stmt::Try(t) => {
-                let before = env.clone();
-                let mut body = env.clone();
-                self.exec_body(&t.body, &mut body, ctx);
-                self.exec_body(&t.orelse, &mut body, ctx);
-                let mut branches = vec![body];
-                for h in &t.handlers {
-                    let ast::ExceptHandler::ExceptHandler(h) = h;
-                    // The handler runs after part of the body: start from "before", the
-                    // merge below keeps whatever differs uncertain.
-                    let mut e = before.clone();
-                    self.exec_body(&h.body, &mut e, ctx);
-                    branches.push(e);
-                }
-                let mut merged = merge_all(branches);
-                self.exec_body(&t.finalbody, &mut merged, ctx);
-                *env = merged;
-            }
-            Stmt::With(w) => self.exec_body(&w.body, env, ctx),
-            Stmt::For(f) => {
-                let mut e = env.clone();
-                self.exec_body(&f.body, &mut e, ctx);
-                self.exec_body(&f.orelse, &mut e, ctx);
-                *env = merge_all(vec![env.clone(), e]);
-            }
-            Stmt::While(w) => {
-                let mut e = env.clone();
-                self.exec_body(&w.body, &mut e, ctx);
-                *env = merge_all(vec![env.clone(), e]);
-            }
-            Stmt::FunctionDef(f) => {
-                env.remove(f.name.id.as_str());
-            }
-            Stmt::ClassDef(c) => {
-                env.remove(c.name.id.as_str());
-            }
-            _ => {}
-        }
-    }
-}
-
-fn unknown(span: Option<Span>) -> Setting {
-    Setting {
-        value: Value::Unknown,
-        span,
-    }
-}
-
-fn assign(
-    target: &Expr,
-    v: &Value,
-    env: &mut Env,
-    ctx: &Ctx<'_>,
-    range: djcheck_python::TextRange,
-) {
-    let span = Some(Span::new(ctx.file, range));
-    match target {
-        Expr::Name(n) => {
-            env.insert(
-                n.id.as_str().to_owned(),
-                Setting {
-                    value: v.clone(),
-                    span,
-                },
-            );
-        }
-        Expr::Tuple(t) => {
-            for e in &t.elts {
-                assign(e, &Value::Unknown, env, ctx, range);
-            }
-        }
-        Expr::List(l) => {
-            for e in &l.elts {
-                assign(e, &Value::Unknown, env, ctx, range);
-            }
-        }
-        Expr::Subscript(s) => {
-            // `DICT["key"] = value`
-            if let (Expr::Name(n), Some(key)) = (s.value.as_ref(), eval::str_value(&s.slice)) {
-                if let Some(Setting {
-                    value: Value::Dict(items),
-                    ..
-                }) = env.get_mut(n.id.as_str())
-                {
-                    items.retain(|(k, _)| k.as_str() != Some(key.as_str()));
-                    items.push((Value::Str(key), v.clone()));
-                } else if let Some(s) = env.get_mut(n.id.as_str()) {
-                    s.value = Value::Unknown;
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// `NAME.append(x)`, `.extend(xs)`, `.insert(i, x)`, `.remove(x)`, `.update(d)`.
-fn mutate_by_call(call: &ast::ExprCall, env: &mut Env, ctx: &Ctx<'_>) {
-    let Expr::Attribute(attr) = call.func.as_ref() else {
-        return;
+        ..Settings::default()
     };
-    let Expr::Name(n) = attr.value.as_ref() else {
-        return;
+    let Ok(res) = it.module(module) else {
+        return s;
     };
-    let name = n.id.as_str();
-    let Some(cur) = env.get(name).map(|s| s.value.clone()) else {
-        return;
-    };
-    let args: Vec<Value> = call
-        .arguments
-        .args
-        .iter()
-        .map(|a| eval_expr(a, env))
-        .collect();
-    let new = match (attr.attr.id.as_str(), cur, args.as_slice()) {
-        (
-            "append",
-            Value::List {
-                mut items,
-                complete,
-            },
-            [x],
-        ) => {
-            items.push(x.clone());
-            Value::List { items, complete }
+    s.readable = true;
+    s.files.push(res.file);
+    s.files.extend(res.included.iter().copied());
+    s.star_unknown = res.star_unknown;
+    for (name, v) in &res.env {
+        if !is_setting_name(name) {
+            continue;
         }
-        ("extend", l @ Value::List { .. }, [x]) => add(&l, x),
-        (
-            "insert",
-            Value::List {
-                mut items,
-                complete,
-            },
-            [Value::Int(i), x],
-        ) => {
-            let i = usize::try_from(*i).unwrap_or(0).min(items.len());
-            items.insert(i, x.clone());
-            Value::List { items, complete }
-        }
-        (
-            "remove",
-            Value::List {
-                mut items,
-                complete,
-            },
-            [x],
-        ) => {
-            if let Some(pos) = items.iter().position(|i| i == x) {
-                items.remove(pos);
-            }
-            Value::List { items, complete }
-        }
-        ("update", Value::Dict(mut items), [Value::Dict(more)]) => {
-            for (k, v) in more {
-                items.retain(|(ek, _)| ek != k);
-                items.push((k.clone(), v.clone()));
-            }
-            Value::Dict(items)
-        }
-        // Methods that read (`index`, `count`, `get`, `copy`) change nothing.
-        ("index" | "count" | "get" | "copy" | "keys" | "values" | "items", v, _) => v,
-        _ => Value::Unknown,
-    };
-    env.insert(
-        name.to_owned(),
-        Setting {
-            value: new,
-            span: Some(Span::new(ctx.file, call.range())),
-        },
-    );
-}
-
-fn add(a: &Value, b: &Value) -> Value {
-    match (a, b) {
-        (
-            Value::List {
-                items: x,
-                complete: cx,
-            },
-            Value::List {
-                items: y,
-                complete: cy,
-            },
-        ) => {
-            let mut items = x.clone();
-            items.extend(y.iter().cloned());
-            Value::List {
-                items,
-                complete: *cx && *cy,
-            }
-        }
-        (Value::Str(x), Value::Str(y)) => Value::Str(format!("{x}{y}")),
-        (Value::Int(x), Value::Int(y)) => x.checked_add(*y).map_or(Value::Unknown, Value::Int),
-        (Value::List { items, .. }, Value::Unknown)
-        | (Value::Unknown, Value::List { items, .. }) => Value::List {
-            items: items.clone(),
-            complete: false,
-        },
-        _ => Value::Unknown,
-    }
-}
-
-fn merge_all(mut branches: Vec<Env>) -> Env {
-    let Some(mut acc) = branches.pop() else {
-        return Env::new();
-    };
-    for b in branches {
-        acc = merge(acc, b);
-    }
-    acc
-}
-
-/// Merges the environments of two possible paths: equal values stay, lists that differ
-/// keep every item seen but become incomplete, anything else becomes unknown.
-fn merge(a: Env, mut b: Env) -> Env {
-    let mut out = Env::new();
-    for (k, va) in a {
-        match b.remove(&k) {
-            Some(vb) => {
-                let span = vb.span.or(va.span);
-                out.insert(
-                    k,
-                    Setting {
-                        value: merge_value(va.value, vb.value),
-                        span,
-                    },
-                );
-            }
-            None => {
-                out.insert(
-                    k,
-                    Setting {
-                        value: only_on_one_path(va.value),
-                        span: va.span,
-                    },
-                );
-            }
-        }
-    }
-    for (k, vb) in b {
-        out.insert(
-            k,
+        let origin = res.origins.get(name);
+        s.values.insert(
+            name.clone(),
             Setting {
-                value: only_on_one_path(vb.value),
-                span: vb.span,
+                value: convert(&res, v, 0),
+                span: origin.map(|o| o.span),
+                env: origin.and_then(|o| o.env.clone()),
+                overridden_at: origin.and_then(|o| o.overridden_at),
             },
         );
     }
-    out
+    s
 }
 
-fn only_on_one_path(v: Value) -> Value {
+/// Django reads the settings module's upper-case names.
+fn is_setting_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn convert(res: &pyeval::ModResult, v: &Val, depth: usize) -> Value {
+    if depth > 16 {
+        return Value::Unknown;
+    }
     match v {
-        Value::List { items, .. } => Value::List {
-            items,
-            complete: false,
-        },
-        _ => Value::Unknown,
-    }
-}
-
-fn merge_value(a: Value, b: Value) -> Value {
-    if a == b {
-        return a;
-    }
-    match (a, b) {
-        (Value::List { items: x, .. }, Value::List { items: y, .. }) => {
-            let mut items = x;
-            for i in y {
-                if !items.contains(&i) {
-                    items.push(i);
-                }
-            }
-            Value::List {
-                items,
-                complete: false,
-            }
-        }
-        _ => Value::Unknown,
-    }
-}
-
-/// Names of calls that read an environment variable with a default as 2nd argument or
-/// `default=`: `os.environ.get`, `os.getenv`, django-environ's `env(...)`/`env.str(...)`,
-/// python-decouple's `config(...)`.
-fn env_default(call: &ast::ExprCall) -> Option<&Expr> {
-    let callee = eval::dotted_name(&call.func)?;
-    let is_env_read = matches!(
-        callee.as_str(),
-        "os.environ.get" | "os.getenv" | "environ.get" | "getenv"
-    ) || callee == "env"
-        || callee == "config"
-        || (callee.starts_with("env.") && callee.matches('.').count() == 1);
-    if !is_env_read {
-        return None;
-    }
-    eval::keyword(call, "default").or_else(|| call.arguments.args.get(1))
-}
-
-/// Evaluates an expression against the environment; anything not statically known is
-/// [`Value::Unknown`].
-pub fn eval_expr(expr: &Expr, env: &Env) -> Value {
-    match expr {
-        Expr::StringLiteral(_) => eval::str_value(expr).map_or(Value::Unknown, Value::Str),
-        Expr::NumberLiteral(_) => eval::int_value(expr).map_or(Value::Unknown, Value::Int),
-        Expr::BooleanLiteral(b) => Value::Bool(b.value),
-        Expr::NoneLiteral(_) => Value::None,
-        Expr::List(_) | Expr::Tuple(_) | Expr::Set(_) => {
-            let elts: &[Expr] = match expr {
-                Expr::List(l) => &l.elts,
-                Expr::Tuple(t) => &t.elts,
-                Expr::Set(s) => &s.elts,
-                _ => &[],
+        Val::Str(s) | Val::Translated(s) => Value::Str(s.clone()),
+        Val::Int(i) => Value::Int(*i),
+        Val::Bool(b) => Value::Bool(*b),
+        Val::None => Value::None,
+        Val::Path(pyeval::FsPath::Known(p)) => Value::Path(p.clone()),
+        Val::OneOf(alts) => Value::OneOf(alts.iter().map(|a| convert(res, a, depth + 1)).collect()),
+        Val::List(id) => {
+            let Some(list) = res.list(*id) else {
+                return Value::Unknown;
             };
             let mut items = Vec::new();
-            let mut complete = true;
-            for e in elts {
-                if let Expr::Starred(s) = e {
-                    match eval_expr(&s.value, env) {
-                        Value::List {
-                            items: more,
-                            complete: c,
-                        } => {
-                            items.extend(more);
-                            complete &= c;
-                        }
-                        _ => complete = false,
-                    }
-                } else {
-                    items.push(eval_expr(e, env));
+            let mut complete = !list.open;
+            for it in &list.items {
+                match convert(res, &it.val, depth + 1) {
+                    Value::Unknown => complete = false,
+                    v => items.push(v),
                 }
             }
             Value::List { items, complete }
         }
-        Expr::Dict(d) => {
-            let mut items = Vec::new();
-            for item in &d.items {
-                match &item.key {
-                    Some(k) => items.push((eval_expr(k, env), eval_expr(&item.value, env))),
-                    None => match eval_expr(&item.value, env) {
-                        Value::Dict(more) => items.extend(more),
-                        _ => items.push((Value::Unknown, Value::Unknown)),
-                    },
-                }
-            }
-            Value::Dict(items)
-        }
-        Expr::BinOp(b) if matches!(b.op, ast::Operator::Add) => {
-            add(&eval_expr(&b.left, env), &eval_expr(&b.right, env))
-        }
-        Expr::Name(n) => env
-            .get(n.id.as_str())
-            .map_or(Value::Unknown, |s| s.value.clone()),
-        Expr::Call(call) => {
-            if let Some(default) = env_default(call) {
-                return eval_expr(default, env);
-            }
-            match eval::dotted_name(&call.func).as_deref() {
-                Some("list" | "tuple") if call.arguments.args.len() == 1 => {
-                    match eval_expr(&call.arguments.args[0], env) {
-                        v @ Value::List { .. } => v,
-                        _ => Value::Unknown,
-                    }
-                }
-                _ => Value::Unknown,
-            }
-        }
+        Val::Dict(d) => Value::Dict(
+            d.iter()
+                .map(|(k, v)| (convert(res, k, depth + 1), convert(res, v, depth + 1)))
+                .collect(),
+        ),
         _ => Value::Unknown,
     }
 }
@@ -710,7 +291,18 @@ pub fn eval_expr(expr: &Expr, env: &Env) -> Value {
 /// assignment to `os.environ["DJANGO_SETTINGS_MODULE"]`) in an entry point module.
 pub fn settings_module_from_entrypoint(body: &[Stmt]) -> Option<String> {
     let mut found = None;
-    let mut visit = |e: &Expr| {
+    let mut visit = |e: &Expr, target: Option<&Expr>| {
+        if let Some(Expr::Subscript(s)) = target {
+            let base = eval::dotted_name(&s.value).unwrap_or_default();
+            if base.ends_with("environ")
+                && eval::str_value(&s.slice).as_deref() == Some("DJANGO_SETTINGS_MODULE")
+            {
+                if let Some(v) = eval::str_value(e) {
+                    found.get_or_insert(v);
+                }
+            }
+            return;
+        }
         if let Expr::Call(call) = e {
             let callee = eval::dotted_name(&call.func).unwrap_or_default();
             if callee.ends_with("environ.setdefault") || callee.ends_with("environ.__setitem__") {
@@ -728,11 +320,16 @@ pub fn settings_module_from_entrypoint(body: &[Stmt]) -> Option<String> {
     found
 }
 
-fn walk_exprs(body: &[Stmt], f: &mut dyn FnMut(&Expr)) {
+fn walk_exprs(body: &[Stmt], f: &mut dyn FnMut(&Expr, Option<&Expr>)) {
     for s in body {
         match s {
-            Stmt::Expr(e) => f(&e.value),
-            Stmt::Assign(a) => f(&a.value),
+            Stmt::Expr(e) => f(&e.value, None),
+            Stmt::Assign(a) => {
+                f(&a.value, None);
+                for t in &a.targets {
+                    f(&a.value, Some(t));
+                }
+            }
             Stmt::FunctionDef(d) => walk_exprs(&d.body, f),
             Stmt::If(i) => {
                 walk_exprs(&i.body, f);
@@ -750,52 +347,95 @@ fn walk_exprs(body: &[Stmt], f: &mut dyn FnMut(&Expr)) {
     }
 }
 
+/// `DJANGO_SETTINGS_MODULE` in pytest's configuration (`[tool.pytest.ini_options]` of
+/// pyproject.toml, `[pytest]` of pytest.ini or tox.ini, `[tool:pytest]` of setup.cfg),
+/// also as `--ds=` in `addopts`; or django-stubs' `django_settings_module`
+/// (`[tool.django-stubs]`, `[mypy.plugins.django-stubs]`).
+pub fn settings_module_from_tool_config(file_name: &str, text: &str) -> Option<(String, bool)> {
+    if file_name == "pyproject.toml" {
+        let doc: toml::Table = toml::from_str(text).ok()?;
+        let tool = doc.get("tool")?.as_table()?;
+        if let Some(opts) = tool
+            .get("pytest")
+            .and_then(|p| p.as_table())
+            .and_then(|p| p.get("ini_options"))
+            .and_then(|p| p.as_table())
+        {
+            if let Some(m) = opts.get("DJANGO_SETTINGS_MODULE").and_then(|v| v.as_str()) {
+                return Some((m.to_owned(), true));
+            }
+            let addopts = match opts.get("addopts") {
+                Some(toml::Value::String(s)) => s.clone(),
+                Some(toml::Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                _ => String::new(),
+            };
+            if let Some(m) = ds_option(&addopts) {
+                return Some((m, true));
+            }
+        }
+        let stubs = tool.get("django-stubs").and_then(|t| t.as_table())?;
+        let m = stubs.get("django_settings_module")?.as_str()?;
+        return Some((m.to_owned(), false));
+    }
+    let pytest_section = match file_name {
+        "pytest.ini" | "tox.ini" => "pytest",
+        "setup.cfg" => "tool:pytest",
+        _ => "",
+    };
+    let mut section = String::new();
+    let mut stubs = None;
+    for raw in text.split(['\n', '\r']) {
+        let line = raw.trim();
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_owned();
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim().trim_matches(['"', '\'']));
+        if !pytest_section.is_empty() && section == pytest_section {
+            if key == "DJANGO_SETTINGS_MODULE" && !value.is_empty() {
+                return Some((value.to_owned(), true));
+            }
+            if key == "addopts" {
+                if let Some(m) = ds_option(value) {
+                    return Some((m, true));
+                }
+            }
+        }
+        if section == "mypy.plugins.django-stubs" && key == "django_settings_module" {
+            stubs.get_or_insert(value.to_owned());
+        }
+    }
+    stubs.map(|m| (m, false))
+}
+
+/// `--ds=x.settings` / `--ds x.settings` in pytest options.
+fn ds_option(opts: &str) -> Option<String> {
+    let words: Vec<&str> = opts.split_whitespace().collect();
+    for (i, w) in words.iter().enumerate() {
+        if let Some(v) = w.strip_prefix("--ds=") {
+            return Some(v.to_owned());
+        }
+        if *w == "--ds" {
+            return words.get(i + 1).map(|s| (*s).to_owned());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use djcheck_python::parse_module;
-
-    fn run(files: &[(&str, &str)], root: &str) -> Settings {
-        let mut next = 0u32;
-        let mut load = |m: &str| {
-            let (_, src) = files.iter().find(|(n, _)| *n == m)?;
-            next += 1;
-            Some(LoadedModule {
-                file: FileId(next),
-                parsed: parse_module(src),
-                is_package: false,
-            })
-        };
-        evaluate(root, &mut load)
-    }
-
-    #[test]
-    fn split_settings() {
-        let s = run(
-            &[
-                ("proj.settings.base", "INSTALLED_APPS = ['django.contrib.auth', 'users']\nAUTH_USER_MODEL = 'auth.User'\n"),
-                ("proj.settings.dev", "from .base import *\nINSTALLED_APPS += ['debug']\nAUTH_USER_MODEL = os.environ.get('X', 'users.User')\n"),
-            ],
-            "proj.settings.dev",
-        );
-        assert_eq!(s.str("AUTH_USER_MODEL").map(|x| x.0), Some("users.User"));
-        let (apps, complete) = s.str_list("INSTALLED_APPS").unwrap();
-        assert_eq!(apps, vec!["django.contrib.auth", "users", "debug"]);
-        assert!(complete);
-    }
-
-    #[test]
-    fn conditionals_make_values_uncertain() {
-        let s = run(
-            &[("s", "A = ['x']\nif DEBUG:\n    A += ['y']\nB = 'a'\nif X:\n    B = 'b'\nC = 1\nif X:\n    C = 1\n")],
-            "s",
-        );
-        let (apps, complete) = s.str_list("A").unwrap();
-        assert_eq!(apps, vec!["x", "y"]);
-        assert!(!complete);
-        assert_eq!(s.get("B").unwrap().value, Value::Unknown);
-        assert_eq!(s.get("C").unwrap().value, Value::Int(1));
-    }
 
     #[test]
     fn entrypoint() {
@@ -803,6 +443,49 @@ mod tests {
         assert_eq!(
             settings_module_from_entrypoint(m.body()).as_deref(),
             Some("proj.settings")
+        );
+        let m = parse_module("import os\nos.environ['DJANGO_SETTINGS_MODULE'] = 'proj.prod'\n");
+        assert_eq!(
+            settings_module_from_entrypoint(m.body()).as_deref(),
+            Some("proj.prod")
+        );
+    }
+
+    #[test]
+    fn tool_configs() {
+        let t = "[tool.pytest.ini_options]\nDJANGO_SETTINGS_MODULE = \"proj.settings.test\"\n";
+        assert_eq!(
+            settings_module_from_tool_config("pyproject.toml", t),
+            Some(("proj.settings.test".to_owned(), true))
+        );
+        let t = "[tool.pytest.ini_options]\naddopts = \"--ds=proj.ci -q\"\n";
+        assert_eq!(
+            settings_module_from_tool_config("pyproject.toml", t),
+            Some(("proj.ci".to_owned(), true))
+        );
+        let t = "[tool.django-stubs]\ndjango_settings_module = \"proj.settings\"\n";
+        assert_eq!(
+            settings_module_from_tool_config("pyproject.toml", t),
+            Some(("proj.settings".to_owned(), false))
+        );
+        let t = "[metadata]\nname = x\n[tool:pytest]\nDJANGO_SETTINGS_MODULE = tests.settings\n";
+        assert_eq!(
+            settings_module_from_tool_config("setup.cfg", t),
+            Some(("tests.settings".to_owned(), true))
+        );
+        let t = "[pytest]\naddopts = --ds tests.settings\n";
+        assert_eq!(
+            settings_module_from_tool_config("pytest.ini", t),
+            Some(("tests.settings".to_owned(), true))
+        );
+        let t = "[mypy.plugins.django-stubs]\ndjango_settings_module = proj.settings\n";
+        assert_eq!(
+            settings_module_from_tool_config("setup.cfg", t),
+            Some(("proj.settings".to_owned(), false))
+        );
+        assert_eq!(
+            settings_module_from_tool_config("tox.ini", "[tox]\nenvlist=py3\n"),
+            None
         );
     }
 }

@@ -63,7 +63,7 @@ mod testing {
             overrides,
             ..LoadOptions::default()
         };
-        let (project, _) = load(&opts, &NoVisitor);
+        let (project, _) = load(&opts, &NoVisitor).expect("loads");
         let mut out = Vec::new();
         rule.check_project(&project, &mut out);
         djcheck_diagnostics_sort(&project, &mut out);
@@ -100,7 +100,7 @@ mod testing {
             root: root.clone(),
             ..LoadOptions::default()
         };
-        let (project, _) = load(&opts, &NoVisitor);
+        let (project, _) = load(&opts, &NoVisitor).expect("loads");
         let mut out = Vec::new();
         rule.check_project(&project, &mut out);
         djcheck_diagnostics_sort(&project, &mut out);

@@ -15,116 +15,22 @@
 //! and to `{% url %}` in its templates ([`UrlReference`]), and which views passed to
 //! `path()` are class-based views missing `.as_view()`.
 
-mod interp;
+mod expand;
 mod refs;
 pub mod route;
 mod views;
 
-use crate::settings::Settings;
-use crate::{FileRole, Loader};
+use crate::load::{Loader, LoaderSource};
+use crate::report::NotAnalysed;
+use crate::settings::{Settings, Value};
+use crate::FileRole;
 use djcheck_diagnostics::{FileId, Span};
+use djcheck_pyeval as pyeval;
+pub use djcheck_pyeval::{Branch, BranchId, Cond, Name};
 pub use route::RouteKind;
 
 /// Index of a node in [`UrlTree::nodes`].
 pub type NodeId = usize;
-
-/// Index of a branch point (an `if`, a `try`) in [`UrlTree::branches`].
-pub type BranchId = u32;
-
-/// The condition under which a registration happens: for each branch point it depends
-/// on, the set of arms (bit `i` = arm `i`) in which it happens. Empty means always.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cond(Vec<(BranchId, u64)>);
-
-impl Cond {
-    /// Unconditional.
-    pub fn always() -> Cond {
-        Cond(Vec::new())
-    }
-
-    pub(crate) fn arm(branch: BranchId, mask: u64) -> Cond {
-        Cond(vec![(branch, mask)])
-    }
-
-    /// True when this holds whatever the branches do.
-    pub fn is_always(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// True when no arm combination satisfies it (code that never runs).
-    pub fn is_impossible(&self) -> bool {
-        self.0.iter().any(|(_, m)| *m == 0)
-    }
-
-    /// Both conditions.
-    pub fn and(&self, other: &Cond) -> Cond {
-        if other.0.is_empty() {
-            return self.clone();
-        }
-        let mut out = self.0.clone();
-        for (b, m) in &other.0 {
-            match out.iter_mut().find(|(x, _)| x == b) {
-                Some(e) => e.1 &= m,
-                None => out.push((*b, *m)),
-            }
-        }
-        out.sort_unstable();
-        Cond(out)
-    }
-
-    /// True when the two can never both hold: they need different arms of one branch.
-    pub fn excludes(&self, other: &Cond) -> bool {
-        self.0
-            .iter()
-            .any(|(b, m)| other.0.iter().any(|(b2, m2)| b == b2 && m & m2 == 0))
-    }
-
-    /// True when `other` holding means this holds too (every arm `other` allows, this
-    /// allows).
-    pub fn implied_by(&self, other: &Cond) -> bool {
-        self.0
-            .iter()
-            .all(|(b, m)| other.0.iter().any(|(b2, m2)| b == b2 && m2 & !m == 0))
-    }
-
-    /// The branch points this depends on.
-    pub fn branches(&self) -> impl Iterator<Item = BranchId> + '_ {
-        self.0.iter().map(|(b, _)| *b)
-    }
-}
-
-/// A branch point: the `if` test or the `try` statement a condition refers to.
-#[derive(Debug, Clone)]
-pub struct Branch {
-    pub span: Span,
-}
-
-/// A namespace or app name as read statically.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Name {
-    /// Certainly not set.
-    Absent,
-    /// Set to this value; the span is where it is written, when known.
-    Known(String, Option<Span>),
-    /// Set in a way that cannot be read statically (or possibly set).
-    Unknown,
-}
-
-impl Name {
-    pub fn known(&self) -> Option<&str> {
-        match self {
-            Name::Known(s, _) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub fn span(&self) -> Option<Span> {
-        match self {
-            Name::Known(_, s) => *s,
-            _ => None,
-        }
-    }
-}
 
 /// A route as written in `path()`/`re_path()`.
 #[derive(Debug, Clone)]
@@ -279,6 +185,10 @@ pub struct UrlReference {
 #[derive(Debug, Clone, Default)]
 pub struct UrlTree {
     pub root: Option<Root>,
+    /// The root URLconf was read (it exists and parses).
+    pub root_readable: bool,
+    /// Why there is no usable root URLconf, when there is none.
+    pub root_problem: Option<NotAnalysed>,
     pub nodes: Vec<UrlNode>,
     /// The root URLconf's patterns.
     pub top: Vec<NodeId>,
@@ -399,13 +309,15 @@ const KNOWN_NAMESPACED: &[(&str, &str)] = &[
     ("rest_framework.urls", "rest_framework"),
 ];
 
-/// Builds the URL tree. Called once by [`crate::load`], after the settings are read.
+/// Builds the URL tree. Called once by [`crate::load`], after the settings are read,
+/// with the evaluator's memory (the settings already evaluated in it).
 ///
 /// The root URLconf is, in this order: the config key `root-urlconf` (command-line and
 /// config values beat discovery), ROOT_URLCONF from the settings, or the project's only
-/// top-level `urls.py`.
+/// top-level `urls.py` when no settings module was found.
 pub(crate) fn build(
     ld: &mut Loader<'_>,
+    mem: &mut pyeval::Memory,
     settings: &Settings,
     templates: &std::collections::BTreeSet<String>,
 ) -> UrlTree {
@@ -417,17 +329,53 @@ pub(crate) fn build(
         },
         ..UrlTree::default()
     };
-    let root = find_root(ld, settings);
-    match &root {
-        Some(r) => {
-            let mut it = interp::Interp::new(ld, settings);
-            it.expand_root(r, &mut tree);
-            let views = it.finish();
-            views::resolve(ld, &mut tree, views);
+    let root = match find_root(ld, settings) {
+        Ok(r) => Some(r),
+        Err(p) => {
+            tree.incomplete.push(p.why.clone());
+            tree.root_problem = Some(p);
+            None
         }
-        None => {
-            tree.incomplete.push("no root URLconf found".to_owned());
+    };
+    if let Some(r) = &root {
+        let mut src = LoaderSource {
+            ld,
+            role: ROLE,
+            read: Vec::new(),
+        };
+        let mut it = pyeval::Interp::new(mem, &mut src);
+        let mut ex = expand::Expander {
+            it: &mut it,
+            views: Vec::new(),
+        };
+        ex.expand_root(r, &mut tree);
+        let views = std::mem::take(&mut ex.views);
+        if it.over_budget() {
+            tree.incomplete
+                .push("the URL modules are too large to evaluate".to_owned());
         }
+        drop(it);
+        tree.branches = mem.branches().to_vec();
+        if !tree.root_readable {
+            let why = if r.missing || r.file.is_none() {
+                format!("root URLconf `{}` is not a module of the project", r.module)
+            } else {
+                format!(
+                    "root URLconf `{}` can't be read (see its PARSE finding)",
+                    r.module
+                )
+            };
+            tree.root_problem = Some(NotAnalysed {
+                what: "URL rules".to_owned(),
+                why,
+                fix: (r.missing || r.file.is_none()).then(|| FIX_ROOT.to_owned()),
+                span: match &r.source {
+                    RootSource::Settings(s) => *s,
+                    _ => None,
+                },
+            });
+        }
+        views::resolve(ld, &mut tree, views);
     }
     tree.root = root;
     let mut seen = std::collections::BTreeSet::new();
@@ -437,12 +385,59 @@ pub(crate) fn build(
     tree
 }
 
-fn find_root(ld: &mut Loader<'_>, settings: &Settings) -> Option<Root> {
+const FIX_ROOT: &str = "set `root-urlconf` in [tool.djcheck]";
+
+fn find_root(ld: &mut Loader<'_>, settings: &Settings) -> Result<Root, NotAnalysed> {
+    let problem = |why: String, span: Option<Span>, fix: bool| NotAnalysed {
+        what: "URL rules".to_owned(),
+        why,
+        fix: fix.then(|| FIX_ROOT.to_owned()),
+        span,
+    };
     let (module, source) = if let Some(m) = &ld.opts.analysis.root_urlconf {
         (m.clone(), RootSource::Config)
     } else if let Some(s) = settings.get("ROOT_URLCONF") {
-        let v = s.value.as_str()?;
-        (v.to_owned(), RootSource::Settings(s.span))
+        match &s.value {
+            Value::Str(v) => (v.clone(), RootSource::Settings(s.span)),
+            Value::OneOf(alts) => {
+                let names: Vec<String> = alts
+                    .iter()
+                    .map(|a| match a {
+                        Value::Str(v) => format!("`{v}`"),
+                        _ => "a value".to_owned(),
+                    })
+                    .collect();
+                return Err(problem(
+                    format!(
+                        "ROOT_URLCONF is one of {} depending on a condition",
+                        names.join(", ")
+                    ),
+                    s.span,
+                    true,
+                ));
+            }
+            _ => {
+                let why = match &s.env {
+                    Some(env) if !env.has_default => match &env.var {
+                        Some(v) => format!(
+                            "ROOT_URLCONF is read from the environment (`{v}`) with no default"
+                        ),
+                        None => {
+                            "ROOT_URLCONF is read from the environment with no default".to_owned()
+                        }
+                    },
+                    _ => "ROOT_URLCONF can't be read statically".to_owned(),
+                };
+                return Err(problem(why, s.span, true));
+            }
+        }
+    } else if settings.module.is_some() && settings.readable {
+        let why = if settings.star_unknown.is_some() {
+            "ROOT_URLCONF is not set in the settings read, and may come from a star import that can't be read"
+        } else {
+            "the settings do not set ROOT_URLCONF"
+        };
+        return Err(problem(why.to_owned(), settings.star_unknown, true));
     } else {
         let mut lone: Vec<String> = ld
             .files
@@ -471,18 +466,29 @@ fn find_root(ld: &mut Loader<'_>, settings: &Settings) -> Option<Root> {
             .cloned()
             .collect();
         lone.dedup();
+        let why = match lone.len() {
+            0 => "no settings module and no top-level urls.py found",
+            1 => "",
+            _ => "no settings module, and several top-level urls.py: which one is the root is unknown",
+        };
         if lone.len() != 1 {
-            return None;
+            return Err(problem(why.to_owned(), None, true));
         }
-        let m = ld.modules.module_name(&lone[0])?;
+        let Some(m) = ld.modules.module_name(&lone[0]) else {
+            return Err(problem(
+                "the top-level urls.py is not importable".to_owned(),
+                None,
+                true,
+            ));
+        };
         (m, RootSource::LoneUrlsPy)
     };
     let file = ld
         .modules
         .resolve(&ld.files, &module)
         .map(|rel| ld.register(&rel));
-    let missing = is_missing_project_module(ld, &module);
-    Some(Root {
+    let missing = ld.is_missing_project_module(&module);
+    Ok(Root {
         module,
         file,
         source,
@@ -492,12 +498,14 @@ fn find_root(ld: &mut Loader<'_>, settings: &Settings) -> Option<Root> {
 
 /// The module of the same package whose name is closest to `dotted`'s, when it is
 /// close enough to be a typo (`blog.url` for `blog.urls`).
-pub(crate) fn suggest_module(ld: &Loader<'_>, dotted: &str) -> Option<String> {
+pub(crate) fn suggest_module(src: &dyn pyeval::Source, dotted: &str) -> Option<String> {
+    let files = src.files();
     let (package, name) = dotted.rsplit_once('.')?;
-    let dir = ld.modules.resolve_package_dir(&ld.files, package)?;
+    let init = src.resolve(package)?;
+    let dir = init.strip_suffix("/__init__.py")?;
     let prefix = format!("{dir}/");
     let mut best: Option<(usize, String)> = None;
-    for f in ld.files.range(prefix.clone()..) {
+    for f in files.range(prefix.clone()..) {
         let Some(rest) = f.strip_prefix(&prefix) else {
             break;
         };
@@ -535,35 +543,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// True when `dotted` names a module of the project's own packages that does not exist:
-/// its top-level package is the project's, and no file or folder matches (a folder
-/// without `__init__.py` is still importable, as a namespace package).
-fn is_missing_project_module(ld: &Loader<'_>, dotted: &str) -> bool {
-    let resolves = |m: &str| ld.modules.resolve(&ld.files, m).is_some();
-    let first = dotted.split('.').next().unwrap_or(dotted);
-    if first == dotted || !resolves(first) || resolves(dotted) {
-        return false;
-    }
-    let rel = dotted.replace('.', "/");
-    !ld.modules.roots.iter().any(|r| {
-        let base = if r.is_empty() {
-            rel.clone()
-        } else {
-            format!("{r}/{rel}")
-        };
-        let folder = format!("{base}/");
-        let listed = ld
-            .files
-            .range(folder.clone()..)
-            .next()
-            .is_some_and(|f| f.starts_with(&folder));
-        // Excluded or git-ignored files are not listed but still importable.
-        let on_disk =
-            ld.opts.root.join(format!("{base}.py")).exists() || ld.opts.root.join(&base).is_dir();
-        listed || on_disk
-    })
-}
-
 /// The role files read for the URL tree are recorded under.
 pub(crate) const ROLE: FileRole = FileRole::Urls;
 
@@ -581,7 +560,7 @@ mod tests {
             root,
             ..LoadOptions::default()
         };
-        let (project, _) = load(&opts, &NoVisitor);
+        let (project, _) = load(&opts, &NoVisitor).expect("loads");
         let t = &project.urls;
         let mut lines = Vec::new();
         for (id, n) in t.nodes.iter().enumerate() {
@@ -678,7 +657,7 @@ mod tests {
             overrides,
             ..LoadOptions::default()
         };
-        let (project, _) = load(&opts, &NoVisitor);
+        let (project, _) = load(&opts, &NoVisitor).expect("loads");
         let t = &project.urls;
         let mut ns: Vec<String> = (0..t.nodes.len())
             .filter_map(|i| {

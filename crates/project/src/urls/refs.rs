@@ -6,7 +6,7 @@
 //! parsed; files and templates are read in parallel, through [`crate::fs`].
 
 use super::{ReferenceKind, UrlReference, UrlTree};
-use crate::Loader;
+use crate::load::Loader;
 use djcheck_diagnostics::Span;
 use djcheck_python::ast::visitor::{self, Visitor};
 use djcheck_python::ast::{self, Expr, Stmt};
@@ -92,7 +92,7 @@ fn scan_python(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
             per_request,
         });
     }
-    let parsed = crate::parse_checked(&text, &ld.opts.limits).ok()?;
+    let parsed = crate::load::parse_checked(&text, &ld.opts.limits).ok()?;
     if !parsed.errors.is_empty() {
         return None;
     }

@@ -7,10 +7,11 @@
 //! Django's or Django REST framework's view classes), directly or through classes of the
 //! project.
 
-use super::interp::{ViewKind, ViewRequest};
+use super::expand::ViewRequest;
 use super::{NodeKind, UrlTree};
+use crate::load::Loader;
 use crate::modules::Modules;
-use crate::Loader;
+use djcheck_pyeval::ViewKind;
 use djcheck_python::ast::{Expr, Stmt};
 use djcheck_python::eval;
 use rayon::prelude::*;
@@ -213,7 +214,7 @@ fn is_known_view_class(q: &str) -> bool {
 fn summarize(ld: &Loader<'_>, module: &str) -> Option<Summary> {
     let rel = ld.modules.resolve(&ld.files, module)?;
     let text = ld.read(&rel).ok()?;
-    let parsed = crate::parse_checked(&text, &ld.opts.limits).ok()?;
+    let parsed = crate::load::parse_checked(&text, &ld.opts.limits).ok()?;
     if !parsed.errors.is_empty() {
         return None;
     }

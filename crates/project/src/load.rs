@@ -1,0 +1,1171 @@
+//! The loading pipeline: discover the files, find and evaluate the settings, find the
+//! installed apps and their migrations, parse the migrations in parallel (running the
+//! per-file rules while each tree is alive), build the graph and the URL tree, and say
+//! what could not be analysed ([`ProjectReport`]).
+
+use crate::graph::{self, AppUniverse};
+use crate::migration::{self, ExtractContext, Migration};
+use crate::modules::Modules;
+use crate::report::ProjectReport;
+use crate::settings::{self, Settings, SettingsSource};
+use crate::{
+    base, discover, fs, urls, App, FileContext, FileProblem, FileRole, FileVisitor, LoadOptions,
+    ProblemKind, Project, UserModel, UNKNOWN_USER_APP,
+};
+use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};
+use djcheck_pyeval::{self as pyeval, Val};
+use djcheck_python::{Limits, ParsedModule};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::rc::Rc;
+
+/// Why a project can't be loaded as asked: a usage error, not a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// `--settings` (or the config key) names no module or file of the project.
+    SettingsNotFound { given: String, tried: Vec<String> },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::SettingsNotFound { given, tried } => {
+                write!(f, "settings `{given}` not found in the project")?;
+                if !tried.is_empty() {
+                    write!(f, " (tried {})", tried.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Parses text, refusing trees nested deeper than the limit.
+pub fn parse_checked(text: &str, limits: &Limits) -> Result<ParsedModule, ProblemKind> {
+    let parsed = djcheck_python::parse_module(text);
+    if djcheck_python::nesting_depth_exceeds(&parsed.module, limits.max_nesting) {
+        return Err(ProblemKind::TooDeep {
+            limit: limits.max_nesting,
+        });
+    }
+    Ok(parsed)
+}
+
+/// What reading one migration file gives: its text, its facts, its problem, and the
+/// per-file rules' diagnostics.
+type JobResult = (
+    Result<String, fs::ReadProblem>,
+    Option<Migration>,
+    Option<ProblemKind>,
+    Vec<Diagnostic>,
+);
+
+pub(crate) struct Loader<'o> {
+    pub(crate) opts: &'o LoadOptions,
+    pub(crate) db: SourceDb,
+    ids: BTreeMap<String, FileId>,
+    pub(crate) problems: Vec<FileProblem>,
+    pub(crate) files: BTreeSet<String>,
+    pub(crate) modules: Modules,
+}
+
+impl Loader<'_> {
+    pub(crate) fn register(&mut self, rel: &str) -> FileId {
+        if let Some(&id) = self.ids.get(rel) {
+            return id;
+        }
+        let id = self.db.add(rel.to_owned(), String::new());
+        self.ids.insert(rel.to_owned(), id);
+        id
+    }
+
+    /// The id of a file already registered.
+    pub(crate) fn file_id(&self, rel: &str) -> Option<FileId> {
+        self.ids.get(rel).copied()
+    }
+
+    pub(crate) fn read(&self, rel: &str) -> Result<String, fs::ReadProblem> {
+        if let Some(t) = self.opts.overrides.get(rel) {
+            return Ok(t.clone());
+        }
+        fs::read_text(&self.opts.root.join(rel), &self.opts.limits)
+    }
+
+    /// Reads and parses a file sequentially, recording its problems. `None` if unusable.
+    pub(crate) fn load_parsed(
+        &mut self,
+        rel: &str,
+        role: FileRole,
+    ) -> Option<(FileId, ParsedModule)> {
+        let already = self.ids.contains_key(rel);
+        let id = self.register(rel);
+        let result = self.read(rel);
+        match result {
+            Ok(text) => {
+                let parsed = parse_checked(&text, &self.opts.limits);
+                self.db.set_text(id, text);
+                match parsed {
+                    Ok(p) => {
+                        if !p.errors.is_empty() && !already {
+                            self.problems.push(FileProblem {
+                                file: id,
+                                role,
+                                kind: ProblemKind::Syntax(p.errors.clone()),
+                            });
+                            return None;
+                        }
+                        (p.errors.is_empty()).then_some((id, p))
+                    }
+                    Err(kind) => {
+                        if !already {
+                            self.problems.push(FileProblem {
+                                file: id,
+                                role,
+                                kind,
+                            });
+                        }
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                if let fs::ReadProblem::Decode(_, lossy) = &e {
+                    self.db.set_text(id, lossy.clone());
+                }
+                if !already {
+                    self.problems.push(FileProblem {
+                        file: id,
+                        role,
+                        kind: unreadable(&e),
+                    });
+                }
+                None
+            }
+        }
+    }
+
+    /// True when `dotted` names a module of the project's own packages that does not
+    /// exist: its top-level package is the project's, and no file or folder matches (a
+    /// folder without `__init__.py` is still importable, as a namespace package).
+    pub(crate) fn is_missing_project_module(&self, dotted: &str) -> bool {
+        let resolves = |m: &str| self.modules.resolve(&self.files, m).is_some();
+        let first = dotted.split('.').next().unwrap_or(dotted);
+        if first == dotted || !resolves(first) || resolves(dotted) {
+            return false;
+        }
+        let rel = dotted.replace('.', "/");
+        !self.modules.roots.iter().any(|r| {
+            let base = if r.is_empty() {
+                rel.clone()
+            } else {
+                format!("{r}/{rel}")
+            };
+            let folder = format!("{base}/");
+            let listed = self
+                .files
+                .range(folder.clone()..)
+                .next()
+                .is_some_and(|f| f.starts_with(&folder));
+            // Excluded or git-ignored files are not listed but still importable.
+            let on_disk = self.opts.root.join(format!("{base}.py")).exists()
+                || self.opts.root.join(&base).is_dir();
+            listed || on_disk
+        })
+    }
+
+    /// The folder of package `dotted`: a regular package (`__init__.py`), or a namespace
+    /// package (a folder of the project holding Python files, which Django accepts as an
+    /// app).
+    pub(crate) fn package_dir(&self, dotted: &str) -> Option<String> {
+        if let Some(d) = self.modules.resolve_package_dir(&self.files, dotted) {
+            return Some(d);
+        }
+        if dotted.is_empty() || dotted.split('.').any(|p| p.is_empty() || p.contains('/')) {
+            return None;
+        }
+        let rel = dotted.replace('.', "/");
+        self.modules.roots.iter().find_map(|r| {
+            let base = if r.is_empty() {
+                rel.clone()
+            } else {
+                format!("{r}/{rel}")
+            };
+            let folder = format!("{base}/");
+            self.files
+                .range(folder.clone()..)
+                .next()
+                .is_some_and(|f| f.starts_with(&folder))
+                .then_some(base)
+        })
+    }
+}
+
+/// The evaluator's view of the project's files.
+pub(crate) struct LoaderSource<'a, 'o> {
+    pub(crate) ld: &'a mut Loader<'o>,
+    /// What files read now are, for their problems.
+    pub(crate) role: FileRole,
+    /// Files read, in order.
+    pub(crate) read: Vec<FileId>,
+}
+
+impl pyeval::Source for LoaderSource<'_, '_> {
+    fn resolve(&self, dotted: &str) -> Option<String> {
+        self.ld.modules.resolve(&self.ld.files, dotted)
+    }
+
+    fn load(&mut self, rel: &str) -> Option<(FileId, Rc<ParsedModule>)> {
+        let (id, parsed) = self.ld.load_parsed(rel, self.role)?;
+        self.read.push(id);
+        Some((id, Rc::new(parsed)))
+    }
+
+    fn files(&self) -> &BTreeSet<String> {
+        &self.ld.files
+    }
+
+    fn is_missing_project_module(&self, dotted: &str) -> bool {
+        self.ld.is_missing_project_module(dotted)
+    }
+
+    fn register(&mut self, rel: &str) -> FileId {
+        self.ld.register(rel)
+    }
+
+    fn exists_unlisted(&self, rel: &str) -> bool {
+        !self.ld.files.contains(rel) && self.ld.opts.root.join(rel).is_file()
+    }
+}
+
+fn unreadable(e: &fs::ReadProblem) -> ProblemKind {
+    let offset = match e {
+        fs::ReadProblem::Decode(djcheck_python::DecodeProblem::InvalidUtf8 { offset }, _)
+        | fs::ReadProblem::Decode(djcheck_python::DecodeProblem::NulByte { offset }, _) => {
+            Some(*offset)
+        }
+        _ => None,
+    };
+    ProblemKind::Unreadable {
+        message: e.to_string(),
+        offset,
+    }
+}
+
+/// Builds the project model. Calls `visitor` for every parsed migration file.
+///
+/// Must run inside a rayon pool whose threads have large stacks.
+pub fn load(
+    opts: &LoadOptions,
+    visitor: &dyn FileVisitor,
+) -> Result<(Project, Vec<Diagnostic>), LoadError> {
+    let root = opts.root.clone();
+    let excludes = build_excludes(&root, &opts.exclude);
+    let skip = if opts.no_default_excludes {
+        discover::VCS_DIRS
+    } else {
+        discover::SKIPPED_DIRS
+    };
+    let tree = discover::walk_skipping(&root, skip, &|rel, is_dir| {
+        excludes
+            .as_ref()
+            .is_some_and(|g| g.matched(root.join(rel), is_dir).is_ignore())
+    });
+    let mut files = tree.py_files.clone();
+    for rel in opts.overrides.keys() {
+        if rel.ends_with(".py") {
+            files.insert(rel.clone());
+        }
+    }
+    let modules = Modules::new(&files);
+    let mut ld = Loader {
+        opts,
+        db: SourceDb::new(),
+        ids: BTreeMap::new(),
+        problems: Vec::new(),
+        files,
+        modules,
+    };
+    for (path, msg) in &tree.problems {
+        let id = ld.register(path);
+        ld.problems.push(FileProblem {
+            file: id,
+            role: FileRole::Walk,
+            kind: ProblemKind::Unreadable {
+                message: msg.clone(),
+                offset: None,
+            },
+        });
+    }
+    let mut report = ProjectReport::default();
+    let mut mem = pyeval::Memory::new();
+
+    // Settings: explicit, from an entry point or a tool's configuration, or by file name.
+    let found = find_settings_module(&mut ld, &mut report)?;
+    let settings = match &found {
+        Some((m, source)) => {
+            let mut src = LoaderSource {
+                ld: &mut ld,
+                role: FileRole::Settings,
+                read: Vec::new(),
+            };
+            let mut it = pyeval::Interp::new(&mut mem, &mut src);
+            let mut s = settings::evaluate(&mut it, m);
+            drop(it);
+            for f in src.read {
+                if !s.files.contains(&f) {
+                    s.files.push(f);
+                }
+            }
+            s.source = Some(source.clone());
+            s
+        }
+        None => Settings::default(),
+    };
+    report.settings_read(&ld, &settings);
+
+    let user_model = user_model(opts, &settings, &mut report);
+    let user_app_label = match &user_model {
+        Some(u) => u.app.clone(),
+        None => UNKNOWN_USER_APP.to_owned(),
+    };
+
+    // Apps and their migration packages.
+    let installed = installed_apps(&mut ld, &mut mem, &settings, &mut report);
+    let mut apps = discover_apps(
+        &mut ld,
+        &mut mem,
+        &settings,
+        installed.as_ref(),
+        &mut report,
+    );
+
+    // Migration files, read and parsed in parallel.
+    let mut jobs: Vec<(String, String, String, FileId)> = Vec::new();
+    for app in &apps {
+        let prefix = format!("{}/", app.migrations_dir);
+        for f in ld.files.range(prefix.clone()..) {
+            let Some(rest) = f.strip_prefix(&prefix) else {
+                break;
+            };
+            if rest.contains('/') {
+                continue;
+            }
+            let Some(stem) = rest.strip_suffix(".py") else {
+                continue;
+            };
+            if stem.starts_with('_') || stem.starts_with('~') {
+                continue;
+            }
+            jobs.push((f.clone(), app.label.clone(), stem.to_owned(), FileId(0)));
+        }
+    }
+    for j in &mut jobs {
+        j.3 = ld.register(&j.0);
+    }
+    let cx = ExtractContext {
+        user_app_label: &user_app_label,
+    };
+    let ldr: &Loader<'_> = &ld;
+    let results: Vec<JobResult> = jobs
+        .par_iter()
+        .map(|(rel, app, name, id)| {
+            let text = ldr.read(rel);
+            let Ok(t) = &text else {
+                return (text, None, None, Vec::new());
+            };
+            match parse_checked(t, &opts.limits) {
+                Err(kind) => (text, None, Some(kind), Vec::new()),
+                Ok(parsed) => {
+                    let mut diags = Vec::new();
+                    if !parsed.errors.is_empty() {
+                        let kind = ProblemKind::Syntax(parsed.errors.clone());
+                        return (text, None, Some(kind), diags);
+                    }
+                    let m = migration::extract(*id, app, name, parsed.body(), &cx);
+                    let fcx = FileContext {
+                        file: *id,
+                        path: rel,
+                        text: t,
+                        parsed: &parsed,
+                        role: FileRole::Migration,
+                        migration: m.class_range.is_some().then_some(&m),
+                        settings: &settings,
+                        options: &opts.analysis,
+                    };
+                    visitor.visit(&fcx, &mut diags);
+                    (text, Some(m), None, diags)
+                }
+            }
+        })
+        .collect();
+
+    let mut migrations = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut dirs_with_class: BTreeSet<String> = BTreeSet::new();
+    let mut per_dir: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, ((rel, app, name, id), (text, m, problem, diags))) in
+        jobs.iter().zip(results).enumerate()
+    {
+        let dir = rel
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| d.to_owned());
+        per_dir.entry(dir.clone()).or_default().push(i);
+        match text {
+            Ok(t) => ld.db.set_text(*id, t),
+            Err(e) => {
+                if let fs::ReadProblem::Decode(_, lossy) = &e {
+                    ld.db.set_text(*id, lossy.clone());
+                }
+                ld.problems.push(FileProblem {
+                    file: *id,
+                    role: FileRole::Migration,
+                    kind: unreadable(&e),
+                });
+            }
+        }
+        if let Some(kind) = problem {
+            ld.problems.push(FileProblem {
+                file: *id,
+                role: FileRole::Migration,
+                kind,
+            });
+        }
+        match m {
+            Some(m) if m.class_range.is_some() => {
+                dirs_with_class.insert(dir);
+                migrations.push(m);
+            }
+            // A module without a Migration class: not a migration (Django would refuse
+            // it; a package of such modules is not a migrations package at all).
+            Some(_) => {}
+            None => {
+                if migration::migration_number(name).is_some() {
+                    dirs_with_class.insert(dir);
+                }
+                migrations.push(Migration::opaque(*id, app, name));
+            }
+        }
+        diagnostics.extend(diags);
+    }
+    // Drop "migrations" packages that hold no migration at all but do hold modules
+    // (a library or test helpers that happen to be named so).
+    let not_migration_dirs: BTreeSet<String> = per_dir
+        .keys()
+        .filter(|d| !dirs_with_class.contains(*d))
+        .cloned()
+        .collect();
+    if !not_migration_dirs.is_empty() {
+        let in_dropped = |f: FileId| {
+            let p = &ld.db.file(f).path;
+            p.rsplit_once('/')
+                .is_some_and(|(d, _)| not_migration_dirs.contains(d))
+        };
+        migrations.retain(|m| !in_dropped(m.file));
+        ld.problems.retain(|p| !in_dropped(p.file));
+        diagnostics.retain(|d| d.primary.is_none_or(|s| !in_dropped(s.file)));
+        apps.retain(|a| !not_migration_dirs.contains(&a.migrations_dir));
+    }
+    migrations
+        .sort_by(|a, b| (a.app.as_str(), a.name.as_str()).cmp(&(b.app.as_str(), b.name.as_str())));
+
+    // The app universe: what else is installed.
+    let universe = app_universe(
+        &ld,
+        &tree,
+        &apps,
+        &migrations,
+        installed.as_ref(),
+        &settings,
+    );
+    let mut graph = graph::build(&migrations, &universe, &user_app_label);
+    // Two packages sharing a label: Django refuses to start; the graph of that label is
+    // not trustworthy.
+    let mut seen = BTreeSet::new();
+    for a in &apps {
+        if !seen.insert(a.label.as_str()) {
+            graph.uncertain_apps.insert(a.label.clone());
+        }
+    }
+
+    // The URL tree (after everything else, so its extra reads never delay the graph).
+    mem.settings_module = settings.module.clone().filter(|_| settings.readable);
+    mem.app_configs = installed.as_ref().map(|i| (i.configs.clone(), i.complete));
+    let urls = urls::build(&mut ld, &mut mem, &settings, &tree.templates);
+    report.urls_read(&ld, &urls);
+    report.limits_hit(&ld, &mem);
+    report.migrations_read(&apps, &migrations, &graph);
+    report.installed_apps_complete = installed.as_ref().is_some_and(|i| i.complete);
+
+    let files_checked = ld.db.len();
+    let base_snapshot = opts
+        .base
+        .as_ref()
+        .map(|b| base::snapshot(&opts.root, b, &apps, &user_app_label));
+    let project = Project {
+        root,
+        db: ld.db,
+        problems: ld.problems,
+        settings,
+        user_model,
+        apps,
+        migrations,
+        graph,
+        universe,
+        options: opts.analysis.clone(),
+        base: base_snapshot,
+        urls,
+        files_checked,
+        report,
+    };
+    Ok((project, diagnostics))
+}
+
+fn build_excludes(root: &Path, globs: &[String]) -> Option<ignore::gitignore::Gitignore> {
+    if globs.is_empty() {
+        return None;
+    }
+    let mut b = ignore::gitignore::GitignoreBuilder::new(root);
+    for g in globs {
+        let _ = b.add_line(None, g);
+    }
+    b.build().ok()
+}
+
+/// The settings module, in this order: `--settings`/config; DJANGO_SETTINGS_MODULE set
+/// by an entry point (`manage.py`, `wsgi.py`, `asgi.py`, shallowest first); pytest's or
+/// django-stubs' configuration; only then a file named like settings that looks like
+/// Django settings (never an app's own `settings.py` of options).
+fn find_settings_module(
+    ld: &mut Loader<'_>,
+    report: &mut ProjectReport,
+) -> Result<Option<(String, SettingsSource)>, LoadError> {
+    if let Some(s) = &ld.opts.settings {
+        if s.ends_with(".py") || s.contains('/') {
+            let rel = s.trim_start_matches("./").to_owned();
+            let rel = Path::new(&rel)
+                .strip_prefix(&ld.opts.root)
+                .map_or(rel.clone(), |p| p.to_string_lossy().replace('\\', "/"));
+            let module = ld
+                .files
+                .contains(&rel)
+                .then(|| ld.modules.module_name(&rel));
+            return match module.flatten() {
+                Some(m) => Ok(Some((m, SettingsSource::Config))),
+                None => Err(LoadError::SettingsNotFound {
+                    given: s.clone(),
+                    tried: vec![rel],
+                }),
+            };
+        }
+        if ld.modules.resolve(&ld.files, s).is_some() {
+            return Ok(Some((s.clone(), SettingsSource::Config)));
+        }
+        let rel = s.replace('.', "/");
+        let tried = ld
+            .modules
+            .roots
+            .iter()
+            .flat_map(|r| {
+                let base = if r.is_empty() {
+                    rel.clone()
+                } else {
+                    format!("{r}/{rel}")
+                };
+                [format!("{base}.py"), format!("{base}/__init__.py")]
+            })
+            .collect();
+        return Err(LoadError::SettingsNotFound {
+            given: s.clone(),
+            tried,
+        });
+    }
+    // Entry points, shallowest first.
+    let mut entry: Vec<String> = ld
+        .files
+        .iter()
+        .filter(|f| {
+            let name = f.rsplit('/').next().unwrap_or(f);
+            matches!(name, "manage.py" | "wsgi.py" | "asgi.py")
+        })
+        .cloned()
+        .collect();
+    entry.sort_by_key(|f| (f.matches('/').count(), !f.ends_with("manage.py"), f.clone()));
+    for e in entry {
+        if let Some((_, parsed)) = ld.load_parsed(&e, FileRole::Entrypoint) {
+            if let Some(m) = settings::settings_module_from_entrypoint(parsed.body()) {
+                if ld.modules.resolve(&ld.files, &m).is_some() {
+                    return Ok(Some((m, SettingsSource::EntryPoint(e))));
+                }
+                report.note_entrypoint_missing(&e, &m);
+            }
+        }
+    }
+    // pytest and django-stubs configuration, at the root or beside manage.py.
+    let mut dirs: Vec<String> = vec![String::new()];
+    for r in &ld.modules.roots {
+        if !dirs.contains(r) {
+            dirs.push(r.clone());
+        }
+    }
+    let mut stubs: Option<(String, SettingsSource)> = None;
+    for dir in &dirs {
+        for name in [
+            "pyproject.toml",
+            "pytest.ini",
+            "setup.cfg",
+            "tox.ini",
+            "mypy.ini",
+        ] {
+            let rel = if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            };
+            let Some(text) = fs::read_optional(&ld.opts.root.join(&rel)) else {
+                continue;
+            };
+            let Some((m, is_pytest)) = settings::settings_module_from_tool_config(name, &text)
+            else {
+                continue;
+            };
+            if ld.modules.resolve(&ld.files, &m).is_none() {
+                report.note_entrypoint_missing(&rel, &m);
+                continue;
+            }
+            if is_pytest {
+                return Ok(Some((m, SettingsSource::Pytest(rel))));
+            }
+            stubs.get_or_insert((m, SettingsSource::DjangoStubs(rel)));
+        }
+    }
+    if let Some(s) = stubs {
+        return Ok(Some(s));
+    }
+    // By file name: only modules that look like Django settings.
+    let mut cands: Vec<(usize, u8, String)> = Vec::new();
+    for f in &ld.files {
+        let depth = f.matches('/').count();
+        let prio = if f == "settings.py" || f.ends_with("/settings.py") {
+            0
+        } else if f.ends_with("/settings/__init__.py") {
+            1
+        } else if f.ends_with("/settings/base.py") {
+            2
+        } else if f.starts_with("config/settings") && f.ends_with(".py") {
+            3
+        } else {
+            continue;
+        };
+        if f.split('/').any(|c| c == "tests" || c == "test") {
+            continue;
+        }
+        cands.push((depth, prio, f.clone()));
+    }
+    cands.sort();
+    for (_, _, f) in cands {
+        let Ok(text) = ld.read(&f) else { continue };
+        if !looks_like_settings(&text) {
+            continue;
+        }
+        if let Some(m) = ld.modules.module_name(&f) {
+            return Ok(Some((m, SettingsSource::FileName)));
+        }
+    }
+    Ok(None)
+}
+
+/// A module that sets what every Django settings module sets, or pulls its settings in
+/// from elsewhere (a star import, django-split-settings).
+fn looks_like_settings(text: &str) -> bool {
+    [
+        "INSTALLED_APPS",
+        "ROOT_URLCONF",
+        "DATABASES",
+        "MIDDLEWARE",
+        "split_settings",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
+        || text.contains("import *")
+}
+
+fn user_model(
+    opts: &LoadOptions,
+    settings: &Settings,
+    report: &mut ProjectReport,
+) -> Option<UserModel> {
+    let (value, span) = match &opts.auth_user_model {
+        Some(v) => (v.clone(), None),
+        None => match settings.get("AUTH_USER_MODEL") {
+            Some(s) => match s.value.as_str() {
+                Some(v) => (v.to_owned(), s.span),
+                None => {
+                    report.setting_unknown("AUTH rules", "AUTH_USER_MODEL", s);
+                    return None;
+                }
+            },
+            // Not set: Django's default, but only when the settings were read and no
+            // unreadable star import could have set it.
+            None if settings.readable && !settings.may_be_set("AUTH_USER_MODEL") => {
+                ("auth.User".to_owned(), None)
+            }
+            None => return None,
+        },
+    };
+    let (app, model) = value.split_once('.')?;
+    Some(UserModel {
+        app: app.to_owned(),
+        model: model.to_owned(),
+        span,
+    })
+}
+
+/// INSTALLED_APPS entries mapped to labels, and whether that list is complete.
+pub(crate) struct Installed {
+    labels: BTreeSet<String>,
+    /// Package folders of project apps listed.
+    dirs: BTreeSet<String>,
+    /// Labels of the project apps listed, by folder.
+    project_labels: BTreeMap<String, (String, Option<Span>)>,
+    complete: bool,
+    /// The apps as `apps.get_app_configs()` gives them.
+    configs: Vec<Rc<pyeval::AppCfg>>,
+}
+
+/// An AppConfig class read from the project: the app it installs (`name`) and its label.
+struct ConfigInfo {
+    name: Option<String>,
+    label: Option<(String, Span)>,
+    default: Option<bool>,
+}
+
+/// Reads an AppConfig class: own attributes first, then those of its bases in the
+/// project; a base outside the project (a third-party app's config) gives its app
+/// (`constance.apps.ConstanceConfig` installs `constance`).
+fn config_info(it: &mut pyeval::Interp<'_>, c: &pyeval::ClassVal, depth: usize) -> ConfigInfo {
+    let own_str = |k: &str| match c.attrs.get(k) {
+        Some(Val::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let mut info = ConfigInfo {
+        name: own_str("name"),
+        label: own_str("label").map(|l| (l, c.spans.get("label").copied().unwrap_or(c.span))),
+        default: match c.attrs.get("default") {
+            Some(Val::Bool(b)) => Some(*b),
+            _ => None,
+        },
+    };
+    if depth > 6 || (info.name.is_some() && info.label.is_some()) {
+        return info;
+    }
+    for b in c.bases.clone() {
+        match it.force(b) {
+            Val::Class(bc) => {
+                let inherited = config_info(it, &bc, depth + 1);
+                info.name = info.name.or(inherited.name);
+                info.label = info.label.or(inherited.label);
+            }
+            Val::Qual(q) if !is_django_app_config(&q) && info.name.is_none() => {
+                info.name = third_party_app_of_config(&q);
+            }
+            _ => {}
+        }
+    }
+    info
+}
+
+fn is_django_app_config(q: &str) -> bool {
+    matches!(q, "django.apps.AppConfig" | "django.apps.config.AppConfig")
+}
+
+/// The app a third-party AppConfig class belongs to: its module's package
+/// (`constance.apps.ConstanceConfig` gives `constance`).
+fn third_party_app_of_config(q: &str) -> Option<String> {
+    let (module, class) = q.rsplit_once('.')?;
+    if !class.ends_with("Config") {
+        return None;
+    }
+    Some(module.strip_suffix(".apps").unwrap_or(module).to_owned())
+}
+
+/// True when a class looks like an AppConfig subclass: a base is Django's AppConfig, a
+/// project AppConfig, or a third-party `...Config` class.
+fn is_config_class(it: &mut pyeval::Interp<'_>, c: &pyeval::ClassVal, depth: usize) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    for b in c.bases.clone() {
+        match it.force(b) {
+            Val::Class(bc) if is_config_class(it, &bc, depth + 1) => return true,
+            Val::Qual(q) if is_django_app_config(&q) || q.ends_with("Config") => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The AppConfig of a project app package, as Django 3.2+ picks it: the one AppConfig
+/// subclass defined in `<package>.apps`, or the one of several with `default = True`;
+/// else `default_app_config` of the package.
+fn default_config(it: &mut pyeval::Interp<'_>, package: &str) -> Option<ConfigInfo> {
+    for module in [format!("{package}.apps"), package.to_owned()] {
+        let Ok(res) = it.module(&module) else {
+            continue;
+        };
+        let mut found: Vec<ConfigInfo> = Vec::new();
+        for v in res.env.values() {
+            let Val::Class(c) = v else { continue };
+            if c.module != module {
+                continue;
+            }
+            if is_config_class(it, c, 0) {
+                found.push(config_info(it, c, 0));
+            }
+        }
+        let chosen = if found.len() == 1 {
+            found.pop().filter(|f| f.default != Some(false))
+        } else {
+            found.into_iter().find(|f| f.default == Some(true))
+        };
+        if chosen.is_some() {
+            return chosen;
+        }
+        if module == package {
+            if let Some(Val::Str(path)) = res.env.get("default_app_config") {
+                let path = path.clone();
+                if let Some(info) = config_by_path(it, &path) {
+                    return Some(info);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The AppConfig class at dotted `path` in the project.
+fn config_by_path(it: &mut pyeval::Interp<'_>, path: &str) -> Option<ConfigInfo> {
+    let (module, class) = path.rsplit_once('.')?;
+    let res = it.module(module).ok()?;
+    let Val::Class(c) = res.env.get(class)? else {
+        return None;
+    };
+    let c = c.clone();
+    Some(config_info(it, &c, 0))
+}
+
+fn installed_apps(
+    ld: &mut Loader<'_>,
+    mem: &mut pyeval::Memory,
+    settings: &Settings,
+    report: &mut ProjectReport,
+) -> Option<Installed> {
+    let Some((entries, mut complete)) = settings.str_list("INSTALLED_APPS") else {
+        report.installed_apps_unknown(ld, settings);
+        return None;
+    };
+    if !complete {
+        report.installed_apps_incomplete(settings);
+    }
+    let mut src = LoaderSource {
+        ld,
+        role: FileRole::AppConfig,
+        read: Vec::new(),
+    };
+    let mut out = Installed {
+        labels: BTreeSet::new(),
+        dirs: BTreeSet::new(),
+        project_labels: BTreeMap::new(),
+        complete,
+        configs: Vec::new(),
+    };
+    for e in entries {
+        if let Some(l) = crate::contrib::contrib_label_of_module(&e) {
+            out.labels.insert(l.to_owned());
+            out.configs.push(Rc::new(pyeval::AppCfg {
+                name: e.clone(),
+                label: Some(l.to_owned()),
+                dir: None,
+            }));
+            continue;
+        }
+        // A package of the project (namespace packages too).
+        if let Some(dir) = src.ld.package_dir(&e) {
+            let mut it = pyeval::Interp::new(mem, &mut src);
+            let info = default_config(&mut it, &e);
+            drop(it);
+            let (label, span) = match info.and_then(|i| i.label) {
+                Some((l, s)) => (l, Some(s)),
+                None => (e.rsplit('.').next().unwrap_or(&e).to_owned(), None),
+            };
+            out.labels.insert(label.clone());
+            out.configs.push(Rc::new(pyeval::AppCfg {
+                name: e.clone(),
+                label: Some(label.clone()),
+                dir: Some(dir.clone()),
+            }));
+            out.project_labels.insert(dir.clone(), (label, span));
+            out.dirs.insert(dir);
+            continue;
+        }
+        // An AppConfig class: read it when its module is the project's.
+        if let Some((module, _)) = e.rsplit_once('.') {
+            if src.ld.modules.resolve(&src.ld.files, module).is_some() {
+                let mut it = pyeval::Interp::new(mem, &mut src);
+                let info = config_by_path(&mut it, &e);
+                drop(it);
+                match info.and_then(|i| i.name.map(|n| (n, i.label))) {
+                    Some((name, label)) => {
+                        let dir = src.ld.package_dir(&name);
+                        let label = label.map_or_else(
+                            || (name.rsplit('.').next().unwrap_or(&name).to_owned(), None),
+                            |(l, s)| (l, Some(s)),
+                        );
+                        out.labels.insert(label.0.clone());
+                        out.configs.push(Rc::new(pyeval::AppCfg {
+                            name: name.clone(),
+                            label: Some(label.0.clone()),
+                            dir: dir.clone(),
+                        }));
+                        if let Some(dir) = dir {
+                            out.project_labels.insert(dir.clone(), label);
+                            out.dirs.insert(dir);
+                        }
+                    }
+                    None => {
+                        // An AppConfig we can't read: which app it installs is unknown.
+                        report.app_config_unknown(&e);
+                        complete = false;
+                    }
+                }
+                continue;
+            }
+        }
+        // Third-party. `pkg.apps.PkgConfig` names an AppConfig class: its module's
+        // package is the app.
+        let module_path = match e.find(".apps.") {
+            Some(pos) => e[..pos].to_owned(),
+            None => e.clone(),
+        };
+        if e.rsplit('.')
+            .next()
+            .is_some_and(|l| l.chars().next().is_some_and(char::is_uppercase))
+            && !e.contains(".apps.")
+        {
+            // An AppConfig class path we cannot map to a label.
+            complete = false;
+        }
+        let label = module_path
+            .rsplit('.')
+            .next()
+            .unwrap_or(&module_path)
+            .to_owned();
+        out.labels.insert(label.clone());
+        out.configs.push(Rc::new(pyeval::AppCfg {
+            name: module_path.clone(),
+            label: Some(label),
+            dir: None,
+        }));
+    }
+    out.complete = complete;
+    Some(out)
+}
+
+/// The label of a project app package found without INSTALLED_APPS (its `apps.py`).
+fn label_of_package(
+    ld: &mut Loader<'_>,
+    mem: &mut pyeval::Memory,
+    app_dir: &str,
+) -> Option<(String, Span)> {
+    let package = ld.modules.module_name(&format!("{app_dir}/__init__.py"))?;
+    let mut src = LoaderSource {
+        ld,
+        role: FileRole::AppConfig,
+        read: Vec::new(),
+    };
+    let mut it = pyeval::Interp::new(mem, &mut src);
+    default_config(&mut it, &package).and_then(|i| i.label)
+}
+
+fn discover_apps(
+    ld: &mut Loader<'_>,
+    mem: &mut pyeval::Memory,
+    settings: &Settings,
+    installed: Option<&Installed>,
+    report: &mut ProjectReport,
+) -> Vec<App> {
+    let mut apps = Vec::new();
+    // MIGRATION_MODULES, in each of its alternatives (set differently in `if` arms: the
+    // migrations may be in either place, so both are read).
+    // A value that is not a dict (`DisableMigrations()` in test settings) moves nothing.
+    let alternatives = settings.str_dict_alternatives("MIGRATION_MODULES");
+    // Label to the places named for it, and in how many alternatives it is moved.
+    let mut moved: BTreeMap<String, (Vec<Option<String>>, usize)> = BTreeMap::new();
+    for (dict, _) in &alternatives {
+        let mut here = BTreeSet::new();
+        for (label, module) in dict {
+            let e = moved.entry(label.clone()).or_default();
+            if !e.0.contains(module) {
+                e.0.push(module.clone());
+            }
+            if here.insert(label.clone()) {
+                e.1 += 1;
+            }
+        }
+    }
+    let candidates: Vec<String> = ld
+        .files
+        .iter()
+        .filter_map(|f| f.strip_suffix("/migrations/__init__.py").map(str::to_owned))
+        .collect();
+    for app_dir in candidates {
+        if let Some(inst) = installed {
+            if inst.complete && !inst.dirs.contains(&app_dir) && !inst.dirs.is_empty() {
+                // Not an installed app: Django never loads its migrations.
+                continue;
+            }
+        }
+        let (label, label_span) = match installed.and_then(|i| i.project_labels.get(&app_dir)) {
+            Some((l, s)) => (l.clone(), *s),
+            None => match label_of_package(ld, mem, &app_dir) {
+                Some((l, s)) => (l, Some(s)),
+                None => (
+                    app_dir.rsplit('/').next().unwrap_or(&app_dir).to_owned(),
+                    None,
+                ),
+            },
+        };
+        // Moved elsewhere in every alternative: not read here.
+        if moved
+            .get(label.as_str())
+            .is_some_and(|(_, n)| *n == alternatives.len())
+        {
+            continue;
+        }
+        apps.push(App {
+            label,
+            migrations_dir: format!("{app_dir}/migrations"),
+            dir: Some(app_dir),
+            label_span,
+        });
+    }
+    for (label, (places, _)) in &moved {
+        for module in places.iter().flatten() {
+            match ld.modules.resolve_package_dir(&ld.files, module) {
+                Some(dir) => {
+                    if !apps
+                        .iter()
+                        .any(|a| a.label == *label && a.migrations_dir == dir)
+                    {
+                        apps.push(App {
+                            label: label.clone(),
+                            dir: None,
+                            migrations_dir: dir,
+                            label_span: None,
+                        });
+                    }
+                }
+                None => report.migration_module_missing(settings, label, module),
+            }
+        }
+    }
+    apps.sort_by(|a, b| {
+        (a.label.as_str(), a.migrations_dir.as_str())
+            .cmp(&(b.label.as_str(), b.migrations_dir.as_str()))
+    });
+    apps
+}
+
+fn app_universe(
+    ld: &Loader<'_>,
+    tree: &discover::Tree,
+    apps: &[App],
+    migrations: &[Migration],
+    installed: Option<&Installed>,
+    settings: &Settings,
+) -> AppUniverse {
+    let mut u = AppUniverse {
+        project: apps.iter().map(|a| a.label.clone()).collect(),
+        ..AppUniverse::default()
+    };
+    // Installed project apps without a migrations package, and apps whose migrations
+    // MIGRATION_MODULES disables, are Django's "unmigrated" apps.
+    if let Some(inst) = installed {
+        for (l, _) in inst.project_labels.values() {
+            if !u.project.contains(l) {
+                u.unmigrated.insert(l.clone());
+            }
+        }
+    }
+    let alternatives = settings.str_dict_alternatives("MIGRATION_MODULES");
+    if alternatives.len() == 1 {
+        for (label, module) in &alternatives[0].0 {
+            if module.is_none() {
+                u.project.remove(label);
+                u.unmigrated.insert(label.clone());
+            }
+        }
+    }
+    let project_labels: BTreeSet<&str> = apps.iter().map(|a| a.label.as_str()).collect();
+    let contrib_with_migrations: BTreeSet<&str> = crate::contrib::CONTRIB_MIGRATIONS
+        .iter()
+        .map(|m| m.0)
+        .collect();
+    match installed {
+        Some(inst) => {
+            u.complete = inst.complete;
+            for l in &inst.labels {
+                if crate::contrib::is_contrib_label(l) {
+                    if contrib_with_migrations.contains(l.as_str()) {
+                        u.contrib.insert(l.clone());
+                    } else {
+                        u.unmigrated.insert(l.clone());
+                    }
+                }
+            }
+        }
+        None => {
+            u.complete = false;
+            u.contrib = contrib_with_migrations
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            for l in crate::contrib::CONTRIB_LABELS {
+                if !contrib_with_migrations.contains(l) {
+                    u.unmigrated.insert((*l).to_owned());
+                }
+            }
+        }
+    }
+    // Referenced labels the project and contrib do not explain: look in the virtualenv.
+    let referenced: BTreeSet<&str> = migrations
+        .iter()
+        .flat_map(|m| {
+            m.dependencies
+                .iter()
+                .map(|d| d.key.0.as_str())
+                .chain(m.run_before.iter().map(|r| r.key.0.as_str()))
+        })
+        .filter(|l| !project_labels.contains(l) && !crate::contrib::is_contrib_label(l))
+        .collect();
+    if !referenced.is_empty() && !tree.venvs.is_empty() {
+        u.external = crate::venv::scan(&ld.opts.root, &tree.venvs);
+    }
+    if let Some(inst) = installed {
+        for l in &inst.labels {
+            if project_labels.contains(l.as_str())
+                || u.unmigrated.contains(l)
+                || crate::contrib::is_contrib_label(l)
+                || u.external.contains_key(l)
+            {
+                continue;
+            }
+            u.opaque.insert(l.clone());
+        }
+    }
+    u.opaque.insert(UNKNOWN_USER_APP.to_owned());
+    u.opaque.extend(ld.opts.third_party_apps.iter().cloned());
+    u
+}
