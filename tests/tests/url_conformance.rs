@@ -307,12 +307,23 @@ with tarfile.open(tarball) as tar:
 
 fn fixture_cases(root: &Path) -> Vec<Case> {
     let mut out = Vec::new();
-    let base = root.join("fixtures/urls");
-    let mut rules: Vec<PathBuf> = std::fs::read_dir(&base)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    // The URL fixtures, and the project fixtures about URL rules (settings shapes that
+    // decide the root URLconf).
+    let mut rules: Vec<PathBuf> = Vec::new();
+    for family in ["urls", "project"] {
+        let base = root.join("fixtures").join(family);
+        rules.extend(
+            std::fs::read_dir(&base)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    family == "urls"
+                        || p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("URL"))
+                }),
+        );
+    }
     rules.sort();
     for r in rules {
         for kind in ["fires", "silent"] {
@@ -329,7 +340,8 @@ fn fixture_cases(root: &Path) -> Vec<Case> {
                 .to_owned();
             out.push(Case {
                 name: format!(
-                    "fixtures/{}/{kind}",
+                    "fixtures/{}/{}/{kind}",
+                    r.parent().unwrap().file_name().unwrap().to_string_lossy(),
                     r.file_name().unwrap().to_string_lossy()
                 ),
                 dir,

@@ -26,6 +26,30 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    /// Print what djcheck understood of the project: the settings module and where each
+    /// setting came from, installed apps, migrations, the URL tree, and what it could not
+    /// analyse.
+    Project(ProjectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// A folder or file of the project (default: the current folder).
+    pub path: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+    /// Read options from this file instead of the project's.
+    #[arg(long, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore config files.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Settings module (dotted) or file.
+    #[arg(long)]
+    pub settings: Option<String>,
+    /// The custom user model, `app_label.ModelName`.
+    #[arg(long)]
+    pub auth_user_model: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

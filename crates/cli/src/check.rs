@@ -37,7 +37,7 @@ pub fn find_root(start: &Path) -> PathBuf {
     start.to_owned()
 }
 
-fn usage(io: &mut Io<'_>, msg: &str) -> i32 {
+pub(crate) fn usage(io: &mut Io<'_>, msg: &str) -> i32 {
     let _ = writeln!(io.stderr, "djcheck: {msg}");
     EXIT_ERROR
 }
@@ -80,18 +80,9 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
     let root = root.canonicalize().unwrap_or(root);
 
     // Configuration: flags beat the file.
-    let config = if a.no_config {
-        None
-    } else if let Some(c) = &a.config {
-        match djcheck_config::load_file(&abs(c)) {
-            Ok(l) => Some(l),
-            Err(e) => return usage(io, &e.to_string()),
-        }
-    } else {
-        match djcheck_config::find(&root) {
-            Ok(l) => l,
-            Err(e) => return usage(io, &e.to_string()),
-        }
+    let config = match load_config(&root, a.no_config, a.config.as_deref().map(abs).as_deref()) {
+        Ok(c) => c,
+        Err(e) => return usage(io, &e),
     };
     let cfg: Options = config
         .as_ref()
@@ -147,18 +138,6 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         }
         overrides.insert(rel_to(&root, &canonical(&abs(f))), text);
     }
-    // `exclude` replaces the default excludes, `extend-exclude` adds to them.
-    let mut exclude = cfg.exclude.clone().unwrap_or_default();
-    exclude.extend(cfg.extend_exclude.clone().unwrap_or_default());
-    let analysis = AnalysisOptions {
-        sql_dialect: match cfg.sql_dialect.as_deref() {
-            Some("mysql") => SqlDialect::MySql,
-            Some("sqlite") => SqlDialect::Sqlite,
-            _ => SqlDialect::PostgreSql,
-        },
-        allowed_schemas: cfg.allowed_schemas.clone().unwrap_or_default(),
-        root_urlconf: cfg.root_urlconf.clone(),
-    };
     // `--base`: resolve the revision now, so a bad REF is a usage error before any work.
     let base = match &a.base {
         Some(name) => match djcheck_project::git::resolve(&root, name) {
@@ -168,16 +147,9 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         None => None,
     };
     let load = LoadOptions {
-        root: root.clone(),
         overrides,
-        settings: a.settings.clone().or(cfg.settings.clone()),
-        auth_user_model: a.auth_user_model.clone().or(cfg.auth_user_model.clone()),
-        exclude,
-        no_default_excludes: cfg.exclude.is_some(),
-        third_party_apps: cfg.third_party_apps.clone().unwrap_or_default(),
-        analysis,
         base,
-        ..LoadOptions::default()
+        ..load_options(&root, &cfg, a.settings.as_ref(), a.auth_user_model.as_ref())
     };
     let rule_infos: Vec<RuleInfo> = all
         .iter()
@@ -250,11 +222,13 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         .collect();
 
     let repo_prefix = repo_prefix(&root);
+    let summary = crate::project_cmd::summary(&result.project);
     let ctx = RenderContext {
         db,
         files_checked: result.project.files_checked,
         rules: &rule_infos,
         repo_prefix: &repo_prefix,
+        project: Some(&summary),
     };
     let written = match a.format {
         OutputFormat::Text => render::text::render(&ctx, &diagnostics, io.stdout, a.quiet),
@@ -293,10 +267,58 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
     EXIT_OK
 }
 
+/// The configuration: `--no-config`, `--config FILE`, or the project's own file.
+pub(crate) fn load_config(
+    root: &Path,
+    no_config: bool,
+    config: Option<&Path>,
+) -> Result<Option<Loaded>, String> {
+    if no_config {
+        return Ok(None);
+    }
+    match config {
+        Some(c) => djcheck_config::load_file(c)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        None => djcheck_config::find(root).map_err(|e| e.to_string()),
+    }
+}
+
+/// How to load the project, from the configuration and the flags that beat it.
+pub(crate) fn load_options(
+    root: &Path,
+    cfg: &Options,
+    settings: Option<&String>,
+    auth_user_model: Option<&String>,
+) -> LoadOptions {
+    // `exclude` replaces the default excludes, `extend-exclude` adds to them.
+    let mut exclude = cfg.exclude.clone().unwrap_or_default();
+    exclude.extend(cfg.extend_exclude.clone().unwrap_or_default());
+    let analysis = AnalysisOptions {
+        sql_dialect: match cfg.sql_dialect.as_deref() {
+            Some("mysql") => SqlDialect::MySql,
+            Some("sqlite") => SqlDialect::Sqlite,
+            _ => SqlDialect::PostgreSql,
+        },
+        allowed_schemas: cfg.allowed_schemas.clone().unwrap_or_default(),
+        root_urlconf: cfg.root_urlconf.clone(),
+    };
+    LoadOptions {
+        root: root.to_owned(),
+        settings: settings.cloned().or(cfg.settings.clone()),
+        auth_user_model: auth_user_model.cloned().or(cfg.auth_user_model.clone()),
+        exclude,
+        no_default_excludes: cfg.exclude.is_some(),
+        third_party_apps: cfg.third_party_apps.clone().unwrap_or_default(),
+        analysis,
+        ..LoadOptions::default()
+    }
+}
+
 /// The path with symbolic links resolved, like the project root, so that it can be made
 /// relative to it. A file that does not exist yet (an editor's new buffer) is resolved
 /// through its folder.
-fn canonical(p: &Path) -> PathBuf {
+pub(crate) fn canonical(p: &Path) -> PathBuf {
     if let Ok(c) = p.canonicalize() {
         return c;
     }

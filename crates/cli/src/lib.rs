@@ -11,6 +11,7 @@
 
 mod args;
 mod check;
+mod project_cmd;
 pub mod registry;
 mod rules_cmd;
 
@@ -78,6 +79,7 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
         args::Command::Check(a) => check::check(&a, io),
         args::Command::Rule { code } => rules_cmd::rule(&code, io),
         args::Command::Rules { format } => rules_cmd::rules(format, io),
+        args::Command::Project(a) => project_cmd::project(&a, io),
     }));
     match result {
         Ok(code) => code,

@@ -80,6 +80,26 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     pool.install(|| run_in_pool(opts))
 }
 
+/// Loads the project only (no rules), on the same large-stack threads: for
+/// `djcheck project`.
+pub fn load_project(
+    load: &djcheck_project::LoadOptions,
+    threads: Option<usize>,
+) -> Result<djcheck_project::Project, String> {
+    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
+    if let Some(n) = threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    pool.install(|| {
+        djcheck_project::load(load, &djcheck_project::NoVisitor)
+            .map(|(p, _)| p)
+            .map_err(|e| e.to_string())
+    })
+}
+
 fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
     let errors = Mutex::new(Vec::new());
     let visitor = FileRules {

@@ -6,7 +6,7 @@
 use crate::graph::{self, AppUniverse};
 use crate::migration::{self, ExtractContext, Migration};
 use crate::modules::Modules;
-use crate::report::ProjectReport;
+use crate::report::{AppKind, InstalledApp, ProjectReport};
 use crate::settings::{self, Settings, SettingsSource};
 use crate::{
     base, discover, fs, urls, App, FileContext, FileProblem, FileRole, FileVisitor, LoadOptions,
@@ -883,6 +883,13 @@ fn installed_apps(
     };
     for e in entries {
         if let Some(l) = crate::contrib::contrib_label_of_module(&e) {
+            report.installed.push(InstalledApp {
+                entry: e.clone(),
+                name: e.clone(),
+                label: l.to_owned(),
+                dir: None,
+                kind: AppKind::Django,
+            });
             out.labels.insert(l.to_owned());
             out.configs.push(Rc::new(pyeval::AppCfg {
                 name: e.clone(),
@@ -900,6 +907,13 @@ fn installed_apps(
                 Some((l, s)) => (l, Some(s)),
                 None => (e.rsplit('.').next().unwrap_or(&e).to_owned(), None),
             };
+            report.installed.push(InstalledApp {
+                entry: e.clone(),
+                name: e.clone(),
+                label: label.clone(),
+                dir: Some(dir.clone()),
+                kind: AppKind::Project,
+            });
             out.labels.insert(label.clone());
             out.configs.push(Rc::new(pyeval::AppCfg {
                 name: e.clone(),
@@ -923,6 +937,19 @@ fn installed_apps(
                             || (name.rsplit('.').next().unwrap_or(&name).to_owned(), None),
                             |(l, s)| (l, Some(s)),
                         );
+                        report.installed.push(InstalledApp {
+                            entry: e.clone(),
+                            name: name.clone(),
+                            label: label.0.clone(),
+                            dir: dir.clone(),
+                            kind: if dir.is_some() {
+                                AppKind::Project
+                            } else if crate::contrib::contrib_label_of_module(&name).is_some() {
+                                AppKind::Django
+                            } else {
+                                AppKind::ThirdParty
+                            },
+                        });
                         out.labels.insert(label.0.clone());
                         out.configs.push(Rc::new(pyeval::AppCfg {
                             name: name.clone(),
@@ -962,6 +989,13 @@ fn installed_apps(
             .next()
             .unwrap_or(&module_path)
             .to_owned();
+        report.installed.push(InstalledApp {
+            entry: e.clone(),
+            name: module_path.clone(),
+            label: label.clone(),
+            dir: None,
+            kind: AppKind::ThirdParty,
+        });
         out.labels.insert(label.clone());
         out.configs.push(Rc::new(pyeval::AppCfg {
             name: module_path.clone(),

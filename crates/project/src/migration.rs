@@ -163,6 +163,9 @@ pub struct Migration {
     pub readable: bool,
     /// The `Migration` class name, or `None` when the module has none.
     pub class_range: Option<TextRange>,
+    /// The class is defined under a module-level `if`/`try` (one per arm): its
+    /// dependencies are those of every arm.
+    pub class_conditional: bool,
     pub dependencies: Vec<Dependency>,
     /// Range of the `dependencies = [...]` value, for labels.
     pub dependencies_range: Option<TextRange>,
@@ -194,6 +197,7 @@ impl Migration {
             name: name.to_owned(),
             readable: false,
             class_range: None,
+            class_conditional: false,
             dependencies: Vec::new(),
             dependencies_range: None,
             dependencies_complete: false,
@@ -231,11 +235,109 @@ pub struct ExtractContext<'a> {
 
 /// Decodes a parsed migration module. Returns a migration with `class_range: None` when
 /// the module has no `Migration` class.
+///
+/// Django only needs the module attribute `Migration`: a class defined under a
+/// module-level `if`/`try` (per database vendor, say) counts. Then each arm's class is
+/// read, the dependencies of every arm are kept (whichever arm runs, none is missing),
+/// and the operations are those of the first arm, marked incomplete when arms differ.
 pub fn extract(
     file: FileId,
     app: &str,
     name: &str,
     body: &[Stmt],
+    cx: &ExtractContext<'_>,
+) -> Migration {
+    let top = body.iter().rev().find_map(|s| match s {
+        Stmt::ClassDef(c) if c.name.id.as_str() == "Migration" => Some(c),
+        _ => None,
+    });
+    if let Some(class) = top {
+        return extract_class(file, app, name, body, class, cx);
+    }
+    let mut nested = Vec::new();
+    conditional_classes(body, 0, &mut nested);
+    let Some((first, rest)) = nested.split_first() else {
+        let mut m = Migration::opaque(file, app, name);
+        m.readable = true;
+        m.replaces_complete = true;
+        return m;
+    };
+    let mut m = extract_class(file, app, name, body, first, cx);
+    m.class_conditional = true;
+    for other in rest {
+        let o = extract_class(file, app, name, body, other, cx);
+        for d in o.dependencies {
+            if !m.dependencies.iter().any(|x| x.key == d.key) {
+                m.dependencies.push(d);
+            }
+        }
+        for r in o.run_before {
+            if !m.run_before.iter().any(|x| x.key == r.key) {
+                m.run_before.push(r);
+            }
+        }
+        for r in o.replaces {
+            if !m.replaces.iter().any(|x| x.key == r.key) {
+                m.replaces.push(r);
+            }
+        }
+        m.dependencies_complete &= o.dependencies_complete;
+        m.replaces_complete &= o.replaces_complete;
+        if o.operations_fingerprint != m.operations_fingerprint || o.atomic != m.atomic {
+            m.operations_complete = false;
+        }
+        if o.atomic != m.atomic {
+            m.atomic = None;
+        }
+    }
+    m
+}
+
+/// `class Migration` statements under module-level `if`/`try`/`with`, in source order.
+fn conditional_classes<'a>(body: &'a [Stmt], depth: usize, out: &mut Vec<&'a ast::StmtClassDef>) {
+    if depth > 4 {
+        return;
+    }
+    let visit = |b: &'a [Stmt], out: &mut Vec<&'a ast::StmtClassDef>| {
+        for s in b {
+            match s {
+                Stmt::ClassDef(c) if c.name.id.as_str() == "Migration" => out.push(c),
+                Stmt::If(_) | Stmt::Try(_) | Stmt::With(_) => {
+                    conditional_classes(std::slice::from_ref(s), depth + 1, out)
+                }
+                _ => {}
+            }
+        }
+    };
+    for s in body {
+        match s {
+            Stmt::If(i) => {
+                visit(&i.body, out);
+                for c in &i.elif_else_clauses {
+                    visit(&c.body, out);
+                }
+            }
+            Stmt::Try(t) => {
+                visit(&t.body, out);
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    visit(&h.body, out);
+                }
+                visit(&t.orelse, out);
+                visit(&t.finalbody, out);
+            }
+            Stmt::With(w) => visit(&w.body, out),
+            _ => {}
+        }
+    }
+}
+
+fn extract_class(
+    file: FileId,
+    app: &str,
+    name: &str,
+    body: &[Stmt],
+    class: &ast::StmtClassDef,
     cx: &ExtractContext<'_>,
 ) -> Migration {
     let mut m = Migration::opaque(file, app, name);
@@ -244,14 +346,6 @@ pub fn extract(
     m.replaces_complete = true;
     m.operations_complete = true;
     let bindings = ModuleBindings::new(body);
-    let Some(class) = body.iter().rev().find_map(|s| match s {
-        Stmt::ClassDef(c) if c.name.id.as_str() == "Migration" => Some(c),
-        _ => None,
-    }) else {
-        m.operations_complete = false;
-        m.dependencies_complete = false;
-        return m;
-    };
     m.class_range = Some(class.name.range);
     // A base other than Django's Migration may define dependencies or operations the
     // class body does not show; so may statements after the class (`Migration.dependencies

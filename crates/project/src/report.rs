@@ -46,9 +46,42 @@ impl UrlTreeState {
     }
 }
 
+/// An INSTALLED_APPS entry as djcheck read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledApp {
+    /// The entry as written (a module, or an AppConfig class path).
+    pub entry: String,
+    /// The app's module (`AppConfig.name`).
+    pub name: String,
+    pub label: String,
+    /// The package folder, for an app of the project.
+    pub dir: Option<String>,
+    pub kind: AppKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppKind {
+    /// `django.contrib.*`.
+    Django,
+    Project,
+    ThirdParty,
+}
+
+impl AppKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            AppKind::Django => "django",
+            AppKind::Project => "project",
+            AppKind::ThirdParty => "third-party",
+        }
+    }
+}
+
 /// What djcheck understood of the project.
 #[derive(Debug, Clone, Default)]
 pub struct ProjectReport {
+    /// INSTALLED_APPS, entry by entry (empty when unknown).
+    pub installed: Vec<InstalledApp>,
     pub settings: Option<String>,
     pub settings_source: Option<SettingsSource>,
     pub installed_apps_complete: bool,

@@ -19,7 +19,7 @@ pub(crate) const MAX_ITERATIONS: usize = 5_000;
 /// Modules being evaluated at once (an import chain), at most.
 const MAX_IMPORT_DEPTH: usize = 48;
 /// Items of one list, at most; past it the list holds an unknown item.
-pub const MAX_LIST_ITEMS: usize = 100_000;
+pub const MAX_LIST_ITEMS: usize = 20_000;
 /// Bytes of one string, at most; past it the string is unknown.
 pub const MAX_STR_BYTES: usize = 1 << 20;
 /// Nested classes (a model's `Meta`), at most.

@@ -28,6 +28,9 @@ mod fs;
 mod interp;
 mod value;
 
+#[cfg(test)]
+mod tests;
+
 pub use cond::{Branch, BranchId, Cond};
 pub use interp::{
     absolute, Fail, Interp, Memory, ModResult, MAX_LIST_ITEMS, MAX_STR_BYTES, STEP_BUDGET,
@@ -79,7 +82,7 @@ impl Limit {
     pub fn describe(self) -> &'static str {
         match self {
             Limit::Steps => "the evaluation step budget was spent",
-            Limit::ListSize => "a list grew past 100,000 items",
+            Limit::ListSize => "a list grew past 20,000 items",
             Limit::StrSize => "a string grew past 1 MiB",
             Limit::Iterations => "a loop ran past 5,000 iterations",
             Limit::ImportDepth => "an import chain was nested too deeply",

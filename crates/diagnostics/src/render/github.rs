@@ -143,6 +143,7 @@ mod tests {
             files_checked: 1,
             rules: &[],
             repo_prefix: "backend/",
+            project: None,
         };
         let mut out = Vec::new();
         render(&ctx, &[d, info], &mut out).unwrap();

@@ -164,6 +164,7 @@ mod tests {
                 db: &db,
                 files_checked: 1,
                 rules: &[],
+                project: None,
                 repo_prefix: "",
             };
             let mut out = Vec::new();

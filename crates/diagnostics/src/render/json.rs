@@ -12,7 +12,7 @@ use std::io;
 struct Output<'a> {
     version: u32,
     diagnostics: Vec<JsonDiagnostic<'a>>,
-    summary: Summary,
+    summary: Summary<'a>,
 }
 
 #[derive(Serialize)]
@@ -36,11 +36,13 @@ struct JsonLabel<'a> {
 }
 
 #[derive(Serialize)]
-struct Summary {
+struct Summary<'a> {
     errors: usize,
     warnings: usize,
     infos: usize,
     files: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<&'a super::ProjectSummary>,
 }
 
 pub fn render(
@@ -78,6 +80,7 @@ pub fn render(
             warnings: c.warnings,
             infos: c.infos,
             files: ctx.files_checked,
+            project: ctx.project,
         },
     };
     serde_json::to_writer_pretty(&mut *out, &output).map_err(io::Error::other)?;

@@ -33,6 +33,56 @@ pub struct RuleInfo {
     pub doc: String,
 }
 
+/// What was analysed, for `summary.project` (json) and the text summary: filled by the
+/// CLI from the project model, which this crate must not depend on. The keys are public:
+/// tools build on them.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct ProjectSummary {
+    /// The settings module, or null.
+    pub settings: Option<String>,
+    /// How it was found: `config`, `manage.py`, `wsgi.py`, `asgi.py`, `pytest`,
+    /// `django-stubs`, `file-name`; null when none was.
+    pub settings_source: Option<String>,
+    pub installed_apps_complete: bool,
+    /// Project apps with migrations.
+    pub apps: usize,
+    /// Migration files analysed.
+    pub migrations: usize,
+    pub root_urlconf: Option<String>,
+    /// `complete`, `partial` or `none`.
+    pub url_tree: String,
+    pub not_analysed: Vec<NotAnalysedEntry>,
+}
+
+/// One thing not analysed: what, why, and where (path relative to the project root,
+/// 1-based line), when the cause is in a file.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct NotAnalysedEntry {
+    pub what: String,
+    pub why: String,
+    pub path: Option<String>,
+    pub line: Option<u32>,
+    /// What the user can do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl NotAnalysedEntry {
+    /// `what: why at path:line (fix)`, for one-line summaries.
+    pub fn one_line(&self) -> String {
+        let mut out = format!("{}: {}", self.what, self.why);
+        if let (Some(p), Some(l)) = (&self.path, self.line) {
+            out.push_str(&format!(" at {p}:{l}"));
+        } else if let Some(p) = &self.path {
+            out.push_str(&format!(" in {p}"));
+        }
+        if let Some(f) = &self.fix {
+            out.push_str(&format!(" ({f})"));
+        }
+        out
+    }
+}
+
 /// What every renderer gets besides the diagnostics.
 pub struct RenderContext<'a> {
     pub db: &'a SourceDb,
@@ -45,6 +95,8 @@ pub struct RenderContext<'a> {
     /// front of every path so annotations land on the right file when the Django project
     /// lives in a subfolder; `text` and `json` keep paths relative to the project root.
     pub repo_prefix: &'a str,
+    /// What was analysed (`summary.project`), when the run loaded a project.
+    pub project: Option<&'a ProjectSummary>,
 }
 
 impl RenderContext<'_> {

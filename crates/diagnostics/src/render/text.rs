@@ -104,8 +104,25 @@ pub fn render(
     }
     if !quiet {
         writeln!(out, "{}", summary(ctx, diagnostics))?;
+        if let Some(line) = not_analysed_line(ctx) {
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
+}
+
+/// One line saying what was not analysed, with its fix, when something was not:
+/// "No problems found" must not be read as "safe" when djcheck could not look.
+pub fn not_analysed_line(ctx: &RenderContext<'_>) -> Option<String> {
+    let p = ctx.project?;
+    let first = p.not_analysed.first()?;
+    let more = p.not_analysed.len() - 1;
+    let tail = if more > 0 {
+        format!("; and {more} more (see `djcheck project`)")
+    } else {
+        String::new()
+    };
+    Some(format!("Not analysed: {}{tail}", first.one_line()))
 }
 
 /// `Found 2 errors, 1 warning in 14 files` / `No problems found in 14 files`.

@@ -189,6 +189,9 @@ pub struct UrlTree {
     pub root_readable: bool,
     /// Why there is no usable root URLconf, when there is none.
     pub root_problem: Option<NotAnalysed>,
+    /// The project modules evaluated to build the tree (URL modules and what they
+    /// import), in reading order.
+    pub modules_read: Vec<String>,
     pub nodes: Vec<UrlNode>,
     /// The root URLconf's patterns.
     pub top: Vec<NodeId>,
@@ -355,6 +358,14 @@ pub(crate) fn build(
                 .push("the URL modules are too large to evaluate".to_owned());
         }
         drop(it);
+        for f in &src.read {
+            let path = src.ld.db.file(*f).path.clone();
+            if let Some(m) = src.ld.modules.module_name(&path) {
+                if !tree.modules_read.contains(&m) {
+                    tree.modules_read.push(m);
+                }
+            }
+        }
         tree.branches = mem.branches().to_vec();
         if !tree.root_readable {
             let why = if r.missing || r.file.is_none() {
@@ -450,6 +461,29 @@ fn find_root(ld: &mut Loader<'_>, settings: &Settings) -> Result<Root, NotAnalys
                     return false;
                 }
                 let dir = dir.trim_end_matches('/');
+                // In a project package (beside wsgi.py, asgi.py or settings), not an
+                // app's own urls.py: a reusable app's URLs are included under its
+                // namespace, never the root.
+                let beside = |name: &str| {
+                    let p = if dir.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{dir}/{name}")
+                    };
+                    ld.files.contains(&p)
+                };
+                let is_app = ["apps.py", "models.py", "migrations/__init__.py"]
+                    .iter()
+                    .any(|n| beside(n));
+                let project_package = dir.is_empty()
+                    || ["wsgi.py", "asgi.py"].iter().any(|n| beside(n))
+                    || (!is_app
+                        && ["settings.py", "settings/__init__.py"]
+                            .iter()
+                            .any(|n| beside(n)));
+                if !project_package {
+                    return false;
+                }
                 // At a source root, or in a package directly under one.
                 ld.modules.roots.iter().any(|r| {
                     let rest = if r.is_empty() {

@@ -21,6 +21,9 @@ struct Scan {
     text: String,
     refs: Vec<(TextRange, String, ReferenceKind)>,
     per_request: bool,
+    /// It imports a list of a URL module of the tree and changes it (at run time, as an
+    /// `AppConfig.ready()` may): the module and the name.
+    extends_url_list: Option<(String, String)>,
 }
 
 pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
@@ -32,9 +35,17 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
         .iter()
         .filter(|f| !f.split('/').any(|c| c == "migrations"))
         .collect();
+    // The modules the tree was built from, and their files (a list of one of them changed
+    // from elsewhere at run time makes the tree incomplete).
+    let url_modules: Vec<String> = tree.modules_read.clone();
+    let url_files: std::collections::BTreeSet<String> = url_modules
+        .iter()
+        .filter_map(|m| ldr.modules.resolve(&ldr.files, m))
+        .collect();
     let mut scans: Vec<Scan> = py
         .par_iter()
-        .filter_map(|rel| scan_python(ldr, rel))
+        .filter(|rel| !url_files.contains(rel.as_str()))
+        .filter_map(|rel| scan_python(ldr, rel, &url_modules))
         .collect();
     let templates: Vec<Scan> = tree
         .templates
@@ -45,6 +56,14 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
     scans.sort_by(|a, b| a.rel.cmp(&b.rel));
     for s in scans {
         tree.per_request_urlconf |= s.per_request;
+        if let Some((module, name)) = &s.extends_url_list {
+            tree.incomplete.push(format!(
+                "`{name}` of `{module}` is changed at run time by `{}`",
+                s.rel
+            ));
+            tree.complete = false;
+            tree.top_complete = false;
+        }
         if s.refs.is_empty() {
             continue;
         }
@@ -64,20 +83,27 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
 /// `reverse_lazy(`'s prefix only, so both are listed).
 const CALL_WORDS: &[&str] = &["reverse(", "reverse_lazy(", "redirect(", "resolve_url("];
 
-fn scan_python(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
+fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &[String]) -> Option<Scan> {
     let text = ld.read(rel).ok()?;
     // A project that sets `request.urlconf` (or uses django-hosts) resolves names
     // against other URLconfs at run time.
     let per_request = text.contains(".urlconf =")
         || text.contains("set_urlconf(")
         || text.contains("ROOT_HOSTCONF");
-    if !CALL_WORDS.iter().any(|w| text.contains(w)) {
-        return per_request.then(|| Scan {
+    let extends_url_list = url_modules
+        .iter()
+        .find_map(|m| extended_list(&text, m).map(|n| (m.clone(), n)));
+    let flags_only = |per_request: bool| {
+        (per_request || extends_url_list.is_some()).then(|| Scan {
             rel: rel.to_owned(),
             text: String::new(),
             refs: Vec::new(),
             per_request,
-        });
+            extends_url_list: extends_url_list.clone(),
+        })
+    };
+    if !CALL_WORDS.iter().any(|w| text.contains(w)) {
+        return flags_only(per_request);
     }
     // Tests run against URLconfs of their own (`override_settings(ROOT_URLCONF=...)`,
     // `reverse(..., urlconf=...)`).
@@ -85,23 +111,18 @@ fn scan_python(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
         || text.contains("urlconf=")
         || text.contains("ROOT_URLCONF=")
     {
-        return per_request.then(|| Scan {
-            rel: rel.to_owned(),
-            text: String::new(),
-            refs: Vec::new(),
-            per_request,
-        });
+        return flags_only(per_request);
     }
     let parsed = crate::load::parse_checked(&text, &ld.opts.limits).ok()?;
     if !parsed.errors.is_empty() {
-        return None;
+        return flags_only(per_request);
     }
     let mut imports = Imports::default();
     for s in parsed.body() {
         imports.visit_stmt(s);
     }
     if imports.functions.is_empty() && imports.modules.is_empty() {
-        return None;
+        return flags_only(per_request);
     }
     let mut finder = Finder {
         imports: &imports,
@@ -116,7 +137,40 @@ fn scan_python(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
         refs: finder.refs,
         text,
         per_request,
+        extends_url_list,
     })
+}
+
+/// A name imported from URL module `module` (`from module import name [as alias]`) that
+/// the file changes in place (`alias.append(`, `.extend(`, `.insert(`, `alias +=`).
+fn extended_list(text: &str, module: &str) -> Option<String> {
+    let needle = format!("from {module} import ");
+    let mut rest = text;
+    while let Some(pos) = rest.find(&needle) {
+        let after = &rest[pos + needle.len()..];
+        let names = match after.strip_prefix('(') {
+            Some(inner) => inner.split(')').next().unwrap_or(""),
+            None => after.split(['\n', '\r']).next().unwrap_or(""),
+        };
+        for item in names.split(',') {
+            let item = item.trim().trim_end_matches('\\').trim();
+            let (name, bound) = match item.split_once(" as ") {
+                Some((n, a)) => (n.trim(), a.trim()),
+                None => (item, item),
+            };
+            if bound.is_empty() || !bound.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let changed = [".append(", ".extend(", ".insert(", " +="]
+                .iter()
+                .any(|op| text.contains(&format!("{bound}{op}")));
+            if changed {
+                return Some(name.to_owned());
+            }
+        }
+        rest = after;
+    }
+    None
 }
 
 /// The canonical function names of Django's URL-reversing functions.
@@ -298,6 +352,7 @@ fn scan_template(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
         text,
         refs,
         per_request: false,
+        extends_url_list: None,
     })
 }
 
