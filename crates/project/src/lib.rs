@@ -182,6 +182,8 @@ pub struct Project {
     /// Sorted by `(app, name)`.
     pub migrations: Vec<Migration>,
     pub graph: Graph,
+    /// The model state over the graph, down to fields (see [`state`]).
+    pub state: state::ModelState,
     pub universe: AppUniverse,
     pub options: AnalysisOptions,
     /// The URL tree from ROOT_URLCONF.
@@ -540,6 +542,8 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         }
     }
 
+    let model_state = state::build(&migrations, &graph);
+
     // The URL tree (after everything else, so its extra reads never delay the graph).
     let urls = urls::build(&mut ld, &settings, &tree.templates);
 
@@ -557,6 +561,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         apps,
         migrations,
         graph,
+        state: model_state,
         universe,
         options: opts.analysis.clone(),
         base: base_snapshot,
