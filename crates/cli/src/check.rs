@@ -158,6 +158,16 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         },
         allowed_schemas: cfg.allowed_schemas.clone().unwrap_or_default(),
         root_urlconf: cfg.root_urlconf.clone(),
+        // Files given (not folders) name the migrations about to be deployed.
+        deploy_paths: paths
+            .iter()
+            .filter(|p| p.is_file() || (stdin_mode && stdin_path.as_ref() == Some(*p)))
+            .map(|p| rel_to(&root, &canonical(p)))
+            .filter(|r| !r.is_empty())
+            .collect(),
+        deploy_since_base: a.base.is_some(),
+        deploy_safety_since: cfg.deploy_safety_since.clone().unwrap_or_default(),
+        require_lock_timeout: cfg.require_lock_timeout.unwrap_or(false),
     };
     // `--base`: resolve the revision now, so a bad REF is a usage error before any work.
     let base = match &a.base {

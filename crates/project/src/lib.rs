@@ -14,6 +14,7 @@
 
 pub mod base;
 pub mod contrib;
+pub mod deploy;
 pub mod discover;
 pub mod fs;
 pub mod git;
@@ -111,6 +112,16 @@ pub struct AnalysisOptions {
     pub allowed_schemas: Vec<String>,
     /// Dotted module of the root URLconf (config `root-urlconf`), overriding settings.
     pub root_urlconf: Option<String>,
+    /// Files named on the command line (project-relative): the migrations among them are
+    /// the deploy scope (see [`deploy`]).
+    pub deploy_paths: Vec<String>,
+    /// `--base REF` was given: the deploy scope is what was added since the base.
+    pub deploy_since_base: bool,
+    /// Config `deploy-safety-since`: app label (or `*`) to a migration name, number or
+    /// date.
+    pub deploy_safety_since: BTreeMap<String, String>,
+    /// Config `require-lock-timeout`: lock-taking SQL must follow a `lock_timeout`.
+    pub require_lock_timeout: bool,
 }
 
 /// How djcheck is asked to load a project.
@@ -190,6 +201,8 @@ pub struct Project {
     pub urls: urls::UrlTree,
     /// The project at the base revision, with `--base`.
     pub base: Option<base::BaseSnapshot>,
+    /// The migrations about to be deployed (the SAFE rules' scope).
+    pub deploy: deploy::DeployScope,
     /// Number of files analysed.
     pub files_checked: usize,
 }
@@ -552,6 +565,13 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         .base
         .as_ref()
         .map(|b| base::snapshot(&opts.root, b, &apps, &user_app_label));
+    let deploy = deploy::scope(
+        &migrations,
+        &graph,
+        &ld.db,
+        base_snapshot.as_ref(),
+        &opts.analysis,
+    );
     let project = Project {
         root,
         db: ld.db,
@@ -565,6 +585,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         universe,
         options: opts.analysis.clone(),
         base: base_snapshot,
+        deploy,
         urls,
         files_checked,
     };

@@ -124,7 +124,10 @@ pub struct Field {
 impl Field {
     /// A keyword argument's value.
     pub fn kw(&self, name: &str) -> Option<&ArgValue> {
-        self.kwargs.iter().find(|k| k.name == name).map(|k| &k.value)
+        self.kwargs
+            .iter()
+            .find(|k| k.name == name)
+            .map(|k| &k.value)
     }
 
     /// A keyword argument given as `True`/`False`: `Some(value)`; absent: `Some(default)`
@@ -149,8 +152,10 @@ impl Field {
 
     /// A many-to-many field: it has no column, only a join table.
     pub fn is_many_to_many(&self) -> bool {
-        matches!(self.class.as_str(), "ManyToManyField" | "ParentalManyToManyField")
-            || self.class.ends_with("ManyToManyField")
+        matches!(
+            self.class.as_str(),
+            "ManyToManyField" | "ParentalManyToManyField"
+        ) || self.class.ends_with("ManyToManyField")
     }
 
     /// A relation with a database column and (by default) a foreign key constraint.
@@ -215,7 +220,10 @@ pub enum OptionArg {
     /// AlterUniqueTogether / AlterIndexTogether: `None` when not literal.
     Together(Option<Vec<Vec<String>>>),
     /// RenameIndex(new_name=..., old_name=...).
-    Rename { new: Option<Lit>, old: Option<Lit> },
+    Rename {
+        new: Option<Lit>,
+        old: Option<Lit>,
+    },
 }
 
 /// A function reference passed to `RunPython`.

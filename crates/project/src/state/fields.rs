@@ -73,7 +73,10 @@ impl ModelDef {
 
     /// A literal option.
     pub fn option(&self, key: &str) -> Option<&ArgValue> {
-        self.options.iter().find(|k| k.name == key).map(|k| &k.value)
+        self.options
+            .iter()
+            .find(|k| k.name == key)
+            .map(|k| &k.value)
     }
 
     /// The model's table: `db_table`, else Django's `<app_label>_<model name lowercased>`.
@@ -81,11 +84,9 @@ impl ModelDef {
     pub fn db_table(&self) -> Option<String> {
         match self.option("db_table") {
             Some(ArgValue::Str(t)) => Some(t.clone()),
-            Some(ArgValue::None) | None => Some(format!(
-                "{}_{}",
-                self.app,
-                self.name.to_ascii_lowercase()
-            )),
+            Some(ArgValue::None) | None => {
+                Some(format!("{}_{}", self.app, self.name.to_ascii_lowercase()))
+            }
             Some(_) => None,
         }
     }
@@ -111,13 +112,28 @@ enum Effect {
     AddField(FieldDef),
     AlterField(FieldDef),
     RemoveField(String),
-    RenameField { old: String, new: String },
+    RenameField {
+        old: String,
+        new: String,
+    },
     Options(ModelOptions),
     Table(Option<String>),
-    AddPart { index: bool, part: Part },
-    RemovePart { index: bool, name: String },
-    RenameIndex { old: String, new: String },
-    Together { unique: bool, value: Option<Vec<Vec<String>>> },
+    AddPart {
+        index: bool,
+        part: Part,
+    },
+    RemovePart {
+        index: bool,
+        name: String,
+    },
+    RenameIndex {
+        old: String,
+        new: String,
+    },
+    Together {
+        unique: bool,
+        value: Option<Vec<Vec<String>>>,
+    },
     Unknown,
 }
 
@@ -324,7 +340,13 @@ impl Cursor<'_> {
     /// `state_operations`.
     pub fn apply(&mut self, app: &str, migration: usize, op: &Operation) {
         let mut effects = Vec::new();
-        effects_of(app, migration, op, &|k| self.model(k).cloned(), &mut effects);
+        effects_of(
+            app,
+            migration,
+            op,
+            &|k| self.model(k).cloned(),
+            &mut effects,
+        );
         for (key, effect) in effects {
             let prev = match self.changed.get(&key) {
                 Some(c) => c.clone(),
@@ -373,9 +395,8 @@ fn effects_of(
                 .iter()
                 .filter_map(|f| field_def(f, migration))
                 .collect();
-            let known = defs.len() == fields.len()
-                && options.complete
-                && fields.iter().all(|f| !f.splat);
+            let known =
+                defs.len() == fields.len() && options.complete && fields.iter().all(|f| !f.splat);
             out.push((
                 key(app, &n.value),
                 Effect::Create(Arc::new(ModelDef {
@@ -452,11 +473,17 @@ fn effects_of(
                 out.push((k, effect));
             }
         }
-        OpKind::ModelOption { op: name, model, arg } => {
+        OpKind::ModelOption {
+            op: name,
+            model,
+            arg,
+        } => {
             let Some(k) = named(model) else { return };
             let index = name.contains("Index");
             let effect = match (name.as_str(), arg) {
-                (_, OptionArg::Part(p)) if name.starts_with("Add") || name.starts_with("SaferAdd") => {
+                (_, OptionArg::Part(p))
+                    if name.starts_with("Add") || name.starts_with("SaferAdd") =>
+                {
                     Effect::AddPart {
                         index,
                         part: p.clone(),
@@ -488,9 +515,10 @@ fn effects_of(
                     }
                 }
                 // Managers, order_with_respect_to, table comments: nothing rules read.
-                ("AlterModelManagers" | "AlterOrderWithRespectTo" | "AlterModelTableComment", _) => {
-                    return
-                }
+                (
+                    "AlterModelManagers" | "AlterOrderWithRespectTo" | "AlterModelTableComment",
+                    _,
+                ) => return,
                 _ => Effect::Unknown,
             };
             out.push((k, effect));
@@ -522,9 +550,7 @@ fn effects_of(
                 }
             }
         }
-        OpKind::Unknown {
-            model: Some(m), ..
-        } => {
+        OpKind::Unknown { model: Some(m), .. } => {
             // A custom operation that names a model may change it in ways not read here.
             out.push((key(app, &m.value), Effect::Unknown));
         }
@@ -720,7 +746,11 @@ fn plan_order(g: &crate::graph::Graph, topological: &[usize]) -> Vec<usize> {
 }
 
 /// Replays every project migration's state operations over the graph.
-pub(super) fn build(migrations: &[Migration], g: &crate::graph::Graph, order: &[usize]) -> FieldState {
+pub(super) fn build(
+    migrations: &[Migration],
+    g: &crate::graph::Graph,
+    order: &[usize],
+) -> FieldState {
     let mut st = FieldState::default();
     let n = g.nodes.len();
     st.before = vec![None; n];
@@ -790,10 +820,7 @@ pub(super) fn build(migrations: &[Migration], g: &crate::graph::Graph, order: &[
     // as cheap and covers nodes whose children were removed).
     let mut end = empty;
     for i in 0..n {
-        let is_leaf = g.nodes[i]
-            .children
-            .iter()
-            .all(|&c| g.nodes[c].removed);
+        let is_leaf = g.nodes[i].children.iter().all(|&c| g.nodes[c].removed);
         if g.nodes[i].removed || !is_leaf {
             continue;
         }
@@ -874,15 +901,23 @@ mod replay_tests {
             mig("blog", "0004_remove", &[("blog", "0003_rename")], "migrations.RemoveField(model_name='post', name='headline')"),
         ]);
         let post = key("blog", "post");
-        assert!(st.model_before(node(&g, "blog", "0001_initial"), &post).is_none());
-        let before2 = st.model_before(node(&g, "blog", "0002_alter"), &post).unwrap();
+        assert!(st
+            .model_before(node(&g, "blog", "0001_initial"), &post)
+            .is_none());
+        let before2 = st
+            .model_before(node(&g, "blog", "0002_alter"), &post)
+            .unwrap();
         let title = before2.field("title").unwrap();
         assert_eq!(title.field.kw("max_length"), Some(&ArgValue::Int(100)));
         assert_eq!(title.field.nullable(), Some(false));
         assert_eq!(before2.db_table().as_deref(), Some("posts"));
-        let before3 = st.model_before(node(&g, "blog", "0003_rename"), &post).unwrap();
+        let before3 = st
+            .model_before(node(&g, "blog", "0003_rename"), &post)
+            .unwrap();
         assert_eq!(before3.field("title").unwrap().field.nullable(), Some(true));
-        let before4 = st.model_before(node(&g, "blog", "0004_remove"), &post).unwrap();
+        let before4 = st
+            .model_before(node(&g, "blog", "0004_remove"), &post)
+            .unwrap();
         assert!(before4.field("title").is_none());
         assert!(before4.field("headline").is_some());
         let end = st.final_models();
@@ -901,11 +936,15 @@ mod replay_tests {
             mig("other", "0001_initial", &[("shop", "0002_a")], "migrations.AlterField(model_name='item', name='id', field=models.BigAutoField(primary_key=True))"),
         ]);
         let item = key("shop", "item");
-        let merged = st.model_before(node(&g, "shop", "0003_merge"), &item).unwrap();
+        let merged = st
+            .model_before(node(&g, "shop", "0003_merge"), &item)
+            .unwrap();
         let names: Vec<&str> = merged.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["id", "a", "b"]);
         // Another app's migration sees the model as its own dependencies leave it.
-        let other = st.model_before(node(&g, "other", "0001_initial"), &item).unwrap();
+        let other = st
+            .model_before(node(&g, "other", "0001_initial"), &item)
+            .unwrap();
         assert!(other.field("b").is_none());
         assert!(other.field("a").is_some());
     }
@@ -942,7 +981,11 @@ mod replay_tests {
         let mut c = st.cursor(n);
         assert!(c.model(&key("blog", "tag")).is_none());
         c.apply("blog", 0, &m.operations[0]);
-        assert!(c.model(&key("blog", "tag")).unwrap().field("slug").is_none());
+        assert!(c
+            .model(&key("blog", "tag"))
+            .unwrap()
+            .field("slug")
+            .is_none());
         c.apply("blog", 0, &m.operations[1]);
         let slug = c.model(&key("blog", "tag")).unwrap().field("slug").unwrap();
         assert_eq!(slug.field.flag("unique", false), Some(true));
