@@ -322,6 +322,8 @@ pub enum OpKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
     pub kind: OpKind,
+    /// The operation's class name as written (`AddField`, `SaferAddFieldForeignKey`).
+    pub call: String,
     pub range: TextRange,
 }
 
@@ -347,6 +349,9 @@ pub struct Migration {
     pub initial: Option<bool>,
     /// `None` means the default (atomic).
     pub atomic: Option<bool>,
+    /// The `Migration` class derives (through classes of the same module) from Django's
+    /// `Migration`: an attribute it does not set has Django's default.
+    pub derives_from_django: bool,
     pub operations: Vec<Operation>,
     pub operations_complete: bool,
     /// Structure of the `operations` value, layout and comments aside: equal for two
@@ -357,6 +362,17 @@ pub struct Migration {
 impl Migration {
     pub fn key(&self) -> Key {
         (self.app.clone(), self.name.clone())
+    }
+
+    /// Whether Django runs the migration in one transaction: `atomic = True`, or nothing
+    /// said and the class derives from Django's `Migration`. `None` when a project base
+    /// class may decide.
+    pub fn is_atomic(&self) -> Option<bool> {
+        match self.atomic {
+            Some(a) => Some(a),
+            None if self.derives_from_django => Some(true),
+            None => None,
+        }
     }
 
     /// An opaque migration: it exists on disk but could not be read.
@@ -375,6 +391,7 @@ impl Migration {
             run_before: Vec::new(),
             initial: None,
             atomic: None,
+            derives_from_django: false,
             operations: Vec::new(),
             operations_complete: false,
             operations_fingerprint: None,
@@ -473,6 +490,7 @@ pub fn extract(
         bodies.push(&parent.body);
         current = parent;
     }
+    m.derives_from_django = django_base;
     let mut declared: Vec<&str> = Vec::new();
     let mut seen_attrs: Vec<&str> = Vec::new();
     for stmt in bodies.iter().flat_map(|b| b.iter()) {
@@ -678,23 +696,19 @@ fn lit(e: Option<&Expr>) -> Option<Lit> {
 
 fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
     let range = e.range();
+    let unknown = || Operation {
+        kind: OpKind::Unknown {
+            name: None,
+            model: None,
+        },
+        call: String::new(),
+        range,
+    };
     let Expr::Call(call) = e else {
-        return Operation {
-            kind: OpKind::Unknown {
-                name: None,
-                model: None,
-            },
-            range,
-        };
+        return unknown();
     };
     let Some(op) = eval::callee_last(call) else {
-        return Operation {
-            kind: OpKind::Unknown {
-                name: None,
-                model: None,
-            },
-            range,
-        };
+        return unknown();
     };
     let arg = |pos: usize, name: &str| eval::argument(call, pos, name).map(|e| b.resolve(e));
     let kind = match op {
@@ -872,7 +886,11 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
             model: lit(eval::keyword(call, "model_name").map(|e| b.resolve(e))),
         },
     };
-    Operation { kind, range }
+    Operation {
+        kind,
+        call: op.to_owned(),
+        range,
+    }
 }
 
 fn code_ref(e: &Expr) -> CodeRef {
