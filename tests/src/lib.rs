@@ -21,7 +21,12 @@ pub fn djcheck_stdin(args: &[&str], cwd: &Path, stdin: &str) -> (i32, String, St
     djcheck_cli::run_captured(args, cwd, stdin)
 }
 
-/// Every fixture project: `fixtures/<family>/<CODE>_<name>/{fires,silent}`, sorted.
+/// The kinds of fixture project a rule folder holds: one that fires the rule, one that
+/// must stay silent, and (for the deploy-safety rules) one that stays silent because the
+/// table is new in the deploy.
+pub const FIXTURE_KINDS: &[&str] = &["fires", "silent", "silent-new-table"];
+
+/// Every fixture project: `fixtures/<family>/<CODE>_<name>/{fires,silent,...}`, sorted.
 pub fn fixture_projects() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let root = workspace_root().join("fixtures");
@@ -33,7 +38,7 @@ pub fn fixture_projects() -> Vec<PathBuf> {
             continue;
         };
         for rule in rules.flatten() {
-            for kind in ["fires", "silent"] {
+            for kind in FIXTURE_KINDS {
                 let p = rule.path().join(kind);
                 if p.is_dir() {
                     out.push(p);

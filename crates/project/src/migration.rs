@@ -130,13 +130,26 @@ impl Field {
             .map(|k| &k.value)
     }
 
+    /// A field class of Django itself, written the way `makemigrations` writes it
+    /// (`models.CharField`, `django.db.models.CharField`, `django.contrib.postgres.fields.
+    /// ArrayField`...). A project's or a library's class may change any default in its
+    /// `__init__` (a `NullCharField` sets `null=True`), so its defaults are not known.
+    pub fn is_django(&self) -> bool {
+        let p = self.class_path.as_str();
+        p.starts_with("models.")
+            || p.starts_with("django.db.models.")
+            || p.starts_with("django.contrib.postgres.fields.")
+            || p.starts_with("django.contrib.gis.db.models.")
+    }
+
     /// A keyword argument given as `True`/`False`: `Some(value)`; absent: `Some(default)`
-    /// when the arguments are all known; anything else: `None`.
+    /// when the arguments are all known and the class is Django's own (whose defaults are
+    /// Django's); anything else: `None`.
     pub fn flag(&self, name: &str, default: bool) -> Option<bool> {
         match self.kw(name) {
             Some(ArgValue::Bool(b)) => Some(*b),
             Some(_) => None,
-            None if self.splat => None,
+            None if self.splat || !self.is_django() => None,
             None => Some(default),
         }
     }

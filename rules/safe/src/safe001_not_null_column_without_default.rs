@@ -48,6 +48,7 @@ impl Rule for NotNullColumnWithoutDefault {
     }
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
+        let mut new_tables = None;
         for site in walk::sites(project) {
             walk::for_each_op(&site, |op, side, cursor| {
                 let OpKind::AddField {
@@ -94,12 +95,14 @@ impl Rule for NotNullColumnWithoutDefault {
             if facts.is_empty() {
                 continue;
             }
-            let new_tables = site.new_tables();
             for f in facts {
                 let FactKind::AddColumnNotNull { column } = &f.kind else {
                     continue;
                 };
-                if f.fresh || (!f.tables.is_empty() && f.tables.iter().all(|t| new_tables.contains(t))) {
+                if walk::all_new(
+                    &f,
+                    new_tables.get_or_insert_with(|| walk::new_tables(project)),
+                ) {
                     continue;
                 }
                 let table = f.tables.first().cloned().unwrap_or_default();

@@ -77,7 +77,9 @@ impl Rule for RemoveFieldOrModel {
                         let table = def.db_table().unwrap_or_else(|| def.name.clone());
                         (
                             &None,
-                            format!("table `{table}` dropped while the running release still reads it"),
+                            format!(
+                                "table `{table}` dropped while the running release still reads it"
+                            ),
                             n.range,
                         )
                     }

@@ -70,14 +70,9 @@ fn column_type(f: &Field) -> Option<&'static str> {
     })
 }
 
-/// Django's built-in field classes, written as `models.X` (or a bare `X` imported from
-/// `django.db.models`).
+/// Django's built-in field classes, written as `models.X`.
 fn builtin(f: &Field) -> bool {
-    let path = f.class_path.as_str();
-    column_type(f).is_some()
-        && (path == f.class
-            || path.starts_with("models.")
-            || path.starts_with("django.db.models."))
+    column_type(f).is_some() && f.is_django()
 }
 
 fn max_length(f: &Field) -> Option<i64> {

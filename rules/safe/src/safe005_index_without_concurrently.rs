@@ -81,6 +81,7 @@ impl Rule for IndexWithoutConcurrently {
         if project.options.sql_dialect != SqlDialect::PostgreSql {
             return;
         }
+        let mut new_tables = None;
         for site in walk::sites(project) {
             walk::for_each_op(&site, |op, _, cursor| {
                 let Some(def) = site.existing(cursor, &walk::model_of(op).cloned()) else {
@@ -88,20 +89,34 @@ impl Rule for IndexWithoutConcurrently {
                 };
                 let table = def.db_table().unwrap_or_else(|| def.name.clone());
                 let (what, at, exclusive) = match (&op.kind, op.call.as_str()) {
-                    (OpKind::ModelOption { arg: OptionArg::Part(p), .. }, "AddIndex") => (
-                        format!("index `{}` built on `{table}` without `CONCURRENTLY`", p.name.clone().unwrap_or_default()),
+                    (
+                        OpKind::ModelOption {
+                            arg: OptionArg::Part(p),
+                            ..
+                        },
+                        "AddIndex",
+                    ) => (
+                        format!(
+                            "index `{}` built on `{table}` without `CONCURRENTLY`",
+                            p.name.clone().unwrap_or_default()
+                        ),
                         p.range,
                         false,
                     ),
-                    (OpKind::ModelOption { arg: OptionArg::Part(p), .. }, "AddConstraint")
-                        if !p.is_check() =>
-                    {
-                        (
-                            format!("unique constraint `{}` built on `{table}` under an exclusive lock", p.name.clone().unwrap_or_default()),
-                            p.range,
-                            !p.condition && !p.expressions,
-                        )
-                    }
+                    (
+                        OpKind::ModelOption {
+                            arg: OptionArg::Part(p),
+                            ..
+                        },
+                        "AddConstraint",
+                    ) if !p.is_check() => (
+                        format!(
+                            "unique constraint `{}` built on `{table}` under an exclusive lock",
+                            p.name.clone().unwrap_or_default()
+                        ),
+                        p.range,
+                        !p.condition && !p.expressions,
+                    ),
                     (
                         OpKind::ModelOption {
                             arg: OptionArg::Together(Some(groups)),
@@ -151,7 +166,11 @@ impl Rule for IndexWithoutConcurrently {
                         (
                             format!(
                                 "{} on `{}` built on `{table}` without `CONCURRENTLY`",
-                                if becomes_unique { "unique constraint" } else { "index" },
+                                if becomes_unique {
+                                    "unique constraint"
+                                } else {
+                                    "index"
+                                },
                                 n.value
                             ),
                             n.range,
@@ -177,12 +196,18 @@ impl Rule for IndexWithoutConcurrently {
             if facts.is_empty() {
                 continue;
             }
-            let new_tables = site.new_tables();
             for f in facts {
-                if f.kind != (FactKind::CreateIndex { concurrently: false }) {
+                if f.kind
+                    != (FactKind::CreateIndex {
+                        concurrently: false,
+                    })
+                {
                     continue;
                 }
-                if f.fresh || f.tables.iter().all(|t| new_tables.contains(t)) {
+                if walk::all_new(
+                    &f,
+                    new_tables.get_or_insert_with(|| walk::new_tables(project)),
+                ) {
                     continue;
                 }
                 out.push(

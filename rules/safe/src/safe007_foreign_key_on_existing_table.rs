@@ -99,7 +99,10 @@ impl Rule for ForeignKeyOnExistingTable {
                     .as_ref()
                     .map(|r| match &r.target {
                         djcheck_project::migration::ModelRef::Named { app, model } => {
-                            format!(" to `{}{model}`", app.as_ref().map(|a| format!("{a}.")).unwrap_or_default())
+                            format!(
+                                " to `{}{model}`",
+                                app.as_ref().map(|a| format!("{a}.")).unwrap_or_default()
+                            )
                         }
                         djcheck_project::migration::ModelRef::Setting(s) => {
                             format!(" to `settings.{s}`")

@@ -62,11 +62,22 @@ impl Rule for SchemaAndDataInOneMigration {
                 | OpKind::DeleteModel { .. }
                 | OpKind::AlterModelTable { .. }
                 | OpKind::ModelOption { .. } => {
-                    if schema.is_some() || matches!(op.call.as_str(), "AlterModelManagers" | "AlterOrderWithRespectTo" | "AlterModelTableComment") {
+                    if schema.is_some()
+                        || matches!(
+                            op.call.as_str(),
+                            "AlterModelManagers"
+                                | "AlterOrderWithRespectTo"
+                                | "AlterModelTableComment"
+                        )
+                    {
                         return;
                     }
                     if let Some(def) = site.existing(cursor, &walk::model_of(op).cloned()) {
-                        schema = Some((walk::head(&site, op.range), op.call.clone(), def.db_table().unwrap_or_default()));
+                        schema = Some((
+                            walk::head(&site, op.range),
+                            op.call.clone(),
+                            def.db_table().unwrap_or_default(),
+                        ));
                     }
                 }
                 _ => {}

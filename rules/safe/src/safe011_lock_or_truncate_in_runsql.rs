@@ -38,19 +38,22 @@ impl Rule for LockOrTruncateInRunsql {
     }
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
+        let mut new_tables = None;
         for site in walk::sites(project) {
             let facts = site.sql_facts();
             if facts.is_empty() {
                 continue;
             }
-            let new_tables = site.new_tables();
             for f in facts {
                 let what = match f.kind {
                     FactKind::LockTable => "LOCK TABLE",
                     FactKind::Truncate => "TRUNCATE",
                     _ => continue,
                 };
-                if f.fresh || (!f.tables.is_empty() && f.tables.iter().all(|t| new_tables.contains(t))) {
+                if walk::all_new(
+                    &f,
+                    new_tables.get_or_insert_with(|| walk::new_tables(project)),
+                ) {
                     continue;
                 }
                 out.push(

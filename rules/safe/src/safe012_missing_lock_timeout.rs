@@ -44,12 +44,12 @@ impl Rule for MissingLockTimeout {
         {
             return;
         }
+        let mut new_tables = None;
         for site in walk::sites(project) {
             let facts = site.sql_facts();
             if facts.is_empty() {
                 continue;
             }
-            let new_tables = site.new_tables();
             for f in facts {
                 let locks = match f.kind {
                     FactKind::SetLockTimeout => break,
@@ -58,11 +58,13 @@ impl Rule for MissingLockTimeout {
                     | FactKind::Truncate
                     | FactKind::AddColumnNotNull { .. }
                     | FactKind::Locks => true,
-                    FactKind::TransactionControl(_) => false,
+                    FactKind::TransactionControl(_) | FactKind::CreateTable => false,
                 };
                 if !locks
-                    || f.fresh
-                    || (!f.tables.is_empty() && f.tables.iter().all(|t| new_tables.contains(t)))
+                    || walk::all_new(
+                        &f,
+                        new_tables.get_or_insert_with(|| walk::new_tables(project)),
+                    )
                 {
                     continue;
                 }

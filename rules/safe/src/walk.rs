@@ -7,7 +7,7 @@ use djcheck_project::migration::{Lit, Migration, OpKind, Operation};
 use djcheck_project::state::{Cursor, ModelDef, ModelKey};
 use djcheck_project::FileRole;
 use djcheck_python::TextRange;
-use djcheck_rules_sql::facts::{self, Fact};
+use djcheck_rules_sql::facts::{self, Fact, FactKind};
 use std::collections::BTreeSet;
 
 /// A migration in the deploy scope.
@@ -43,39 +43,16 @@ impl Site<'_> {
     /// A model's table when it exists before this deploy: found in the state, created by
     /// a migration outside the scope, managed and not a proxy. `None` when it is new in
     /// this deploy, has no table of its own, or is not known.
-    pub fn existing<'c>(&self, cursor: &'c Cursor<'_>, model: &Option<Lit>) -> Option<&'c ModelDef> {
+    pub fn existing<'c>(
+        &self,
+        cursor: &'c Cursor<'_>,
+        model: &Option<Lit>,
+    ) -> Option<&'c ModelDef> {
         let def = cursor.model(&self.key(model.as_ref()?))?;
         if self.in_scope(def.created_by) || def.has_table() != Some(true) {
             return None;
         }
         Some(def)
-    }
-
-    /// The tables created in this deploy (by `CreateModel` in a migration in scope), by
-    /// name, for SQL that names tables.
-    pub fn new_tables(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        for i in self.project.deploy.migrations() {
-            let Some(m) = self.project.migrations.get(i) else {
-                continue;
-            };
-            let mut ops = Vec::new();
-            flatten(&m.operations, &mut ops);
-            for op in ops {
-                if let OpKind::CreateModel {
-                    name: Some(n),
-                    db_table,
-                    ..
-                } = &op.kind
-                {
-                    out.insert(match db_table {
-                        Some(t) => t.value.clone(),
-                        None => format!("{}_{}", m.app, n.value.to_ascii_lowercase()),
-                    });
-                }
-            }
-        }
-        out
     }
 
     /// The facts of the migration's forward RunSQL (the file is parsed again from the
@@ -103,6 +80,41 @@ impl Site<'_> {
         };
         facts::forward_facts(&cx)
     }
+}
+
+/// The tables created in this deploy, by name: by `CreateModel` in a migration in scope,
+/// or by `CREATE TABLE` in its `RunSQL` (for SQL that names tables).
+pub fn new_tables(project: &Project) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for site in sites(project) {
+        let m = site.m;
+        let mut ops = Vec::new();
+        flatten(&m.operations, &mut ops);
+        for op in ops {
+            if let OpKind::CreateModel {
+                name: Some(n),
+                db_table,
+                ..
+            } = &op.kind
+            {
+                out.insert(match db_table {
+                    Some(t) => t.value.clone(),
+                    None => format!("{}_{}", m.app, n.value.to_ascii_lowercase()),
+                });
+            }
+        }
+        for f in site.sql_facts() {
+            if f.kind == FactKind::CreateTable {
+                out.extend(f.tables);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a statement's tables are all new in this deploy.
+pub fn all_new(f: &Fact, new_tables: &BTreeSet<String>) -> bool {
+    f.fresh || (!f.tables.is_empty() && f.tables.iter().all(|t| new_tables.contains(t)))
 }
 
 /// The migrations in the deploy scope that were read, with their graph node.

@@ -28,6 +28,8 @@ pub enum FactKind {
     AddColumnNotNull { column: String },
     /// `SET [LOCAL | SESSION] lock_timeout ...`.
     SetLockTimeout,
+    /// `CREATE TABLE t` (guarded or not): a table this SQL brings.
+    CreateTable,
     /// Any other statement that takes a lock on a table: `ALTER TABLE`, `DROP TABLE`,
     /// `DROP INDEX` without `CONCURRENTLY`, `CREATE TRIGGER`, `VACUUM FULL`, `CLUSTER`,
     /// `REINDEX` without `CONCURRENTLY`.
@@ -132,6 +134,11 @@ fn classify(st: &Statement) -> Option<(FactKind, Vec<Name>, usize)> {
         return Some((FactKind::Locks, Vec::new(), 0));
     }
     match &st.shape {
+        Shape::Create(c) if c.object.kind == Kind::Table && !c.temporary => Some((
+            FactKind::CreateTable,
+            c.name.iter().cloned().collect(),
+            c.head_last,
+        )),
         Shape::Create(c) if c.object.kind == Kind::Index => {
             let names: Vec<Name> = c.on.iter().cloned().collect();
             Some((
@@ -166,9 +173,7 @@ fn classify(st: &Statement) -> Option<(FactKind, Vec<Name>, usize)> {
                 }
                 let rest = action_tail(t, action.last + 1);
                 let has = |w: &str| rest.iter().any(|x| x.is(w));
-                let not_null = rest
-                    .windows(2)
-                    .any(|w| w[0].is("NOT") && w[1].is("NULL"));
+                let not_null = rest.windows(2).any(|w| w[0].is("NOT") && w[1].is("NULL"));
                 let filled = has("DEFAULT")
                     || has("GENERATED")
                     || has("IDENTITY")
@@ -181,11 +186,7 @@ fn classify(st: &Statement) -> Option<(FactKind, Vec<Name>, usize)> {
                         .as_ref()
                         .map(|c| c.value.clone())
                         .unwrap_or_default();
-                    return Some((
-                        FactKind::AddColumnNotNull { column },
-                        names,
-                        action.last,
-                    ));
+                    return Some((FactKind::AddColumnNotNull { column }, names, action.last));
                 }
             }
             Some((FactKind::Locks, names, head))
@@ -259,7 +260,12 @@ mod tests {
                 (FactKind::TransactionControl("BEGIN".into()), vec![]),
                 (FactKind::LockTable, s(&["a", "b"])),
                 (FactKind::Truncate, s(&["c"])),
-                (FactKind::CreateIndex { concurrently: false }, s(&["d"])),
+                (
+                    FactKind::CreateIndex {
+                        concurrently: false
+                    },
+                    s(&["d"])
+                ),
                 (FactKind::CreateIndex { concurrently: true }, s(&["e"])),
                 (FactKind::AddColumnNotNull { column: "g".into() }, s(&["f"])),
                 (FactKind::Locks, s(&["h"])),
@@ -278,6 +284,6 @@ mod tests {
         let fresh: Vec<bool> = crate::testing::with_context(&src, &Opts::default(), |cx| {
             forward_facts(cx).into_iter().map(|f| f.fresh).collect()
         });
-        assert_eq!(fresh, vec![true, false]);
+        assert_eq!(fresh, vec![false, true, false]);
     }
 }
