@@ -23,7 +23,9 @@ declare_rule! {
     /// reads go on, but every `INSERT`, `UPDATE` and `DELETE` waits until the index is
     /// built, minutes on a large table. A unique constraint is worse: Django writes
     /// `ALTER TABLE ... ADD CONSTRAINT ... UNIQUE`, which holds an ACCESS EXCLUSIVE lock
-    /// (reads wait too) while it builds the index. MySQL's InnoDB builds secondary indexes
+    /// (reads wait too) while it builds the index, and so does an index on a column added
+    /// by the same `AddField` (`ADD COLUMN` holds that lock until the migration commits).
+    /// MySQL's InnoDB builds secondary indexes
     /// online (concurrent reads and writes), and SQLite has a single writer anyway.
     ///
     /// ## Example
@@ -148,10 +150,12 @@ impl Rule for IndexWithoutConcurrently {
                             return;
                         }
                         let Some(n) = &f.name else { return };
+                        // `ADD COLUMN` holds an ACCESS EXCLUSIVE lock until the
+                        // migration commits: the index is built under it.
                         (
                             format!("index on new column `{}` built on `{table}` without `CONCURRENTLY`", n.value),
                             n.range,
-                            unique(f) == Some(true),
+                            true,
                         )
                     }
                     (OpKind::AlterField { field: Some(f), .. }, _) => {

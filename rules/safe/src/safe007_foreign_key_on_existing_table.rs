@@ -16,13 +16,14 @@ declare_rule! {
     ///
     /// ## Why it matters
     /// On PostgreSQL, Django adds the column with its constraint and then builds the
-    /// column's index (`ALTER TABLE ... ADD COLUMN ... REFERENCES ...`, then
-    /// `CREATE INDEX`). Adding the constraint takes a SHARE ROW EXCLUSIVE lock on both the
-    /// table and the table it references (often a hot one such as the users table) and
-    /// validates every existing row while holding it; the index build then blocks every
-    /// write to the table. Writes to both tables wait for the whole time. On MySQL the
-    /// table is copied for a new foreign key unless `foreign_key_checks` is off; SQLite
-    /// rebuilds the table.
+    /// column's index, in the migration's transaction (`ALTER TABLE ... ADD COLUMN ...
+    /// REFERENCES ...`, then `CREATE INDEX`). The table stays under the ACCESS EXCLUSIVE
+    /// lock of `ADD COLUMN` until the migration commits, through the validation of every
+    /// row and the index build: its reads and writes wait. The referenced table (often a
+    /// hot one such as the users table) is held under a SHARE ROW EXCLUSIVE lock: its
+    /// writes wait. An `AlterField` adding the constraint to an existing column validates
+    /// every row the same way. On MySQL the table is copied for a new foreign key unless
+    /// `foreign_key_checks` is off; SQLite rebuilds the table.
     ///
     /// ## Example
     /// ```python
@@ -117,7 +118,7 @@ impl Rule for ForeignKeyOnExistingTable {
                             name.value
                         ))
                         .at(site.span(name.range), "constraint validated and index built under lock")
-                        .note("PostgreSQL validates every row under a SHARE ROW EXCLUSIVE lock on both tables, then builds the index under a SHARE lock: writes to them wait")
+                        .note("PostgreSQL validates every row and builds the index while the table is locked (reads and writes wait) and the referenced table's writes wait")
                         .help("add it with `db_constraint=False, db_index=False`, then `AddIndexConcurrently` and `ADD CONSTRAINT ... NOT VALID` + `VALIDATE CONSTRAINT` in later migrations (django-pg-migration-tools: `SaferAddFieldForeignKey`)"),
                 );
             });
