@@ -5,9 +5,9 @@ use djcheck_project::SqlDialect;
 
 declare_rule! {
     /// ## What it finds
-    /// An atomic migration about to be deployed that both changes the schema of an
-    /// existing table (adds, alters, removes or renames a field, adds an index or a
-    /// constraint, renames or deletes a model) and runs `RunPython`.
+    /// An atomic migration about to be deployed that changes the schema of an existing
+    /// table (adds, alters, removes or renames a field, adds an index or a constraint,
+    /// renames or deletes a model) and then runs `RunPython`.
     ///
     /// Silent when the schema changes only touch tables created in the same deploy, when
     /// the migration has `atomic = False`, and when `sql-dialect` is not `postgresql`.
@@ -49,8 +49,9 @@ impl Rule for SchemaAndDataInOneMigration {
             let mut schema = None;
             let mut data = None;
             walk::for_each_op(&site, |op, _, cursor| match &op.kind {
+                // A data migration after a schema change runs while its lock is held.
                 OpKind::RunPython { .. } => {
-                    if data.is_none() {
+                    if data.is_none() && schema.is_some() {
                         data = Some(op.range);
                     }
                 }
