@@ -1,5 +1,11 @@
 //! Shared helpers for djcheck's integration tests. The tests call the CLI in memory
-//! through [`djcheck`], the one function that touches its API.
+//! through [`djcheck`], the one function that touches its API; the conformance suites
+//! share the Django virtualenv ([`conformance_python`]) and the throwaway PostgreSQL
+//! server ([`postgres`]).
+
+// Test support: it reads the output of the programs it runs (tool output, not project
+// files), where a lone CR never separates lines.
+#![allow(clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 

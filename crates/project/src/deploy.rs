@@ -97,7 +97,7 @@ pub fn scope(
     };
     if let (true, Some(snap)) = (opts.deploy_since_base, base) {
         // A base that could not be listed at all would put every migration in scope.
-        if !(snap.migrations.is_empty() && !snap.problems.is_empty()) {
+        if !snap.migrations.is_empty() || snap.problems.is_empty() {
             let at_base: BTreeSet<(&str, &str)> = snap
                 .migrations
                 .iter()

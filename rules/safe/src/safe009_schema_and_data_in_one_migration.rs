@@ -50,10 +50,8 @@ impl Rule for SchemaAndDataInOneMigration {
             let mut data = None;
             walk::for_each_op(&site, |op, _, cursor| match &op.kind {
                 // A data migration after a schema change runs while its lock is held.
-                OpKind::RunPython { .. } => {
-                    if data.is_none() && schema.is_some() {
-                        data = Some(op.range);
-                    }
+                OpKind::RunPython { .. } if data.is_none() && schema.is_some() => {
+                    data = Some(op.range);
                 }
                 OpKind::AddField { .. }
                 | OpKind::AlterField { .. }

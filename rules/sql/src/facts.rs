@@ -82,19 +82,19 @@ fn classify(st: &Statement) -> Option<(FactKind, Vec<Name>, usize)> {
     let t = &st.toks;
     let first = t.first()?;
     let word = |i: usize, w: &str| t.get(i).is_some_and(|x| x.is(w));
-    if !st.in_do {
-        if first.is_any(&["BEGIN", "COMMIT", "END", "ABORT"])
-            || (first.is("START") && word(1, "TRANSACTION"))
-            || (first.is("ROLLBACK") && !t.iter().any(|x| x.is("SAVEPOINT") || x.is("TO")))
-        {
-            let last = usize::from(first.is("START"));
-            let text = t[..=last]
-                .iter()
-                .filter_map(|x| x.word().map(str::to_ascii_uppercase))
-                .collect::<Vec<_>>()
-                .join(" ");
-            return Some((FactKind::TransactionControl(text), Vec::new(), last));
-        }
+    let transaction_control = first.is_any(&["BEGIN", "COMMIT", "END", "ABORT"])
+        || (first.is("START") && word(1, "TRANSACTION"))
+        || (first.is("ROLLBACK") && !t.iter().any(|x| x.is("SAVEPOINT") || x.is("TO")));
+    // Inside a `DO` block, `BEGIN ... END` delimit PL/pgSQL blocks.
+    if !st.in_do && transaction_control {
+        let last = usize::from(first.is("START"));
+        let text = t
+            .iter()
+            .take(last + 1)
+            .filter_map(|x| x.word().map(str::to_ascii_uppercase))
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Some((FactKind::TransactionControl(text), Vec::new(), last));
     }
     if first.is("SET") {
         let mut i = 1;

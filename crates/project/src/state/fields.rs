@@ -816,15 +816,15 @@ pub(super) fn build(
         out.sort_by_key(|e| e.0);
         after[i] = Some(Arc::new(out));
     }
-    // The end state: every node's after-state merged (leaves suffice, but merging all is
-    // as cheap and covers nodes whose children were removed).
+    // The end state: the after-states of the leaves (nodes whose children are all
+    // removed count), merged.
     let mut end = empty;
-    for i in 0..n {
-        let is_leaf = g.nodes[i].children.iter().all(|&c| g.nodes[c].removed);
-        if g.nodes[i].removed || !is_leaf {
+    for (node, a) in g.nodes.iter().zip(&after) {
+        let is_leaf = node.children.iter().all(|&c| g.nodes[c].removed);
+        if node.removed || !is_leaf {
             continue;
         }
-        if let Some(a) = &after[i] {
+        if let Some(a) = a {
             end = st.merge(&end, a);
         }
     }
