@@ -44,6 +44,17 @@ impl Rule for RemoveFieldOrModel {
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         for site in walk::sites(project) {
+            // `makemigrations` removes a model's relations before deleting it: the table
+            // going is the one finding, not each of its columns.
+            let deleted: Vec<String> = site
+                .m
+                .operations
+                .iter()
+                .filter_map(|op| match &op.kind {
+                    OpKind::DeleteModel { name: Some(n) } => Some(n.value.to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect();
             walk::for_each_op(&site, |op, side, cursor| {
                 if side != Side::Both {
                     return;
@@ -53,6 +64,12 @@ impl Rule for RemoveFieldOrModel {
                         model,
                         name: Some(n),
                     } => {
+                        if model
+                            .as_ref()
+                            .is_some_and(|m| deleted.contains(&m.value.to_ascii_lowercase()))
+                        {
+                            return;
+                        }
                         let Some(def) = site.existing(cursor, model) else {
                             return;
                         };
