@@ -40,10 +40,10 @@ if ! venv_ok; then
     "$venv/bin/python" -m pip install "${pip_opts[@]}" "$spec" \
         || { echo "conformance: 'pip install $spec' failed (is PyPI reachable?)" >&2; exit 1; }
 fi
-# The settings libraries real projects use, for the settings conformance test (their
-# settings import them).
-settings_libs='django-split-settings>=1.3,<2 django-environ>=0.11,<1 python-decouple>=3.8,<4'
-if ! "$venv/bin/python" -c 'import split_settings, environ, decouple' 2>/dev/null; then
+# The settings libraries real projects use (their settings import them), and a
+# third-party app whose AppConfig a fixture subclasses.
+settings_libs='django-split-settings>=1.3,<2 django-environ>=0.11,<1 python-decouple>=3.8,<4 django-constance>=4,<5'
+if ! "$venv/bin/python" -c 'import split_settings, environ, decouple, constance' 2>/dev/null; then
     "$venv/bin/python" -m pip install "${pip_opts[@]}" $settings_libs \
         || { echo "conformance: 'pip install $settings_libs' failed (is PyPI reachable?)" >&2; exit 1; }
 fi

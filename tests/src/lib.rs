@@ -1,5 +1,11 @@
 //! Shared helpers for djcheck's integration tests. The tests call the CLI in memory
-//! through [`djcheck`], the one function that touches its API.
+//! through [`djcheck`], the one function that touches its API; the conformance suites
+//! share the Django virtualenv ([`conformance_python`]) and the throwaway PostgreSQL
+//! server ([`postgres`]).
+
+// Test support: it reads the output of the programs it runs (tool output, not project
+// files), where a lone CR never separates lines.
+#![allow(clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +27,12 @@ pub fn djcheck_stdin(args: &[&str], cwd: &Path, stdin: &str) -> (i32, String, St
     djcheck_cli::run_captured(args, cwd, stdin)
 }
 
-/// Every fixture project: `fixtures/<family>/<CODE>_<name>/{fires,silent}`, sorted.
+/// The kinds of fixture project a rule folder holds: one that fires the rule, one that
+/// must stay silent, and (for the deploy-safety rules) one that stays silent because the
+/// table is new in the deploy.
+pub const FIXTURE_KINDS: &[&str] = &["fires", "silent", "silent-new-table"];
+
+/// Every fixture project: `fixtures/<family>/<CODE>_<name>/{fires,silent,...}`, sorted.
 pub fn fixture_projects() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let root = workspace_root().join("fixtures");
@@ -33,7 +44,7 @@ pub fn fixture_projects() -> Vec<PathBuf> {
             continue;
         };
         for rule in rules.flatten() {
-            for kind in ["fires", "silent"] {
+            for kind in FIXTURE_KINDS {
                 let p = rule.path().join(kind);
                 if p.is_dir() {
                     out.push(p);
@@ -49,4 +60,248 @@ pub fn fixture_projects() -> Vec<PathBuf> {
 /// a project by itself.
 pub fn is_change_fixture(dir: &Path) -> bool {
     dir.join("after").is_dir()
+}
+
+/// The workspace's target folder (`CARGO_TARGET_DIR` when set).
+pub fn target_dir() -> PathBuf {
+    let root = workspace_root();
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(t) if !t.is_empty() => root.join(t),
+        _ => root.join("target"),
+    }
+}
+
+/// The conformance virtualenv with Django 5.2 (`tests/conformance/setup_venv.sh`, which
+/// takes the locks the other conformance tests take): its python, or why it failed.
+pub fn conformance_python() -> Result<PathBuf, String> {
+    let conf = target_dir().join("conformance");
+    let script = workspace_root().join("tests/conformance/setup_venv.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(&conf)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run bash {}: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let python = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("python="))
+        .map(PathBuf::from);
+    match python {
+        Some(py) if out.status.success() && py.exists() => Ok(py),
+        _ => Err(format!(
+            "conformance setup failed (it needs PyPI to install Django 5.2 into {}).\n\
+             status: {}\nstdout:\n{stdout}\nstderr:\n{}",
+            conf.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// A throwaway PostgreSQL server for the tests that need the real database.
+pub mod postgres {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+
+    /// Where the PostgreSQL programs are: `initdb` on PATH, or Debian's
+    /// `/usr/lib/postgresql/<version>/bin`.
+    pub fn bin_dir() -> Option<PathBuf> {
+        if let Ok(out) = Command::new("sh")
+            .args(["-c", "command -v initdb"])
+            .output()
+        {
+            let p = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if !p.is_empty() {
+                let p = std::fs::canonicalize(&p).unwrap_or_else(|_| PathBuf::from(&p));
+                return p.parent().map(Path::to_path_buf);
+            }
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists())
+            .collect();
+        found.sort();
+        found.pop()
+    }
+
+    /// A PostgreSQL server on a loopback port, in a temporary folder (`initdb`,
+    /// `pg_ctl`); stopped and removed on drop.
+    pub struct Server {
+        pub bin: PathBuf,
+        pub dir: PathBuf,
+        pub port: u16,
+        /// Run the server programs as `postgres`: initdb refuses to run as root.
+        as_postgres: bool,
+    }
+
+    impl Server {
+        /// A server program (`initdb`, `pg_ctl`), run as `postgres` when we are root.
+        pub fn command(&self, program: &str) -> Command {
+            let mut c = if self.as_postgres {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(self.bin.join(program));
+                c
+            } else {
+                Command::new(self.bin.join(program))
+            };
+            c.stdin(Stdio::null());
+            c
+        }
+
+        /// `psql` (from the server's folder, else PATH).
+        pub fn psql(&self) -> Command {
+            let psql = if self.bin.join("psql").exists() {
+                self.bin.join("psql")
+            } else {
+                PathBuf::from("psql")
+            };
+            Command::new(psql)
+        }
+
+        /// A libpq connection string for database `postgres` as user `postgres`.
+        pub fn dsn(&self) -> String {
+            format!(
+                "host=127.0.0.1 port={} user=postgres dbname=postgres",
+                self.port
+            )
+        }
+
+        /// Starts a server; `tag` names its temporary folder.
+        pub fn start(tag: &str) -> Result<Server, String> {
+            let bin = bin_dir().ok_or("initdb not found (apt-get install postgresql to run it)")?;
+            let uid = Command::new("id")
+                .arg("-u")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default();
+            let dir = std::env::temp_dir().join(format!("djcheck-{tag}-pg-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(|e| e.to_string())?
+                .port();
+            let server = Server {
+                bin,
+                dir,
+                port,
+                as_postgres: uid == "0",
+            };
+            if server.as_postgres {
+                let ok = Command::new("chown")
+                    .arg("postgres:")
+                    .arg(&server.dir)
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !ok {
+                    return Err(
+                        "running as root and cannot hand the data folder to the `postgres` user"
+                            .into(),
+                    );
+                }
+            }
+            let data = server.dir.join("data");
+            let out = server
+                .command("initdb")
+                .args([
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "-D",
+                ])
+                .arg(&data)
+                .output()
+                .map_err(|e| format!("initdb: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "initdb failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let opts = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off \
+                 -c synchronous_commit=off",
+                server.port,
+                server.dir.display()
+            );
+            let out = server
+                .command("pg_ctl")
+                .args(["-w", "-t", "60", "-D"])
+                .arg(&data)
+                .arg("-l")
+                .arg(server.dir.join("log"))
+                .args(["-o", &opts, "start"])
+                .output()
+                .map_err(|e| format!("pg_ctl: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "pg_ctl start failed: {}{}",
+                    String::from_utf8_lossy(&out.stderr),
+                    std::fs::read_to_string(server.dir.join("log")).unwrap_or_default()
+                ));
+            }
+            Ok(server)
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self
+                .command("pg_ctl")
+                .args(["-m", "immediate", "-D"])
+                .arg(self.dir.join("data"))
+                .arg("stop")
+                .output();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// psycopg2 in the conformance virtualenv, installed under the venv lock the other
+    /// conformance tests take when it is missing.
+    pub fn ensure_psycopg2(python: &Path) -> Result<(), String> {
+        let has = || {
+            Command::new(python)
+                .args(["-c", "import psycopg2"])
+                .stdin(Stdio::null())
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if has() {
+            return Ok(());
+        }
+        let conf = super::target_dir().join("conformance");
+        std::fs::create_dir_all(&conf).map_err(|e| e.to_string())?;
+        let lock = std::fs::File::create(conf.join(".venv.lock")).map_err(|e| e.to_string())?;
+        lock.lock().map_err(|e| e.to_string())?;
+        if has() {
+            return Ok(());
+        }
+        let out = Command::new(python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--quiet",
+                "psycopg2-binary",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run pip: {e}"))?;
+        if out.status.success() && has() {
+            Ok(())
+        } else {
+            Err(format!(
+                "`pip install psycopg2-binary` failed (is PyPI reachable?): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
 }

@@ -40,7 +40,8 @@
     clippy::print_stderr
 )]
 
-use djcheck_tests::{djcheck, fixture_projects, workspace_root};
+use djcheck_tests::postgres::{self, Server};
+use djcheck_tests::{conformance_python, djcheck, fixture_projects, target_dir, workspace_root};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -76,9 +77,10 @@ fn auth_fixtures_agree_with_django_migrate() {
         return;
     }
     let root = workspace_root();
-    let conf = target_dir(&root).join("conformance");
-    let python = setup_venv(&root, &conf);
-    let server = match ensure_psycopg2(&python, &conf).and_then(|()| Server::start()) {
+    let conf = target_dir().join("conformance");
+    let python = conformance_python()
+        .unwrap_or_else(|e| panic!("{e}\nSet DJCHECK_SKIP_CONFORMANCE=1 to skip this test."));
+    let server = match postgres::ensure_psycopg2(&python).and_then(|()| Server::start("auth")) {
         Ok(s) => Some(s),
         Err(why) => {
             assert!(
@@ -409,225 +411,4 @@ fn note_id(notes: &mut String, msg: &str) -> usize {
     let id = notes.lines().count() + 1;
     let _ = writeln!(notes, "[{id}] {msg}");
     id
-}
-
-/// The workspace's target dir (CARGO_TARGET_DIR when set).
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(t) if !t.is_empty() => root.join(t),
-        _ => root.join("target"),
-    }
-}
-
-/// The conformance virtualenv (`setup_venv.sh`, shared with the other conformance
-/// tests, which takes their locks): its python.
-fn setup_venv(root: &Path, conf: &Path) -> PathBuf {
-    let script = root.join("tests/conformance/setup_venv.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg(conf)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run bash {}: {e}", script.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let python = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("python="))
-        .map(PathBuf::from);
-    match python {
-        Some(py) if out.status.success() && py.exists() => py,
-        _ => panic!(
-            "conformance setup failed (it needs PyPI to install Django 5.2 into {}).\n\
-             Set DJCHECK_SKIP_CONFORMANCE=1 to skip this test.\nstatus: {}\nstdout:\n{stdout}\n\
-             stderr:\n{}",
-            conf.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
-/// psycopg2 in the virtualenv, installed under the venv lock the other conformance tests
-/// take when it is missing.
-fn ensure_psycopg2(python: &Path, conf: &Path) -> Result<(), String> {
-    let has = || {
-        Command::new(python)
-            .args(["-c", "import psycopg2"])
-            .stdin(Stdio::null())
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if has() {
-        return Ok(());
-    }
-    let lock = std::fs::File::create(conf.join(".venv.lock")).map_err(|e| e.to_string())?;
-    lock.lock().map_err(|e| e.to_string())?;
-    if has() {
-        return Ok(());
-    }
-    let out = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-            "psycopg2-binary",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run pip: {e}"))?;
-    if out.status.success() && has() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`pip install psycopg2-binary` failed (is PyPI reachable?): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Where the PostgreSQL programs are: `initdb` on PATH, or Debian's
-/// `/usr/lib/postgresql/<version>/bin`.
-fn pg_bin() -> Option<PathBuf> {
-    if let Ok(out) = Command::new("sh")
-        .args(["-c", "command -v initdb"])
-        .output()
-    {
-        let p = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        if !p.is_empty() {
-            let p = std::fs::canonicalize(&p).unwrap_or_else(|_| PathBuf::from(&p));
-            return p.parent().map(Path::to_path_buf);
-        }
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|b| b.join("initdb").exists())
-        .collect();
-    found.sort();
-    found.pop()
-}
-
-/// A throwaway PostgreSQL server on a loopback port, in a temporary folder; stopped and
-/// removed on drop.
-struct Server {
-    bin: PathBuf,
-    dir: PathBuf,
-    port: u16,
-    /// Run the server programs as `postgres`: initdb refuses to run as root.
-    as_postgres: bool,
-}
-
-impl Server {
-    fn command(&self, program: &str) -> Command {
-        let mut c = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(self.bin.join(program));
-            c
-        } else {
-            Command::new(self.bin.join(program))
-        };
-        c.stdin(Stdio::null());
-        c
-    }
-
-    fn start() -> Result<Server, String> {
-        let bin = pg_bin().ok_or("initdb not found (apt-get install postgresql to run it)")?;
-        let uid = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!("djcheck-auth-pg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
-        let server = Server {
-            bin,
-            dir,
-            port,
-            as_postgres: uid == "0",
-        };
-        if server.as_postgres {
-            let ok = Command::new("chown")
-                .arg("postgres:")
-                .arg(&server.dir)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                return Err(
-                    "running as root and cannot hand the data folder to the `postgres` user".into(),
-                );
-            }
-        }
-        let data = server.dir.join("data");
-        let out = server
-            .command("initdb")
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "-D",
-            ])
-            .arg(&data)
-            .output()
-            .map_err(|e| format!("initdb: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "initdb failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off \
-             -c synchronous_commit=off",
-            server.port,
-            server.dir.display()
-        );
-        let out = server
-            .command("pg_ctl")
-            .args(["-w", "-t", "60", "-D"])
-            .arg(&data)
-            .arg("-l")
-            .arg(server.dir.join("log"))
-            .args(["-o", &opts, "start"])
-            .output()
-            .map_err(|e| format!("pg_ctl: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "pg_ctl start failed: {}{}",
-                String::from_utf8_lossy(&out.stderr),
-                std::fs::read_to_string(server.dir.join("log")).unwrap_or_default()
-            ));
-        }
-        Ok(server)
-    }
-
-    fn dsn(&self) -> String {
-        format!(
-            "host=127.0.0.1 port={} user=postgres dbname=postgres",
-            self.port
-        )
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self
-            .command("pg_ctl")
-            .args(["-m", "immediate", "-D"])
-            .arg(self.dir.join("data"))
-            .arg("stop")
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }

@@ -113,8 +113,19 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// `--no-config`, unless the fixture brings its own `djcheck.toml` (a rule that only
+/// runs when configured).
+fn config_args(dir: &Path) -> Vec<&'static str> {
+    if dir.join("djcheck.toml").is_file() {
+        Vec::new()
+    } else {
+        vec!["--no-config"]
+    }
+}
+
 fn emitted(dir: &Path, extra: &[&str]) -> BTreeSet<Mark> {
-    let mut args = vec!["check", ".", "--no-config", "--format", "json"];
+    let mut args = vec!["check", ".", "--format", "json"];
+    args.extend(config_args(dir));
     args.extend_from_slice(extra);
     let (_, out, err) = djcheck(&args, dir);
     let v: serde_json::Value =
@@ -186,7 +197,8 @@ fn fixtures_match_marks_and_snapshots() {
             ));
         }
         // Snapshot of the rendered text output.
-        let mut args = vec!["check", ".", "--no-config"];
+        let mut args = vec!["check", "."];
+        args.extend(config_args(&run_dir));
         args.extend_from_slice(&extra);
         let (_, text, err) = djcheck(&args, &run_dir);
         assert!(err.is_empty(), "{name}: stderr: {err}");

@@ -28,6 +28,7 @@
 // Test code: a failed unwrap is a failed test, and reading fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
 
+use djcheck_tests::postgres::Server;
 use djcheck_tests::{djcheck, fixture_projects, workspace_root};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -154,170 +155,32 @@ def extract(root):
 print(json.dumps({r: extract(r) for r in sys.argv[1:]}))
 "#;
 
-/// Where the PostgreSQL programs are.
-fn pg_bin() -> Option<PathBuf> {
-    if let Ok(out) = Command::new("sh")
-        .args(["-c", "command -v initdb"])
-        .output()
-    {
-        let p = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        if !p.is_empty() {
-            let p = std::fs::canonicalize(&p).unwrap_or_else(|_| PathBuf::from(&p));
-            return p.parent().map(Path::to_path_buf);
-        }
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|b| b.join("initdb").exists())
-        .collect();
-    found.sort();
-    found.pop()
-}
-
-struct Server {
-    bin: PathBuf,
-    dir: PathBuf,
-    port: u16,
-    /// Run the server programs as `postgres` (initdb refuses root).
-    as_postgres: bool,
-}
-
-impl Server {
-    fn command(&self, program: &str) -> Command {
-        if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(self.bin.join(program));
-            c
-        } else {
-            Command::new(self.bin.join(program))
-        }
-    }
-
-    fn start() -> Result<Server, String> {
-        let bin = pg_bin().ok_or("initdb not found (install PostgreSQL to run this test)")?;
-        let uid = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!("djcheck-pg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
-        let server = Server {
-            bin,
-            dir,
-            port,
-            as_postgres: uid == "0",
-        };
-        if server.as_postgres {
-            let ok = Command::new("chown")
-                .args(["postgres:"])
-                .arg(&server.dir)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                return Err("running as root and cannot hand the data folder to `postgres`".into());
-            }
-        }
-        let data = server.dir.join("data");
-        let out = server
-            .command("initdb")
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "-D",
-            ])
-            .arg(&data)
-            .output()
-            .map_err(|e| format!("initdb: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "initdb failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
-            server.port,
-            server.dir.display()
-        );
-        let out = server
-            .command("pg_ctl")
-            .args(["-w", "-t", "60", "-D"])
-            .arg(&data)
-            .args(["-l"])
-            .arg(server.dir.join("log"))
-            .args(["-o", &opts, "start"])
-            .output()
-            .map_err(|e| format!("pg_ctl: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "pg_ctl start failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(server)
-    }
-
-    fn psql(&self) -> Command {
-        let psql = if self.bin.join("psql").exists() {
-            self.bin.join("psql")
-        } else {
-            PathBuf::from("psql")
-        };
-        Command::new(psql)
-    }
-
-    /// Runs a psql script in `db`, going on after errors; returns the `R<n> <error>`
-    /// lines it echoes, as `n -> error`.
-    fn script(&self, db: &str, script: &str) -> BTreeMap<usize, bool> {
-        let mut child = self
-            .psql()
-            .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres"])
-            .args(["-p", &self.port.to_string(), "-d", db, "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(script.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split('\n')
-            .filter_map(|l| {
-                let (id, err) = l.strip_prefix('R')?.split_once(' ')?;
-                Some((id.parse().ok()?, err.trim() == "true"))
-            })
-            .collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self
-            .command("pg_ctl")
-            .args(["-m", "immediate", "-D"])
-            .arg(self.dir.join("data"))
-            .arg("stop")
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// Runs a psql script in `db`, going on after errors; returns the `R<n> <error>`
+/// lines it echoes, as `n -> error`.
+fn run_script(server: &Server, db: &str, script: &str) -> BTreeMap<usize, bool> {
+    let mut child = server
+        .psql()
+        .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres"])
+        .args(["-p", &server.port.to_string(), "-d", db, "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split('\n')
+        .filter_map(|l| {
+            let (id, err) = l.strip_prefix('R')?.split_once(' ')?;
+            Some((id.parse().ok()?, err.trim() == "true"))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -439,7 +302,7 @@ fn sql_fixture_verdicts_hold_on_postgresql() {
     if Command::new("python3").arg("--version").output().is_err() {
         return skip("python3 not found");
     }
-    let server = match Server::start() {
+    let server = match Server::start("sql") {
         Ok(s) => s,
         Err(e) => return skip(&e),
     };
@@ -462,7 +325,7 @@ fn sql_fixture_verdicts_hold_on_postgresql() {
     let databases: String = (1..=dirs.len())
         .map(|i| format!("CREATE DATABASE fx{i};\n"))
         .collect();
-    server.script("postgres", &databases);
+    run_script(&server, "postgres", &databases);
     let mut failures = Vec::new();
     let mut checked = 0usize;
     for (n, dir) in dirs.iter().enumerate() {
@@ -543,7 +406,7 @@ fn sql_fixture_verdicts_hold_on_postgresql() {
                 let _ = writeln!(script, "{stmt};");
             }
         }
-        let failed = server.script(&db, &script);
+        let failed = run_script(&server, &db, &script);
         // A group's first failure: statements after it would not be reached by a real
         // re-run, which stops there.
         let mut first_failure: BTreeMap<usize, usize> = BTreeMap::new();

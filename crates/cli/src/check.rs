@@ -146,11 +146,19 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         },
         None => None,
     };
-    let load = LoadOptions {
+    let mut load = LoadOptions {
         overrides,
         base,
         ..load_options(&root, &cfg, a.settings.as_ref(), a.auth_user_model.as_ref())
     };
+    // Files given (not folders) name the migrations about to be deployed.
+    load.analysis.deploy_paths = paths
+        .iter()
+        .filter(|p| p.is_file() || (stdin_mode && stdin_path.as_ref() == Some(*p)))
+        .map(|p| rel_to(&root, &canonical(p)))
+        .filter(|r| !r.is_empty())
+        .collect();
+    load.analysis.deploy_since_base = a.base.is_some();
     let rule_infos: Vec<RuleInfo> = all
         .iter()
         .map(|r| {
@@ -302,6 +310,9 @@ pub(crate) fn load_options(
         },
         allowed_schemas: cfg.allowed_schemas.clone().unwrap_or_default(),
         root_urlconf: cfg.root_urlconf.clone(),
+        deploy_safety_since: cfg.deploy_safety_since.clone().unwrap_or_default(),
+        require_lock_timeout: cfg.require_lock_timeout.unwrap_or(false),
+        ..AnalysisOptions::default()
     };
     LoadOptions {
         root: root.to_owned(),

@@ -13,6 +13,7 @@ pub fn all_rules() -> Vec<&'static dyn Rule> {
     rules.extend_from_slice(djcheck_rules_secrets::RULES);
     rules.extend_from_slice(djcheck_rules_sql::RULES);
     rules.extend_from_slice(djcheck_rules_runpython::RULES);
+    rules.extend_from_slice(djcheck_rules_safe::RULES);
     rules.sort_by_key(|r| r.meta().code);
     rules
 }

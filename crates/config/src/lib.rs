@@ -43,6 +43,11 @@ pub struct Options {
     pub allowed_schemas: Option<Vec<String>>,
     /// Labels of installed third-party apps djcheck cannot see.
     pub third_party_apps: Option<Vec<String>>,
+    /// Deploy-safety scope without `--base` or paths: app label (or `*`) to the migration
+    /// name, number or `YYYY-MM-DD` date after which migrations are judged.
+    pub deploy_safety_since: Option<BTreeMap<String, String>>,
+    /// Require a `SET lock_timeout` before lock-taking SQL in RunSQL (SAFE rules).
+    pub require_lock_timeout: Option<bool>,
 }
 
 /// A configuration problem, ready to print: it names the file, and the key and line when
@@ -291,6 +296,34 @@ fn validate(o: &Options) -> Result<(), Invalid> {
             return Err(bad(&["settings"], s, "a dotted module name or a file path"));
         }
     }
+    for (app, value) in o.deploy_safety_since.iter().flatten() {
+        if app != "*" && !is_identifier(app) {
+            return Err((
+                vec!["deploy-safety-since".to_owned(), app.clone()],
+                format!("invalid app label `{app}`: expected an app label or `*`"),
+            ));
+        }
+        let v = value.trim();
+        let date_like = v.len() == 10 && v.as_bytes()[4] == b'-' && v.as_bytes()[7] == b'-';
+        let valid = if date_like {
+            v.bytes().enumerate().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == b'-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+        } else {
+            !v.is_empty() && is_identifier_or_name(v)
+        };
+        if !valid {
+            return Err(bad(
+                &["deploy-safety-since", app],
+                value,
+                "a migration name (`0042_add_field`), a number (`0042`) or a date (`2024-06-01`)",
+            ));
+        }
+    }
     let code_lists = [
         ("select", &o.select),
         ("ignore", &o.ignore),
@@ -319,6 +352,11 @@ fn validate(o: &Options) -> Result<(), Invalid> {
         }
     }
     Ok(())
+}
+
+/// A migration name or number: letters, digits and `_`.
+fn is_identifier_or_name(s: &str) -> bool {
+    s.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -408,6 +446,15 @@ mod tests {
             e.0.starts_with("d.toml:3: `per-file-ignores.b/*.py`"),
             "{e}"
         );
+        let e = parse_options(
+            Path::new("d.toml"),
+            "[deploy-safety-since]\nblog = \"2024-13-x1\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.0.starts_with("d.toml:2: `deploy-safety-since.blog`"),
+            "{e}"
+        );
         let e = parse_options(Path::new("d.toml"), "select = [1]\n").unwrap_err();
         assert!(e.0.starts_with("d.toml:1: "), "{e}");
     }
@@ -429,9 +476,13 @@ auth-user-model = "users.User"
 sql-dialect = "postgresql"
 allowed-schemas = ["audit"]
 third-party-apps = ["allauth"]
+deploy-safety-since = { blog = "0042_post_slug", shop = "0007", "*" = "2024-06-01" }
+require-lock-timeout = true
 "#;
         let o = parse_options(Path::new("djcheck.toml"), text).unwrap();
         assert_eq!(o.third_party_apps, Some(vec!["allauth".to_owned()]));
+        assert_eq!(o.require_lock_timeout, Some(true));
+        assert_eq!(o.deploy_safety_since.as_ref().map(|m| m.len()), Some(3));
         assert_eq!(o.root_urlconf.as_deref(), Some("proj.urls"));
     }
 }

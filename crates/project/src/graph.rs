@@ -90,8 +90,6 @@ pub struct Graph {
     /// Apps whose part of the graph is not fully known (unreadable migrations,
     /// dependencies not statically readable): leaf and cycle findings skip them.
     pub uncertain_apps: BTreeSet<String>,
-    /// Which project models exist before each node (see [`crate::state`]).
-    pub state: crate::state::ModelState,
 }
 
 impl Graph {
@@ -375,7 +373,6 @@ pub fn build(migrations: &[Migration], universe: &AppUniverse, user_app: &str) -
 
     // 6. Cycles among real nodes.
     g.cycles = find_cycles(&g);
-    g.state = crate::state::build(migrations, &g);
     g
 }
 

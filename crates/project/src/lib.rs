@@ -19,6 +19,7 @@
 
 pub mod base;
 pub mod contrib;
+pub mod deploy;
 pub mod discover;
 pub mod fs;
 pub mod git;
@@ -117,6 +118,16 @@ pub struct AnalysisOptions {
     pub allowed_schemas: Vec<String>,
     /// Dotted module of the root URLconf (config `root-urlconf`), overriding settings.
     pub root_urlconf: Option<String>,
+    /// Files named on the command line (project-relative): the migrations among them are
+    /// the deploy scope (see [`deploy`]).
+    pub deploy_paths: Vec<String>,
+    /// `--base REF` was given: the deploy scope is what was added since the base.
+    pub deploy_since_base: bool,
+    /// Config `deploy-safety-since`: app label (or `*`) to a migration name, number or
+    /// date.
+    pub deploy_safety_since: BTreeMap<String, String>,
+    /// Config `require-lock-timeout`: lock-taking SQL must follow a `lock_timeout`.
+    pub require_lock_timeout: bool,
 }
 
 /// How djcheck is asked to load a project.
@@ -188,12 +199,16 @@ pub struct Project {
     /// Sorted by `(app, name)`.
     pub migrations: Vec<Migration>,
     pub graph: Graph,
+    /// The model state over the graph, down to fields (see [`state`]).
+    pub state: state::ModelState,
     pub universe: AppUniverse,
     pub options: AnalysisOptions,
     /// The URL tree from ROOT_URLCONF.
     pub urls: urls::UrlTree,
     /// The project at the base revision, with `--base`.
     pub base: Option<base::BaseSnapshot>,
+    /// The migrations about to be deployed (the SAFE rules' scope).
+    pub deploy: deploy::DeployScope,
     /// Number of files analysed.
     pub files_checked: usize,
     /// What was analysed, and what was not.

@@ -490,6 +490,8 @@ pub fn load(
         }
     }
 
+    let model_state = crate::state::build(&migrations, &graph);
+
     // The URL tree (after everything else, so its extra reads never delay the graph).
     mem.settings_module = settings.module.clone().filter(|_| settings.readable);
     mem.app_configs = installed.as_ref().map(|i| (i.configs.clone(), i.complete));
@@ -504,6 +506,13 @@ pub fn load(
         .base
         .as_ref()
         .map(|b| base::snapshot(&opts.root, b, &apps, &user_app_label));
+    let deploy = crate::deploy::scope(
+        &migrations,
+        &graph,
+        &ld.db,
+        base_snapshot.as_ref(),
+        &opts.analysis,
+    );
     let project = Project {
         root,
         db: ld.db,
@@ -513,9 +522,11 @@ pub fn load(
         apps,
         migrations,
         graph,
+        state: model_state,
         universe,
         options: opts.analysis.clone(),
         base: base_snapshot,
+        deploy,
         urls,
         files_checked,
         report,

@@ -52,14 +52,191 @@ pub struct Relation {
     pub range: TextRange,
 }
 
+/// A keyword argument's value, as far as the source states it literally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgValue {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    None,
+    /// A dotted name: `models.CASCADE`, `django.utils.timezone.now`, `settings.X`.
+    Name(String),
+    /// A call, by its callee's dotted name (`django.db.models.functions.Now()`).
+    Call(String),
+    /// Anything else, by a fingerprint of its structure (equal for the same code).
+    Other(u64),
+}
+
+impl ArgValue {
+    fn of(e: &Expr) -> ArgValue {
+        if let Some(s) = eval::str_value(e) {
+            return ArgValue::Str(s);
+        }
+        if let Some(i) = eval::int_value(e) {
+            return ArgValue::Int(i);
+        }
+        if let Some(b) = eval::bool_value(e) {
+            return ArgValue::Bool(b);
+        }
+        if e.is_none_literal_expr() {
+            return ArgValue::None;
+        }
+        if let Some(d) = eval::dotted_name(e) {
+            return ArgValue::Name(d);
+        }
+        if let Expr::Call(c) = e {
+            if c.arguments.args.is_empty() && c.arguments.keywords.is_empty() {
+                if let Some(d) = eval::dotted_name(&c.func) {
+                    return ArgValue::Call(d);
+                }
+            }
+        }
+        ArgValue::Other(eval::fingerprint(e))
+    }
+}
+
+/// One keyword argument of a call, e.g. `null=True` of a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kwarg {
+    pub name: String,
+    pub value: ArgValue,
+    pub range: TextRange,
+}
+
 /// A field as declared in `CreateModel(fields=[...])` or `AddField(field=...)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
     pub name: Option<Lit>,
     /// The field class's last name, e.g. `ForeignKey`.
     pub class: String,
+    /// The field class as written, e.g. `models.ForeignKey` or `myapp.fields.Money`.
+    pub class_path: String,
     pub relation: Option<Relation>,
+    /// Keyword arguments in source order.
+    pub kwargs: Vec<Kwarg>,
+    /// Number of positional arguments.
+    pub positional: usize,
+    /// `*args` or `**kwargs`: the arguments are not all known.
+    pub splat: bool,
     pub range: TextRange,
+}
+
+impl Field {
+    /// A keyword argument's value.
+    pub fn kw(&self, name: &str) -> Option<&ArgValue> {
+        self.kwargs
+            .iter()
+            .find(|k| k.name == name)
+            .map(|k| &k.value)
+    }
+
+    /// A field class of Django itself, written the way `makemigrations` writes it
+    /// (`models.CharField`, `django.db.models.CharField`, `django.contrib.postgres.fields.
+    /// ArrayField`...). A project's or a library's class may change any default in its
+    /// `__init__` (a `NullCharField` sets `null=True`), so its defaults are not known.
+    pub fn is_django(&self) -> bool {
+        let p = self.class_path.as_str();
+        p.starts_with("models.")
+            || p.starts_with("django.db.models.")
+            || p.starts_with("django.contrib.postgres.fields.")
+            || p.starts_with("django.contrib.gis.db.models.")
+    }
+
+    /// A keyword argument given as `True`/`False`: `Some(value)`; absent: `Some(default)`
+    /// when the arguments are all known and the class is Django's own (whose defaults are
+    /// Django's); anything else: `None`.
+    pub fn flag(&self, name: &str, default: bool) -> Option<bool> {
+        match self.kw(name) {
+            Some(ArgValue::Bool(b)) => Some(*b),
+            Some(_) => None,
+            None if self.splat || !self.is_django() => None,
+            None => Some(default),
+        }
+    }
+
+    /// Whether the column allows NULL: `null=True`, or a field class that is always
+    /// nullable in Django (`NullBooleanField`). `None` when not literal.
+    pub fn nullable(&self) -> Option<bool> {
+        if self.class == "NullBooleanField" {
+            return Some(true);
+        }
+        self.flag("null", false)
+    }
+
+    /// A many-to-many field: it has no column, only a join table.
+    pub fn is_many_to_many(&self) -> bool {
+        matches!(
+            self.class.as_str(),
+            "ManyToManyField" | "ParentalManyToManyField"
+        ) || self.class.ends_with("ManyToManyField")
+    }
+
+    /// A relation with a database column and (by default) a foreign key constraint.
+    pub fn is_foreign_key(&self) -> bool {
+        matches!(
+            self.class.as_str(),
+            "ForeignKey" | "OneToOneField" | "ParentalKey"
+        ) || (self.relation.is_some() && !self.is_many_to_many())
+    }
+}
+
+/// An index or a constraint: `models.Index(...)`, `models.UniqueConstraint(...)`,
+/// `models.CheckConstraint(...)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The class's last name: `Index`, `UniqueConstraint`, `CheckConstraint`, `GinIndex`...
+    pub class: String,
+    pub name: Option<String>,
+    /// `fields=[...]`, as written (a leading `-` kept).
+    pub fields: Vec<String>,
+    /// `condition=`/`check=`/`condition` given (a partial index or a check).
+    pub condition: bool,
+    /// Expressions instead of fields.
+    pub expressions: bool,
+    pub range: TextRange,
+}
+
+impl Part {
+    /// Whether the part enforces uniqueness.
+    pub fn is_unique(&self) -> bool {
+        self.class == "UniqueConstraint"
+    }
+
+    /// Whether the part is a check constraint.
+    pub fn is_check(&self) -> bool {
+        self.class == "CheckConstraint"
+    }
+}
+
+/// The options of `CreateModel(options=...)` or `AlterModelOptions(options=...)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelOptions {
+    /// Every key whose value is a literal (`db_table`, `managed`, `ordering`...).
+    pub items: Vec<Kwarg>,
+    pub indexes: Vec<Part>,
+    pub constraints: Vec<Part>,
+    /// `unique_together`, normalized to a list of field-name lists.
+    pub unique_together: Option<Vec<Vec<String>>>,
+    pub index_together: Option<Vec<Vec<String>>>,
+    /// False when the options value is not a dict literal.
+    pub complete: bool,
+}
+
+/// The argument of an operation on one model's options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionArg {
+    None,
+    /// AddIndex(index=...), AddConstraint(constraint=...) and their variants.
+    Part(Part),
+    /// RemoveIndex(name=...), RemoveConstraint(name=...).
+    Name(Lit),
+    /// AlterUniqueTogether / AlterIndexTogether: `None` when not literal.
+    Together(Option<Vec<Vec<String>>>),
+    /// RenameIndex(new_name=..., old_name=...).
+    Rename {
+        new: Option<Lit>,
+        old: Option<Lit>,
+    },
 }
 
 /// A function reference passed to `RunPython`.
@@ -86,6 +263,8 @@ pub enum OpKind {
         managed: Option<bool>,
         /// `options={"proxy": True}`: shares its parent's table.
         proxy: Option<bool>,
+        /// Every option.
+        options: ModelOptions,
     },
     DeleteModel {
         name: Option<Lit>,
@@ -101,6 +280,7 @@ pub enum OpKind {
     AlterModelOptions {
         name: Option<Lit>,
         db_table: Option<Lit>,
+        options: ModelOptions,
     },
     AddField {
         model: Option<Lit>,
@@ -120,11 +300,15 @@ pub enum OpKind {
         new: Option<Lit>,
     },
     /// AddIndex, RemoveIndex, AddConstraint, RemoveConstraint, AlterUniqueTogether,
-    /// AlterIndexTogether, AlterOrderWithRespectTo, AlterModelManagers, RenameIndex...:
-    /// operations on an existing model that need nothing more than its name.
+    /// AlterIndexTogether, AlterOrderWithRespectTo, AlterModelManagers, RenameIndex,
+    /// PostgreSQL's AddIndexConcurrently/RemoveIndexConcurrently/AddConstraintNotValid/
+    /// ValidateConstraint, and django-pg-migration-tools' `Safer*` index and constraint
+    /// operations: operations on one existing model's options.
     ModelOption {
+        /// The operation's class name as written (`AddIndexConcurrently`).
         op: String,
         model: Option<Lit>,
+        arg: OptionArg,
     },
     RunPython {
         code: Option<(CodeRef, TextRange)>,
@@ -139,9 +323,11 @@ pub enum OpKind {
         database: Vec<Operation>,
         state: Vec<Operation>,
     },
-    /// An operation djcheck does not decode (custom or third-party), kept with its name.
+    /// An operation djcheck does not decode (custom or third-party), kept with its name
+    /// and the model it names (`model_name=`), if any.
     Unknown {
         name: Option<String>,
+        model: Option<Lit>,
     },
 }
 
@@ -149,6 +335,8 @@ pub enum OpKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
     pub kind: OpKind,
+    /// The operation's class name as written (`AddField`, `SaferAddFieldForeignKey`).
+    pub call: String,
     pub range: TextRange,
 }
 
@@ -177,6 +365,9 @@ pub struct Migration {
     pub initial: Option<bool>,
     /// `None` means the default (atomic).
     pub atomic: Option<bool>,
+    /// The `Migration` class derives (through classes of the same module) from Django's
+    /// `Migration`: an attribute it does not set has Django's default.
+    pub derives_from_django: bool,
     pub operations: Vec<Operation>,
     pub operations_complete: bool,
     /// Structure of the `operations` value, layout and comments aside: equal for two
@@ -187,6 +378,17 @@ pub struct Migration {
 impl Migration {
     pub fn key(&self) -> Key {
         (self.app.clone(), self.name.clone())
+    }
+
+    /// Whether Django runs the migration in one transaction: `atomic = True`, or nothing
+    /// said and the class derives from Django's `Migration`. `None` when a project base
+    /// class may decide.
+    pub fn is_atomic(&self) -> Option<bool> {
+        match self.atomic {
+            Some(a) => Some(a),
+            None if self.derives_from_django => Some(true),
+            None => None,
+        }
     }
 
     /// An opaque migration: it exists on disk but could not be read.
@@ -206,6 +408,7 @@ impl Migration {
             run_before: Vec::new(),
             initial: None,
             atomic: None,
+            derives_from_django: false,
             operations: Vec::new(),
             operations_complete: false,
             operations_fingerprint: None,
@@ -394,6 +597,7 @@ fn extract_class(
         bodies.push(&parent.body);
         current = parent;
     }
+    m.derives_from_django = django_base;
     let mut declared: Vec<&str> = Vec::new();
     let mut seen_attrs: Vec<&str> = Vec::new();
     for stmt in bodies.iter().flat_map(|b| b.iter()) {
@@ -599,17 +803,19 @@ fn lit(e: Option<&Expr>) -> Option<Lit> {
 
 fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
     let range = e.range();
+    let unknown = || Operation {
+        kind: OpKind::Unknown {
+            name: None,
+            model: None,
+        },
+        call: String::new(),
+        range,
+    };
     let Expr::Call(call) = e else {
-        return Operation {
-            kind: OpKind::Unknown { name: None },
-            range,
-        };
+        return unknown();
     };
     let Some(op) = eval::callee_last(call) else {
-        return Operation {
-            kind: OpKind::Unknown { name: None },
-            range,
-        };
+        return unknown();
     };
     let arg = |pos: usize, name: &str| eval::argument(call, pos, name).map(|e| b.resolve(e));
     let kind = match op {
@@ -629,6 +835,13 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
                 }
             }
             let options = arg(2, "options");
+            let model_options = options.map_or_else(
+                || ModelOptions {
+                    complete: true,
+                    ..ModelOptions::default()
+                },
+                |o| model_options(o, b),
+            );
             let db_table = options.and_then(|o| dict_get(o, "db_table"));
             let swappable = options
                 .and_then(|o| dict_get(o, "swappable"))
@@ -649,6 +862,7 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
                 swappable,
                 managed,
                 proxy,
+                options: model_options,
             }
         }
         "DeleteModel" => OpKind::DeleteModel {
@@ -665,16 +879,18 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
         "AlterModelOptions" => OpKind::AlterModelOptions {
             name: lit(arg(0, "name")),
             db_table: arg(1, "options").and_then(|o| dict_get(o, "db_table")),
+            options: arg(1, "options").map_or_else(ModelOptions::default, |o| model_options(o, b)),
         },
-        "AddField" => OpKind::AddField {
+        // django-pg-migration-tools' safer variants do what Django's do to the state.
+        "AddField" | "SaferAddFieldForeignKey" | "SaferAddFieldOneToOne" => OpKind::AddField {
             model: lit(arg(0, "model_name")),
-            field: arg(2, "field").and_then(field_of),
+            field: field_with_name(arg(2, "field"), arg(1, "name")),
         },
-        "AlterField" => OpKind::AlterField {
+        "AlterField" | "SaferAlterFieldSetNotNull" => OpKind::AlterField {
             model: lit(arg(0, "model_name")),
-            field: arg(2, "field").and_then(field_of),
+            field: field_with_name(arg(2, "field"), arg(1, "name")),
         },
-        "RemoveField" => OpKind::RemoveField {
+        "RemoveField" | "SaferRemoveFieldForeignKey" => OpKind::RemoveField {
             model: lit(arg(0, "model_name")),
             name: lit(arg(1, "name")),
         },
@@ -684,31 +900,66 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
             new: lit(arg(2, "new_name")),
         },
         "AddIndex"
-        | "RemoveIndex"
-        | "RenameIndex"
+        | "AddIndexConcurrently"
+        | "SaferAddIndexConcurrently"
         | "AddConstraint"
-        | "RemoveConstraint"
-        | "AlterConstraint"
-        | "AlterUniqueTogether"
-        | "AlterIndexTogether"
-        | "AlterOrderWithRespectTo"
-        | "AlterModelManagers"
-        | "AlterModelTableComment" => {
-            let first = if matches!(
-                op,
-                "AlterUniqueTogether"
-                    | "AlterIndexTogether"
-                    | "AlterOrderWithRespectTo"
-                    | "AlterModelManagers"
-                    | "AlterModelTableComment"
-            ) {
-                "name"
+        | "AddConstraintNotValid"
+        | "SaferAddUniqueConstraint"
+        | "SaferAddCheckConstraint" => {
+            let key = if op.contains("Index") {
+                "index"
             } else {
-                "model_name"
+                "constraint"
             };
             OpKind::ModelOption {
                 op: op.to_owned(),
-                model: lit(arg(0, first)),
+                model: lit(arg(0, "model_name")),
+                arg: arg(1, key)
+                    .and_then(|e| part_of(e, b))
+                    .map_or(OptionArg::None, OptionArg::Part),
+            }
+        }
+        "RemoveIndex"
+        | "RemoveIndexConcurrently"
+        | "SaferRemoveIndexConcurrently"
+        | "RemoveConstraint"
+        | "SaferRemoveUniqueConstraint"
+        | "SaferRemoveCheckConstraint"
+        | "ValidateConstraint" => OpKind::ModelOption {
+            op: op.to_owned(),
+            model: lit(arg(0, "model_name")),
+            arg: lit(arg(1, "name")).map_or(OptionArg::None, OptionArg::Name),
+        },
+        "RenameIndex" => OpKind::ModelOption {
+            op: op.to_owned(),
+            model: lit(arg(0, "model_name")),
+            arg: OptionArg::Rename {
+                new: lit(arg(1, "new_name")),
+                old: lit(arg(2, "old_name")),
+            },
+        },
+        "AlterUniqueTogether" | "AlterIndexTogether" => {
+            let key = if op == "AlterUniqueTogether" {
+                "unique_together"
+            } else {
+                "index_together"
+            };
+            OpKind::ModelOption {
+                op: op.to_owned(),
+                model: lit(arg(0, "name")),
+                arg: OptionArg::Together(arg(1, key).and_then(|e| together(e, b))),
+            }
+        }
+        "AlterConstraint" => OpKind::ModelOption {
+            op: op.to_owned(),
+            model: lit(arg(0, "model_name")),
+            arg: OptionArg::None,
+        },
+        "AlterOrderWithRespectTo" | "AlterModelManagers" | "AlterModelTableComment" => {
+            OpKind::ModelOption {
+                op: op.to_owned(),
+                model: lit(arg(0, "name")),
+                arg: OptionArg::None,
             }
         }
         "RunPython" => OpKind::RunPython {
@@ -739,9 +990,14 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
         }
         other => OpKind::Unknown {
             name: Some(other.to_owned()),
+            model: lit(eval::keyword(call, "model_name").map(|e| b.resolve(e))),
         },
     };
-    Operation { kind, range }
+    Operation {
+        kind,
+        call: op.to_owned(),
+        range,
+    }
 }
 
 fn code_ref(e: &Expr) -> CodeRef {
@@ -780,6 +1036,19 @@ const RELATION_CLASSES: &[&str] = &[
 fn field_of(e: &Expr) -> Option<Field> {
     let Expr::Call(call) = e else { return None };
     let class = eval::callee_last(call)?.to_owned();
+    let class_path = eval::dotted_name(&call.func).unwrap_or_else(|| class.clone());
+    let kwargs = call
+        .arguments
+        .keywords
+        .iter()
+        .filter_map(|k| {
+            Some(Kwarg {
+                name: k.arg.as_ref()?.id.as_str().to_owned(),
+                value: ArgValue::of(&k.value),
+                range: k.range(),
+            })
+        })
+        .collect();
     let to = eval::keyword(call, "to").or_else(|| {
         // Only Django's (and modelcluster's) relation classes take the target first;
         // `makemigrations` writes `to=` anyway. A custom `...ForeignKey` may be an integer.
@@ -796,9 +1065,126 @@ fn field_of(e: &Expr) -> Option<Field> {
     Some(Field {
         name: None,
         class,
+        class_path,
         relation,
+        kwargs,
+        positional: call.arguments.args.len(),
+        splat: eval::has_splat(call),
         range: e.range(),
     })
+}
+
+/// AddField/AlterField's field, named by the operation's `name`.
+fn field_with_name(field: Option<&Expr>, name: Option<&Expr>) -> Option<Field> {
+    let mut f = field_of(field?)?;
+    f.name = lit(name);
+    Some(f)
+}
+
+/// `models.Index(...)`, `models.UniqueConstraint(...)`, `models.CheckConstraint(...)`.
+fn part_of(e: &Expr, b: &ModuleBindings<'_>) -> Option<Part> {
+    let e = b.resolve(e);
+    let Expr::Call(call) = e else { return None };
+    let class = eval::callee_last(call)?.to_owned();
+    let mut fields = Vec::new();
+    if let Some(fs) = eval::keyword(call, "fields") {
+        for f in eval::sequence_elements(b.resolve(fs)).unwrap_or(&[]) {
+            if let Some(v) = eval::str_value(f) {
+                fields.push(v);
+            }
+        }
+    }
+    Some(Part {
+        name: eval::keyword(call, "name").and_then(|n| eval::str_value(b.resolve(n))),
+        condition: eval::keyword(call, "condition").is_some()
+            || eval::keyword(call, "check").is_some()
+            || class == "CheckConstraint",
+        expressions: !call.arguments.args.is_empty()
+            || eval::keyword(call, "expressions").is_some(),
+        fields,
+        class,
+        range: e.range(),
+    })
+}
+
+/// `unique_together` / `index_together`: `{("a", "b")}`, `(("a", "b"),)`, `("a", "b")`,
+/// normalized like Django's `normalize_together`. `None` when not literal.
+fn together(e: &Expr, b: &ModuleBindings<'_>) -> Option<Vec<Vec<String>>> {
+    let e = b.resolve(e);
+    if e.is_none_literal_expr() {
+        return Some(Vec::new());
+    }
+    let elts: &[Expr] = match e {
+        Expr::Set(s) => &s.elts,
+        _ => eval::sequence_elements(e)?,
+    };
+    if elts.is_empty() {
+        return Some(Vec::new());
+    }
+    // A flat tuple of names is one group.
+    if elts.iter().all(|x| eval::str_value(x).is_some()) {
+        return Some(vec![elts.iter().filter_map(eval::str_value).collect()]);
+    }
+    let mut out = Vec::new();
+    for g in elts {
+        let names = eval::sequence_elements(b.resolve(g))?;
+        out.push(
+            names
+                .iter()
+                .map(eval::str_value)
+                .collect::<Option<Vec<_>>>()?,
+        );
+    }
+    Some(out)
+}
+
+/// Every option of a `CreateModel`/`AlterModelOptions` options dict.
+fn model_options(o: &Expr, b: &ModuleBindings<'_>) -> ModelOptions {
+    let mut out = ModelOptions::default();
+    let Expr::Dict(d) = b.resolve(o) else {
+        return out;
+    };
+    out.complete = true;
+    for item in &d.items {
+        let Some(key) = item.key.as_ref().and_then(eval::str_value) else {
+            out.complete = false;
+            continue;
+        };
+        let value = b.resolve(&item.value);
+        match key.as_str() {
+            "indexes" | "constraints" => {
+                let mut parts = Vec::new();
+                let mut elts = Vec::new();
+                out.complete &= elements(value, b, &mut elts);
+                for p in elts {
+                    match part_of(p, b) {
+                        Some(p) => parts.push(p),
+                        None => out.complete = false,
+                    }
+                }
+                if key == "indexes" {
+                    out.indexes = parts;
+                } else {
+                    out.constraints = parts;
+                }
+            }
+            "unique_together" | "index_together" => {
+                let t = together(value, b);
+                out.complete &= t.is_some();
+                if key == "unique_together" {
+                    out.unique_together = t;
+                } else {
+                    out.index_together = t;
+                }
+            }
+            _ => out.items.push(Kwarg {
+                value: ArgValue::of(value),
+                name: key,
+                range: item.value.range(),
+            }),
+        }
+    }
+    out
 }
 
 /// A model reference: `"app.Model"`, `"Model"`, `settings.AUTH_USER_MODEL`.

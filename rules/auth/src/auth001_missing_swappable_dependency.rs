@@ -62,7 +62,9 @@ impl Rule for MissingSwappableDependency {
             let Some(node) = g.node(&m.key()) else {
                 continue;
             };
-            if node == creator || g.state.created_before(node, &user.key).is_none() && user.custom {
+            if node == creator
+                || project.state.created_before(node, &user.key).is_none() && user.custom
+            {
                 continue;
             }
             let refs: Vec<_> = state::references(m)

@@ -19,7 +19,7 @@ pub fn user(project: &Project) -> Option<User<'_>> {
     let u = project.user_model.as_ref()?;
     let key = (u.app.clone(), u.model.to_ascii_lowercase());
     let custom = key != ("auth".to_owned(), "user".to_owned());
-    let creation = project.graph.state.creators(&key).first();
+    let creation = project.state.creators(&key).first();
     Some(User {
         written: format!("{}.{}", u.app, u.model),
         key,

@@ -102,6 +102,7 @@ impl Rule for ForeignTableName {
                 | OpKind::AlterModelOptions {
                     name: Some(n),
                     db_table: Some(t),
+                    ..
                 } => {
                     uses.push(TableUse {
                         app: &m.app,

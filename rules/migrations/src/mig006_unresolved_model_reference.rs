@@ -70,11 +70,11 @@ impl Rule for UnresolvedModelReference {
                 {
                     continue;
                 }
-                let creators = g.state.creators(k);
+                let creators = project.state.creators(k);
                 let Some(first) = creators.first() else {
                     continue;
                 };
-                if g.state.created_before(node, k) != Some(false) {
+                if project.state.created_before(node, k) != Some(false) {
                     continue;
                 }
                 let Some(cm) = project.migrations.get(first.migration) else {

@@ -6,10 +6,12 @@
 //! read) and the rules that check it.
 //!
 //! Depends only on the rule API, the project model, the Python front end and sqlparser.
-//! Entry point: [`RULES`], sorted by code.
+//! Entry points: [`RULES`], sorted by code; [`facts`], what a migration's SQL does to
+//! tables, for the deploy-safety rules.
 
 mod common;
 mod confirm;
+pub mod facts;
 mod lex;
 mod model;
 mod plpgsql;

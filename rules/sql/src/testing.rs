@@ -46,7 +46,7 @@ pub fn migration_with_sql(sql: &str) -> String {
     )
 }
 
-fn with_cx<T>(src: &str, opts: &Opts, f: impl FnOnce(&FileContext<'_>) -> T) -> T {
+pub fn with_context<T>(src: &str, opts: &Opts, f: impl FnOnce(&FileContext<'_>) -> T) -> T {
     let parsed = parse_module(src);
     assert!(parsed.errors.is_empty(), "{:?}\n{src}", parsed.errors);
     let mut m = extract(
@@ -82,7 +82,7 @@ fn with_cx<T>(src: &str, opts: &Opts, f: impl FnOnce(&FileContext<'_>) -> T) -> 
 
 /// What `rule` reports on the migration `src`.
 pub fn diagnostics(rule: &dyn Rule, src: &str, opts: &Opts) -> Vec<Diagnostic> {
-    with_cx(src, opts, |cx| {
+    with_context(src, opts, |cx| {
         let mut out = Vec::new();
         rule.check_file(cx, &mut out);
         out
@@ -118,7 +118,7 @@ pub fn lint_errors(rule: &dyn Rule, sql: &str) -> Vec<String> {
 /// Asserts `rule` reports nothing on `sql`, which must contain at least one statement.
 pub fn lint_ok_with(rule: &dyn Rule, sql: &str, opts: &Opts) {
     let src = migration_with_sql(sql);
-    let statements = with_cx(&src, opts, |cx| {
+    let statements = with_context(&src, opts, |cx| {
         model::analyse(cx)
             .iter()
             .map(|op| op.forward.iter().map(|u| u.statements.len()).sum::<usize>())

@@ -1,11 +1,22 @@
-//! The model state along the graph: which models exist before each migration runs.
+//! The model state along the graph, built once on top of the migration graph (the graph
+//! knows nothing of it).
 //!
-//! Django renders the state a migration runs against by applying every ancestor's
-//! operations. djcheck keeps, per graph node, the set of project models created by its
-//! ancestors (CreateModel, RenameModel's new name, the state side of
-//! SeparateDatabaseAndState and RunSQL's `state_operations`). Deletions are not
-//! subtracted: merging branches would need Django's exact plan order, and an
-//! over-approximation can only make rules quieter, never wrong.
+//! Two views:
+//! - availability ([`ModelState::created_before`]): per graph node, the set of project
+//!   models created by its ancestors (CreateModel, RenameModel's new name, the state side
+//!   of SeparateDatabaseAndState and RunSQL's `state_operations`). Deletions are not
+//!   subtracted: an over-approximation that can only make the rules using it quieter.
+//! - field level ([`fields`], through [`ModelState::model_before`],
+//!   [`ModelState::cursor`] and [`ModelState::final_models`]): every model's fields,
+//!   options, indexes and constraints as Django's `ProjectState` holds them before each
+//!   node, deletions and renames included, so rules can ask what a field was before a
+//!   migration changed it, and what the migrations build in the end.
+//!
+//! Entry point: [`build`], called once by the project loader after the graph.
+
+pub mod fields;
+
+pub use fields::{Cursor, FieldDef, ModelDef};
 
 use crate::graph::{Graph, Origin};
 use crate::migration::{Field, Lit, Migration, ModelRef, OpKind, Operation};
@@ -68,6 +79,8 @@ pub struct ModelState {
     before: Vec<Option<Vec<u64>>>,
     /// Per graph node: whether some ancestor's contents are not fully known.
     uncertain: Vec<bool>,
+    /// The field-level state.
+    pub fields: fields::FieldState,
 }
 
 impl ModelState {
@@ -87,6 +100,31 @@ impl ModelState {
     /// Creations of a model, if the project creates it.
     pub fn creators(&self, model: &ModelKey) -> &[Creation] {
         self.creations.get(model).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether everything before graph node `node` was read: every ancestor is a readable
+    /// project migration (or a contrib one) whose dependencies and operations are known.
+    /// When false, the field-level state before it may miss changes.
+    pub fn certain_before(&self, node: usize) -> bool {
+        self.uncertain.get(node) == Some(&false)
+    }
+
+    /// A model as Django's state holds it before graph node `node` runs (`None`: it does
+    /// not exist there, or is not a project model). See [`fields`].
+    pub fn model_before(&self, node: usize, model: &ModelKey) -> Option<&ModelDef> {
+        self.fields.model_before(node, model)
+    }
+
+    /// A cursor at the start of graph node `node`, to walk its operations with the state
+    /// each one runs against.
+    pub fn cursor(&self, node: usize) -> Cursor<'_> {
+        self.fields.cursor(node)
+    }
+
+    /// Every model once all migrations have run (what `makemigrations` compares the
+    /// models with).
+    pub fn final_models(&self) -> BTreeMap<&ModelKey, &ModelDef> {
+        self.fields.final_models()
     }
 }
 
@@ -241,7 +279,9 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
     let mut ready: Vec<usize> = (0..n).filter(|&i| alive(i) && pending[i] == 0).collect();
     let mut after: Vec<Option<Vec<u64>>> = vec![None; n];
     let mut uncertain_after = vec![false; n];
+    let mut order = Vec::with_capacity(n);
     while let Some(i) = ready.pop() {
+        order.push(i);
         let node = &g.nodes[i];
         let mut set = vec![0u64; words];
         let mut unsure = node.origin.is_none();
@@ -293,5 +333,6 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
             }
         }
     }
+    st.fields = fields::build(migrations, g, &order);
     st
 }

@@ -1,0 +1,993 @@
+//! The field-level model state: every project model's fields (class and keyword
+//! arguments), options (`db_table`, `managed`, ...), indexes, constraints and
+//! `unique_together`, as Django's `ProjectState` holds them before each migration.
+//!
+//! Django renders the state a migration runs against (`loader.project_state(node,
+//! at_end=False)`) by applying its ancestors' `state_forwards` in plan order. djcheck
+//! replays the same operations once, in a topological order of the graph, and keeps a
+//! snapshot per node. Snapshots share what did not change (`Arc`): a node that changes
+//! nothing costs one pointer.
+//!
+//! Merges: a model's version is identified by the set of its events (the operations that
+//! changed it) that were applied. Where a node's parents disagree about a model (two
+//! branches of an app joined by a merge migration, or an app depending on a newer state
+//! of another app's model), the union of their events is replayed in topological order,
+//! which is Django's plan order for a model's own (same-app) operations.
+//!
+//! What is not modelled: a `RenameModel` does not rewrite relation targets in other
+//! models (`to=` stays as written), and `RenameField` renames the field in
+//! `unique_together`/`index_together` but not inside `Index`/`Constraint` definitions.
+//! An operation djcheck cannot read that names a model marks that model `known: false`.
+
+use crate::migration::{
+    ArgValue, Field, Kwarg, Migration, ModelOptions, ModelRef, OpKind, Operation, OptionArg, Part,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::ModelKey;
+
+/// A field in the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDef {
+    /// The field's name as the operation wrote it.
+    pub name: String,
+    /// The field's declaration (class, keyword arguments, relation).
+    pub field: Field,
+    /// Index into `Project::migrations` of the migration that last set it (CreateModel,
+    /// AddField, AlterField or RenameField).
+    pub set_by: usize,
+}
+
+/// A model in the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelDef {
+    pub app: String,
+    /// The model's name as the last CreateModel/RenameModel wrote it.
+    pub name: String,
+    /// Fields in declaration order.
+    pub fields: Vec<FieldDef>,
+    /// Literal options (`db_table`, `managed`, `proxy`, `ordering`, ...), merged the way
+    /// `AlterModelOptions` and `AlterModelTable` merge them.
+    pub options: Vec<Kwarg>,
+    pub indexes: Vec<Part>,
+    pub constraints: Vec<Part>,
+    pub unique_together: Vec<Vec<String>>,
+    pub index_together: Vec<Vec<String>>,
+    pub bases: Vec<ModelRef>,
+    /// Index into `Project::migrations` of the migration whose `CreateModel` made the
+    /// model (kept through `RenameModel`: the table and its rows are the same).
+    pub created_by: usize,
+    /// False when an operation djcheck could not read may have changed the model, or a
+    /// field or option it holds is not literal.
+    pub known: bool,
+}
+
+impl ModelDef {
+    /// A field by name (Django compares field names case-insensitively in operations).
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// A literal option.
+    pub fn option(&self, key: &str) -> Option<&ArgValue> {
+        self.options
+            .iter()
+            .find(|k| k.name == key)
+            .map(|k| &k.value)
+    }
+
+    /// The model's table: `db_table`, else Django's `<app_label>_<model name lowercased>`.
+    /// `None` when `db_table` is not a literal string.
+    pub fn db_table(&self) -> Option<String> {
+        match self.option("db_table") {
+            Some(ArgValue::Str(t)) => Some(t.clone()),
+            Some(ArgValue::None) | None => {
+                Some(format!("{}_{}", self.app, self.name.to_ascii_lowercase()))
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// Whether Django manages a table of its own for the model: not `managed=False`,
+    /// not a proxy. `None` when an option is not literal.
+    pub fn has_table(&self) -> Option<bool> {
+        let flag = |k: &str, default: bool| match self.option(k) {
+            None => Some(default),
+            Some(ArgValue::Bool(b)) => Some(*b),
+            Some(_) => None,
+        };
+        Some(flag("managed", true)? && !flag("proxy", false)?)
+    }
+}
+
+/// What one operation does to one model.
+#[derive(Debug, Clone)]
+enum Effect {
+    /// CreateModel, or the new name of a RenameModel (the renamed model whole).
+    Create(Arc<ModelDef>),
+    Delete,
+    AddField(FieldDef),
+    AlterField(FieldDef),
+    RemoveField(String),
+    RenameField {
+        old: String,
+        new: String,
+    },
+    Options(ModelOptions),
+    Table(Option<String>),
+    AddPart {
+        index: bool,
+        part: Part,
+    },
+    RemovePart {
+        index: bool,
+        name: String,
+    },
+    RenameIndex {
+        old: String,
+        new: String,
+    },
+    Together {
+        unique: bool,
+        value: Option<Vec<Vec<String>>>,
+    },
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+struct Event {
+    effect: Effect,
+}
+
+/// A model as some set of its events leaves it.
+#[derive(Debug, Clone)]
+struct Version {
+    /// Indices into the model's events, ascending.
+    applied: Vec<u32>,
+    /// `None` once deleted (or renamed away).
+    def: Option<Arc<ModelDef>>,
+}
+
+/// Per-node state: `(model id, version)`, sorted by id.
+type Snap = Arc<Vec<(u32, Arc<Version>)>>;
+
+/// The field-level state at every node of the graph.
+#[derive(Debug, Default, Clone)]
+pub struct FieldState {
+    ids: BTreeMap<ModelKey, u32>,
+    events: Vec<Vec<Event>>,
+    /// Per graph node: the state before it (`None` for nodes on a cycle).
+    before: Vec<Option<Snap>>,
+    /// The state after every node: what `makemigrations` compares models.py with.
+    end: Snap,
+}
+
+impl FieldState {
+    fn id(&self, key: &ModelKey) -> Option<u32> {
+        self.ids.get(key).copied()
+    }
+
+    fn lookup<'a>(&'a self, snap: &'a Snap, key: &ModelKey) -> Option<&'a ModelDef> {
+        let id = self.id(key)?;
+        let i = snap.binary_search_by_key(&id, |e| e.0).ok()?;
+        snap[i].1.def.as_deref()
+    }
+
+    /// A model as it is before graph node `node` runs. `None` when the model does not
+    /// exist there, the node is on a cycle, or the model is not a project model.
+    pub fn model_before(&self, node: usize, key: &ModelKey) -> Option<&ModelDef> {
+        let snap = self.before.get(node)?.as_ref()?;
+        self.lookup(snap, key)
+    }
+
+    /// Every model that exists once all migrations have run, by key.
+    pub fn final_models(&self) -> BTreeMap<&ModelKey, &ModelDef> {
+        let mut out = BTreeMap::new();
+        for (key, &id) in &self.ids {
+            if let Ok(i) = self.end.binary_search_by_key(&id, |e| e.0) {
+                if let Some(d) = self.end[i].1.def.as_deref() {
+                    out.insert(key, d);
+                }
+            }
+        }
+        out
+    }
+
+    /// A cursor at the start of graph node `node`, to walk its migration's operations
+    /// one by one with the state each runs against.
+    pub fn cursor(&self, node: usize) -> Cursor<'_> {
+        Cursor {
+            state: self,
+            snap: self.before.get(node).and_then(Option::as_ref),
+            changed: BTreeMap::new(),
+        }
+    }
+
+    fn intern(&mut self, key: &ModelKey) -> u32 {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
+        }
+        let id = self.events.len() as u32;
+        self.ids.insert(key.clone(), id);
+        self.events.push(Vec::new());
+        id
+    }
+
+    fn replay(&self, id: u32, applied: &[u32]) -> Option<Arc<ModelDef>> {
+        let mut def: Option<Arc<ModelDef>> = None;
+        for &e in applied {
+            let Some(ev) = self.events[id as usize].get(e as usize) else {
+                continue;
+            };
+            def = apply(def, &ev.effect);
+        }
+        def
+    }
+
+    fn merge(&self, a: &Snap, b: &Snap) -> Snap {
+        if Arc::ptr_eq(a, b) || b.is_empty() {
+            return a.clone();
+        }
+        if a.is_empty() {
+            return b.clone();
+        }
+        let mut out = Vec::with_capacity(a.len().max(b.len()));
+        let (mut i, mut j) = (0, 0);
+        let mut same_as_a = true;
+        while i < a.len() || j < b.len() {
+            match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    let v = if Arc::ptr_eq(&x.1, &y.1) {
+                        x.1.clone()
+                    } else {
+                        let union = union(&x.1.applied, &y.1.applied);
+                        if union == x.1.applied {
+                            x.1.clone()
+                        } else if union == y.1.applied {
+                            y.1.clone()
+                        } else {
+                            let def = self.replay(x.0, &union);
+                            Arc::new(Version {
+                                applied: union,
+                                def,
+                            })
+                        }
+                    };
+                    same_as_a &= Arc::ptr_eq(&v, &x.1);
+                    out.push((x.0, v));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => {
+                    out.push(x.clone());
+                    i += 1;
+                }
+                (Some(_), Some(y)) | (None, Some(y)) => {
+                    same_as_a = false;
+                    out.push(y.clone());
+                    j += 1;
+                }
+                (Some(x), None) => {
+                    out.push(x.clone());
+                    i += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        if same_as_a {
+            a.clone()
+        } else {
+            Arc::new(out)
+        }
+    }
+}
+
+fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                out.push(*x);
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                out.push(*x);
+                i += 1;
+            }
+            (Some(_), Some(y)) | (None, Some(y)) => {
+                out.push(*y);
+                j += 1;
+            }
+            (Some(x), None) => {
+                out.push(*x);
+                i += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
+}
+
+/// A walk through one migration's operations, holding the state as it changes.
+pub struct Cursor<'a> {
+    state: &'a FieldState,
+    snap: Option<&'a Snap>,
+    /// Models changed by the operations applied so far (`None`: deleted).
+    changed: BTreeMap<ModelKey, Option<Arc<ModelDef>>>,
+}
+
+impl Cursor<'_> {
+    /// Whether the state before the node is known at all (not on a cycle).
+    pub fn is_known(&self) -> bool {
+        self.snap.is_some()
+    }
+
+    /// A model as it is now.
+    pub fn model(&self, key: &ModelKey) -> Option<&ModelDef> {
+        if let Some(c) = self.changed.get(key) {
+            return c.as_deref();
+        }
+        self.state.lookup(self.snap?, key)
+    }
+
+    /// Applies what a (state-changing) operation of migration `migration` of `app` does,
+    /// including the state side of `SeparateDatabaseAndState` and RunSQL's
+    /// `state_operations`.
+    pub fn apply(&mut self, app: &str, migration: usize, op: &Operation) {
+        let mut effects = Vec::new();
+        effects_of(
+            app,
+            migration,
+            op,
+            &|k| self.model(k).cloned(),
+            &mut effects,
+        );
+        for (key, effect) in effects {
+            let prev = match self.changed.get(&key) {
+                Some(c) => c.clone(),
+                None => self
+                    .snap
+                    .and_then(|s| self.state.lookup(s, &key))
+                    .map(|d| Arc::new(d.clone())),
+            };
+            let next = apply(prev, &effect);
+            self.changed.insert(key, next);
+        }
+    }
+}
+
+fn key(app: &str, name: &str) -> ModelKey {
+    (app.to_owned(), name.to_ascii_lowercase())
+}
+
+fn field_def(f: &Field, migration: usize) -> Option<FieldDef> {
+    Some(FieldDef {
+        name: f.name.as_ref()?.value.clone(),
+        field: f.clone(),
+        set_by: migration,
+    })
+}
+
+/// The effects of one operation, in order. `current` reads a model's state as it is
+/// before the operation (a RenameModel carries the model over whole).
+fn effects_of(
+    app: &str,
+    migration: usize,
+    op: &Operation,
+    current: &dyn Fn(&ModelKey) -> Option<ModelDef>,
+    out: &mut Vec<(ModelKey, Effect)>,
+) {
+    let named = |n: &Option<crate::migration::Lit>| n.as_ref().map(|l| key(app, &l.value));
+    match &op.kind {
+        OpKind::CreateModel {
+            name: Some(n),
+            fields,
+            bases,
+            options,
+            ..
+        } => {
+            let defs: Vec<FieldDef> = fields
+                .iter()
+                .filter_map(|f| field_def(f, migration))
+                .collect();
+            let known =
+                defs.len() == fields.len() && options.complete && fields.iter().all(|f| !f.splat);
+            out.push((
+                key(app, &n.value),
+                Effect::Create(Arc::new(ModelDef {
+                    app: app.to_owned(),
+                    name: n.value.clone(),
+                    fields: defs,
+                    options: options.items.clone(),
+                    indexes: options.indexes.clone(),
+                    constraints: options.constraints.clone(),
+                    unique_together: options.unique_together.clone().unwrap_or_default(),
+                    index_together: options.index_together.clone().unwrap_or_default(),
+                    bases: bases.clone(),
+                    created_by: migration,
+                    known,
+                })),
+            ));
+        }
+        OpKind::DeleteModel { name } => {
+            if let Some(k) = named(name) {
+                out.push((k, Effect::Delete));
+            }
+        }
+        OpKind::RenameModel {
+            old: Some(old),
+            new: Some(new),
+        } => {
+            let old_key = key(app, &old.value);
+            let new_key = key(app, &new.value);
+            if let Some(mut def) = current(&old_key) {
+                def.name = new.value.clone();
+                out.push((old_key, Effect::Delete));
+                out.push((new_key, Effect::Create(Arc::new(def))));
+            } else {
+                out.push((new_key, Effect::Unknown));
+            }
+        }
+        OpKind::AlterModelTable { name, table } => {
+            if let Some(k) = named(name) {
+                out.push((k, Effect::Table(table.as_ref().map(|t| t.value.clone()))));
+            }
+        }
+        OpKind::AlterModelOptions { name, options, .. } => {
+            if let Some(k) = named(name) {
+                out.push((k, Effect::Options(options.clone())));
+            }
+        }
+        OpKind::AddField { model, field } | OpKind::AlterField { model, field } => {
+            let Some(k) = named(model) else { return };
+            let effect = match field.as_ref().and_then(|f| field_def(f, migration)) {
+                Some(d) if matches!(op.kind, OpKind::AddField { .. }) => Effect::AddField(d),
+                Some(d) => Effect::AlterField(d),
+                None => Effect::Unknown,
+            };
+            out.push((k, effect));
+        }
+        OpKind::RemoveField { model, name } => {
+            if let Some(k) = named(model) {
+                let effect = match name {
+                    Some(n) => Effect::RemoveField(n.value.clone()),
+                    None => Effect::Unknown,
+                };
+                out.push((k, effect));
+            }
+        }
+        OpKind::RenameField { model, old, new } => {
+            if let Some(k) = named(model) {
+                let effect = match (old, new) {
+                    (Some(o), Some(n)) => Effect::RenameField {
+                        old: o.value.clone(),
+                        new: n.value.clone(),
+                    },
+                    _ => Effect::Unknown,
+                };
+                out.push((k, effect));
+            }
+        }
+        OpKind::ModelOption {
+            op: name,
+            model,
+            arg,
+        } => {
+            let Some(k) = named(model) else { return };
+            let index = name.contains("Index");
+            let effect = match (name.as_str(), arg) {
+                (_, OptionArg::Part(p))
+                    if name.starts_with("Add") || name.starts_with("SaferAdd") =>
+                {
+                    Effect::AddPart {
+                        index,
+                        part: p.clone(),
+                    }
+                }
+                ("ValidateConstraint", _) => return,
+                (_, OptionArg::Name(n))
+                    if name.starts_with("Remove") || name.starts_with("SaferRemove") =>
+                {
+                    Effect::RemovePart {
+                        index,
+                        name: n.value.clone(),
+                    }
+                }
+                (
+                    "RenameIndex",
+                    OptionArg::Rename {
+                        new: Some(n),
+                        old: Some(o),
+                    },
+                ) => Effect::RenameIndex {
+                    old: o.value.clone(),
+                    new: n.value.clone(),
+                },
+                ("AlterUniqueTogether" | "AlterIndexTogether", OptionArg::Together(t)) => {
+                    Effect::Together {
+                        unique: name == "AlterUniqueTogether",
+                        value: t.clone(),
+                    }
+                }
+                // Managers, order_with_respect_to, table comments: nothing rules read.
+                (
+                    "AlterModelManagers" | "AlterOrderWithRespectTo" | "AlterModelTableComment",
+                    _,
+                ) => return,
+                _ => Effect::Unknown,
+            };
+            out.push((k, effect));
+        }
+        // The state side only; each operation sees the state the previous ones left.
+        OpKind::SeparateDatabaseAndState { state: ops, .. }
+        | OpKind::RunSql {
+            state_operations: ops,
+            ..
+        } => {
+            let mut local: BTreeMap<ModelKey, Option<ModelDef>> = BTreeMap::new();
+            for s in ops {
+                let mut sub = Vec::new();
+                {
+                    let get = |k: &ModelKey| match local.get(k) {
+                        Some(v) => v.clone(),
+                        None => current(k),
+                    };
+                    effects_of(app, migration, s, &get, &mut sub);
+                }
+                for (k, e) in sub {
+                    let prev = match local.get(&k) {
+                        Some(v) => v.clone(),
+                        None => current(&k),
+                    };
+                    let next = apply(prev.map(Arc::new), &e).map(|d| (*d).clone());
+                    local.insert(k.clone(), next);
+                    out.push((k, e));
+                }
+            }
+        }
+        OpKind::Unknown { model: Some(m), .. } => {
+            // A custom operation that names a model may change it in ways not read here.
+            out.push((key(app, &m.value), Effect::Unknown));
+        }
+        _ => {}
+    }
+}
+
+fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect) -> Option<Arc<ModelDef>> {
+    match effect {
+        Effect::Create(def) => return Some(def.clone()),
+        Effect::Delete => return None,
+        _ => {}
+    }
+    let mut def = (*prev?).clone();
+    match effect {
+        Effect::Create(_) | Effect::Delete => {}
+        Effect::AddField(f) => {
+            def.fields.retain(|x| !x.name.eq_ignore_ascii_case(&f.name));
+            def.fields.push(f.clone());
+            def.known &= !f.field.splat;
+        }
+        Effect::AlterField(f) => {
+            match def
+                .fields
+                .iter_mut()
+                .find(|x| x.name.eq_ignore_ascii_case(&f.name))
+            {
+                Some(x) => *x = f.clone(),
+                None => def.known = false,
+            }
+            def.known &= !f.field.splat;
+        }
+        Effect::RemoveField(n) => {
+            let before = def.fields.len();
+            def.fields.retain(|x| !x.name.eq_ignore_ascii_case(n));
+            def.known &= def.fields.len() < before;
+            for group in def
+                .unique_together
+                .iter_mut()
+                .chain(def.index_together.iter_mut())
+            {
+                group.retain(|x| !x.eq_ignore_ascii_case(n));
+            }
+            def.unique_together.retain(|g| !g.is_empty());
+            def.index_together.retain(|g| !g.is_empty());
+        }
+        Effect::RenameField { old, new } => {
+            match def
+                .fields
+                .iter_mut()
+                .find(|x| x.name.eq_ignore_ascii_case(old))
+            {
+                Some(x) => {
+                    x.name = new.clone();
+                    if let Some(n) = &mut x.field.name {
+                        n.value = new.clone();
+                    }
+                }
+                None => def.known = false,
+            }
+            for group in def
+                .unique_together
+                .iter_mut()
+                .chain(def.index_together.iter_mut())
+            {
+                for x in group.iter_mut() {
+                    if x.eq_ignore_ascii_case(old) {
+                        *x = new.clone();
+                    }
+                }
+            }
+        }
+        Effect::Options(o) => {
+            // Django's AlterModelOptions: the keys it manages (ALTER_OPTION_KEYS) are
+            // replaced by the new dict (absent ones removed); others are kept.
+            const ALTER_OPTION_KEYS: &[&str] = &[
+                "base_manager_name",
+                "default_manager_name",
+                "default_related_name",
+                "get_latest_by",
+                "managed",
+                "ordering",
+                "permissions",
+                "default_permissions",
+                "select_on_save",
+                "verbose_name",
+                "verbose_name_plural",
+            ];
+            def.options
+                .retain(|k| !ALTER_OPTION_KEYS.contains(&k.name.as_str()));
+            for item in &o.items {
+                def.options.retain(|k| k.name != item.name);
+                def.options.push(item.clone());
+            }
+            def.known &= o.complete;
+        }
+        Effect::Table(t) => {
+            def.options.retain(|k| k.name != "db_table");
+            if let Some(t) = t {
+                def.options.push(Kwarg {
+                    name: "db_table".to_owned(),
+                    value: ArgValue::Str(t.clone()),
+                    range: Default::default(),
+                });
+            }
+        }
+        Effect::AddPart { index, part } => {
+            if *index {
+                def.indexes.push(part.clone());
+            } else {
+                def.constraints.push(part.clone());
+            }
+        }
+        Effect::RemovePart { index, name } => {
+            let list = if *index {
+                &mut def.indexes
+            } else {
+                &mut def.constraints
+            };
+            let before = list.len();
+            list.retain(|p| p.name.as_deref() != Some(name.as_str()));
+            def.known &= list.len() < before;
+        }
+        Effect::RenameIndex { old, new } => {
+            match def
+                .indexes
+                .iter_mut()
+                .find(|p| p.name.as_deref() == Some(old.as_str()))
+            {
+                Some(p) => p.name = Some(new.clone()),
+                None => def.known = false,
+            }
+        }
+        Effect::Together { unique, value } => {
+            let target = if *unique {
+                &mut def.unique_together
+            } else {
+                &mut def.index_together
+            };
+            match value {
+                Some(v) => *target = v.clone(),
+                None => def.known = false,
+            }
+        }
+        Effect::Unknown => def.known = false,
+    }
+    Some(Arc::new(def))
+}
+
+/// The nodes of `topological` (nodes on cycles left out) in Django's plan order:
+/// `make_state` over every leaf, each leaf's `forwards_plan` a depth-first walk of its
+/// parents in key order, every node once.
+fn plan_order(g: &crate::graph::Graph, topological: &[usize]) -> Vec<usize> {
+    let n = g.nodes.len();
+    let mut reachable = vec![false; n];
+    for &i in topological {
+        reachable[i] = true;
+    }
+    let mut leaves: Vec<usize> = topological
+        .iter()
+        .copied()
+        .filter(|&i| g.nodes[i].children.iter().all(|&c| !reachable[c]))
+        .collect();
+    leaves.sort_by(|&a, &b| g.nodes[a].key.cmp(&g.nodes[b].key));
+    let mut done = vec![false; n];
+    let mut out = Vec::with_capacity(topological.len());
+    for leaf in leaves {
+        let mut stack = vec![(leaf, false)];
+        while let Some((i, expanded)) = stack.pop() {
+            if done[i] {
+                continue;
+            }
+            if expanded {
+                done[i] = true;
+                out.push(i);
+                continue;
+            }
+            stack.push((i, true));
+            let mut parents: Vec<usize> = g.nodes[i]
+                .parents
+                .iter()
+                .copied()
+                .filter(|&p| reachable[p] && !done[p])
+                .collect();
+            parents.sort_by(|&a, &b| g.nodes[a].key.cmp(&g.nodes[b].key));
+            // Pushed in reverse so that the first parent in key order is walked first.
+            for p in parents.into_iter().rev() {
+                stack.push((p, false));
+            }
+        }
+    }
+    out
+}
+
+/// Replays every project migration's state operations over the graph.
+pub(super) fn build(
+    migrations: &[Migration],
+    g: &crate::graph::Graph,
+    order: &[usize],
+) -> FieldState {
+    let mut st = FieldState::default();
+    let n = g.nodes.len();
+    st.before = vec![None; n];
+    let mut after: Vec<Option<Snap>> = vec![None; n];
+    let empty: Snap = Arc::new(Vec::new());
+    for i in plan_order(g, order) {
+        let node = &g.nodes[i];
+        let mut snap = empty.clone();
+        for &p in &node.parents {
+            if g.nodes[p].removed {
+                continue;
+            }
+            if let Some(ps) = &after[p] {
+                snap = st.merge(&snap, ps);
+            }
+        }
+        st.before[i] = Some(snap.clone());
+        let Some(crate::graph::Origin::Project(mi)) = node.origin else {
+            after[i] = Some(snap);
+            continue;
+        };
+        let m = &migrations[mi];
+        // Apply each operation in turn, recording its effects as events.
+        let mut changed: BTreeMap<u32, Version> = BTreeMap::new();
+        for op in &m.operations {
+            let mut effects = Vec::new();
+            {
+                let current = |k: &ModelKey| -> Option<ModelDef> {
+                    let id = st.id(k)?;
+                    match changed.get(&id) {
+                        Some(v) => v.def.as_deref().cloned(),
+                        None => st.lookup(&snap, k).cloned(),
+                    }
+                };
+                effects_of(&m.app, mi, op, &current, &mut effects);
+            }
+            for (k, effect) in effects {
+                let id = st.intern(&k);
+                let (mut applied, prev) = match changed.remove(&id) {
+                    Some(v) => (v.applied, v.def),
+                    None => match snap.binary_search_by_key(&id, |e| e.0) {
+                        Ok(x) => (snap[x].1.applied.clone(), snap[x].1.def.clone()),
+                        Err(_) => (Vec::new(), None),
+                    },
+                };
+                let def = apply(prev, &effect);
+                let ev = st.events[id as usize].len() as u32;
+                st.events[id as usize].push(Event { effect });
+                applied.push(ev);
+                changed.insert(id, Version { applied, def });
+            }
+        }
+        if changed.is_empty() {
+            after[i] = Some(snap);
+            continue;
+        }
+        let mut out: Vec<(u32, Arc<Version>)> = snap
+            .iter()
+            .filter(|(id, _)| !changed.contains_key(id))
+            .cloned()
+            .collect();
+        out.extend(changed.into_iter().map(|(id, v)| (id, Arc::new(v))));
+        out.sort_by_key(|e| e.0);
+        after[i] = Some(Arc::new(out));
+    }
+    // The end state: the after-states of the leaves (nodes whose children are all
+    // removed count), merged.
+    let mut end = empty;
+    for (node, a) in g.nodes.iter().zip(&after) {
+        let is_leaf = node.children.iter().all(|&c| g.nodes[c].removed);
+        if node.removed || !is_leaf {
+            continue;
+        }
+        if let Some(a) = a {
+            end = st.merge(&end, a);
+        }
+    }
+    st.end = end;
+    st
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_is_sorted_and_deduplicated() {
+        assert_eq!(union(&[0, 2, 4], &[1, 2, 5]), vec![0, 1, 2, 4, 5]);
+        assert_eq!(union(&[], &[3]), vec![3]);
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use crate::graph::{self, AppUniverse};
+    use crate::migration::{extract, ArgValue, ExtractContext, Migration};
+    use crate::state::{self, ModelState};
+    use djcheck_diagnostics::FileId;
+
+    fn mig(app: &str, name: &str, deps: &[(&str, &str)], ops: &str) -> Migration {
+        let deps: Vec<String> = deps
+            .iter()
+            .map(|(a, n)| format!("(\"{a}\", \"{n}\")"))
+            .collect();
+        let src = format!(
+            "from django.db import migrations, models\n\nclass Migration(migrations.Migration):\n    dependencies = [{}]\n    operations = [{ops}]\n",
+            deps.join(", ")
+        );
+        let parsed = djcheck_python::parse_module(&src);
+        assert!(parsed.errors.is_empty(), "{src}");
+        extract(
+            FileId(0),
+            app,
+            name,
+            parsed.body(),
+            &ExtractContext {
+                user_app_label: "auth",
+            },
+        )
+    }
+
+    fn build(mut ms: Vec<Migration>) -> (Vec<Migration>, graph::Graph, ModelState) {
+        ms.sort_by(|a, b| (&a.app, &a.name).cmp(&(&b.app, &b.name)));
+        let universe = AppUniverse {
+            project: ms.iter().map(|m| m.app.clone()).collect(),
+            complete: true,
+            ..AppUniverse::default()
+        };
+        let g = graph::build(&ms, &universe, "auth");
+        let st = state::build(&ms, &g);
+        (ms, g, st)
+    }
+
+    fn node(g: &graph::Graph, app: &str, name: &str) -> usize {
+        g.node(&(app.to_owned(), name.to_owned())).unwrap()
+    }
+
+    fn key(app: &str, model: &str) -> (String, String) {
+        (app.to_owned(), model.to_owned())
+    }
+
+    #[test]
+    fn a_field_before_each_migration_of_a_chain() {
+        let (_, g, st) = build(vec![
+            mig("blog", "0001_initial", &[], "migrations.CreateModel(name='Post', fields=[('id', models.AutoField(primary_key=True)), ('title', models.CharField(max_length=100))], options={'db_table': 'posts'})"),
+            mig("blog", "0002_alter", &[("blog", "0001_initial")], "migrations.AlterField(model_name='post', name='title', field=models.CharField(max_length=50, null=True))"),
+            mig("blog", "0003_rename", &[("blog", "0002_alter")], "migrations.RenameField(model_name='post', old_name='title', new_name='headline')"),
+            mig("blog", "0004_remove", &[("blog", "0003_rename")], "migrations.RemoveField(model_name='post', name='headline')"),
+        ]);
+        let post = key("blog", "post");
+        assert!(st
+            .model_before(node(&g, "blog", "0001_initial"), &post)
+            .is_none());
+        let before2 = st
+            .model_before(node(&g, "blog", "0002_alter"), &post)
+            .unwrap();
+        let title = before2.field("title").unwrap();
+        assert_eq!(title.field.kw("max_length"), Some(&ArgValue::Int(100)));
+        assert_eq!(title.field.nullable(), Some(false));
+        assert_eq!(before2.db_table().as_deref(), Some("posts"));
+        let before3 = st
+            .model_before(node(&g, "blog", "0003_rename"), &post)
+            .unwrap();
+        assert_eq!(before3.field("title").unwrap().field.nullable(), Some(true));
+        let before4 = st
+            .model_before(node(&g, "blog", "0004_remove"), &post)
+            .unwrap();
+        assert!(before4.field("title").is_none());
+        assert!(before4.field("headline").is_some());
+        let end = st.final_models();
+        assert_eq!(end[&post].fields.len(), 1);
+        assert!(end[&post].known);
+        assert!(st.certain_before(node(&g, "blog", "0004_remove")));
+    }
+
+    #[test]
+    fn a_merge_migration_sees_both_branches() {
+        let (_, g, st) = build(vec![
+            mig("shop", "0001_initial", &[], "migrations.CreateModel(name='Item', fields=[('id', models.AutoField(primary_key=True))])"),
+            mig("shop", "0002_a", &[("shop", "0001_initial")], "migrations.AddField(model_name='item', name='a', field=models.IntegerField(default=0))"),
+            mig("shop", "0002_b", &[("shop", "0001_initial")], "migrations.AddField(model_name='item', name='b', field=models.IntegerField(null=True))"),
+            mig("shop", "0003_merge", &[("shop", "0002_a"), ("shop", "0002_b")], ""),
+            mig("other", "0001_initial", &[("shop", "0002_a")], "migrations.AlterField(model_name='item', name='id', field=models.BigAutoField(primary_key=True))"),
+        ]);
+        let item = key("shop", "item");
+        let merged = st
+            .model_before(node(&g, "shop", "0003_merge"), &item)
+            .unwrap();
+        let names: Vec<&str> = merged.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, vec!["id", "a", "b"]);
+        // Another app's migration sees the model as its own dependencies leave it.
+        let other = st
+            .model_before(node(&g, "other", "0001_initial"), &item)
+            .unwrap();
+        assert!(other.field("b").is_none());
+        assert!(other.field("a").is_some());
+    }
+
+    #[test]
+    fn rename_model_keeps_the_table_origin_and_state_only_operations_count() {
+        let (ms, g, st) = build(vec![
+            mig("crm", "0001_initial", &[], "migrations.CreateModel(name='Client', fields=[('id', models.AutoField(primary_key=True)), ('legacy', models.TextField())])"),
+            mig("crm", "0002_rename", &[("crm", "0001_initial")], "migrations.RenameModel(old_name='Client', new_name='Customer')"),
+            mig("crm", "0003_state", &[("crm", "0002_rename")], "migrations.SeparateDatabaseAndState(state_operations=[migrations.RemoveField(model_name='customer', name='legacy')])"),
+            mig("crm", "0004_x", &[("crm", "0003_state")], ""),
+        ]);
+        let n3 = node(&g, "crm", "0003_state");
+        assert!(st.model_before(n3, &key("crm", "client")).is_none());
+        let c = st.model_before(n3, &key("crm", "customer")).unwrap();
+        assert_eq!(ms[c.created_by].name, "0001_initial");
+        assert!(c.field("legacy").is_some());
+        let c4 = st
+            .model_before(node(&g, "crm", "0004_x"), &key("crm", "customer"))
+            .unwrap();
+        assert!(c4.field("legacy").is_none());
+    }
+
+    #[test]
+    fn a_cursor_walks_one_migration() {
+        let (ms, g, st) = build(vec![mig(
+            "blog",
+            "0001_initial",
+            &[],
+            "migrations.CreateModel(name='Tag', fields=[('id', models.AutoField(primary_key=True))]), migrations.AddField(model_name='tag', name='slug', field=models.SlugField(unique=True))",
+        )]);
+        let n = node(&g, "blog", "0001_initial");
+        let m = &ms[0];
+        let mut c = st.cursor(n);
+        assert!(c.model(&key("blog", "tag")).is_none());
+        c.apply("blog", 0, &m.operations[0]);
+        assert!(c
+            .model(&key("blog", "tag"))
+            .unwrap()
+            .field("slug")
+            .is_none());
+        c.apply("blog", 0, &m.operations[1]);
+        let slug = c.model(&key("blog", "tag")).unwrap().field("slug").unwrap();
+        assert_eq!(slug.field.flag("unique", false), Some(true));
+    }
+}
