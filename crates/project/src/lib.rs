@@ -544,10 +544,10 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
     let urls = urls::build(&mut ld, &settings, &tree.templates);
 
     let files_checked = ld.db.len();
-    let base_snapshot = opts
-        .base
-        .as_ref()
-        .map(|b| base::snapshot(&opts.root, b, &apps, &user_app_label));
+    let base_snapshot = opts.base.as_ref().map(|b| {
+        let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
+        base::snapshot(opts, b, &apps, &migrations, &user_app_label, &paths)
+    });
     let project = Project {
         root,
         db: ld.db,
