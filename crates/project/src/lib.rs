@@ -20,6 +20,7 @@ pub mod git;
 pub mod graph;
 pub mod migration;
 pub mod modules;
+pub mod renames;
 pub mod settings;
 pub mod state;
 pub mod urls;
@@ -186,8 +187,10 @@ pub struct Project {
     pub options: AnalysisOptions,
     /// The URL tree from ROOT_URLCONF.
     pub urls: urls::UrlTree,
-    /// The project at the base revision, with `--base`.
+    /// The project at the base revision, with `--base` (or `HEAD` implicitly).
     pub base: Option<base::BaseSnapshot>,
+    /// Labels migrations name that no longer exist, and the apps they were renamed to.
+    pub renames: renames::Renames,
     /// Number of files analysed.
     pub files_checked: usize,
 }
@@ -548,6 +551,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
         base::snapshot(opts, b, &apps, &migrations, &user_app_label, &paths)
     });
+    let renames = renames::find(&migrations, &graph, &universe, base_snapshot.as_ref());
     let project = Project {
         root,
         db: ld.db,
@@ -560,6 +564,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         universe,
         options: opts.analysis.clone(),
         base: base_snapshot,
+        renames,
         urls,
         files_checked,
     };

@@ -1,4 +1,4 @@
-use crate::util::{migration_span, project_migration};
+use crate::util::{folded_conflicts, migration_span, project_migration};
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta};
 use std::collections::BTreeSet;
 
@@ -30,10 +30,13 @@ impl Rule for ConflictingLeaves {
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let apps: BTreeSet<&str> = project.migrations.iter().map(|m| m.app.as_str()).collect();
+        // Conflicts that dangling references explain are notes on their MIG001.
+        let folded: BTreeSet<String> = folded_conflicts(project)
+            .into_iter()
+            .map(|f| f.app)
+            .collect();
         for app in apps {
-            if project.graph.uncertain_apps.contains(app)
-                || crate::util::has_broken_internal_dependency(project, app)
-            {
+            if project.graph.uncertain_apps.contains(app) || folded.contains(app) {
                 continue;
             }
             let mut leaves: Vec<_> = project

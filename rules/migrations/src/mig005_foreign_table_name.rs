@@ -173,8 +173,14 @@ impl Rule for ForeignTableName {
                     continue;
                 }
             }
-            // 2. Another app's default name for this very model: `oldapp_modelname`.
+            // 2. Another app's default name for this very model: `oldapp_modelname`. An app
+            // that no longer exists while dependencies still name it counts: that is what
+            // renaming an app by hand leaves behind.
             if let Some(prefix) = t.strip_suffix(&format!("_{}", u.model)) {
+                if !prefix.is_empty() && prefix != u.app && project.renames.is_absent(prefix) {
+                    out.push(residue(project, u, span, t, prefix));
+                    continue;
+                }
                 if !prefix.is_empty()
                     && prefix != u.app
                     && (labels.contains(prefix) || history.contains(prefix))
@@ -189,11 +195,17 @@ impl Rule for ForeignTableName {
                     continue;
                 }
             }
-            // 3. Starts with another app's label.
+            // 3. Starts with another app's label (or a vanished one's).
             let other = labels
                 .iter()
-                .filter(|l| **l != u.app && t.starts_with(&format!("{l}_")))
+                .copied()
+                .chain(project.renames.absent.iter().map(String::as_str))
+                .filter(|l| *l != u.app && t.starts_with(&format!("{l}_")))
                 .max_by_key(|l| l.len());
+            if let Some(l) = other.filter(|l| project.renames.is_absent(l)) {
+                out.push(residue(project, u, span, t, l));
+                continue;
+            }
             if let Some(l) = other {
                 out.push(
                     Self::META
@@ -206,6 +218,28 @@ impl Rule for ForeignTableName {
             }
         }
     }
+}
+
+/// A table named after an app that no longer exists, while migrations still name it.
+fn residue(project: &Project, u: &TableUse<'_>, span: Span, t: &str, old: &str) -> Diagnostic {
+    let mut d = ForeignTableName::META
+        .diagnostic(format!(
+            "`db_table` `{t}` is named after app `{old}`, which no longer exists"
+        ))
+        .at(span, format!("named after `{old}`, not `{}`", u.app))
+        .note(format!(
+            "migrations still refer to app `{old}`: a table keeping its name is the residue of an app renamed by hand"
+        ));
+    match project.renames.of(old).filter(|r| r.new == u.app) {
+        Some(r) => {
+            d = d.note(format!("`{old}` looks renamed to `{}` ({})", r.new, r.reasons())).help(format!(
+                "keep the old label (`label = \"{old}\"` in `{}`'s AppConfig) so that the table and the migration history stay the app's; if the rename is deliberate, rename the table in a new migration: migrations.AlterModelTable(\"{}\", \"{}_{}\")",
+                u.app, u.model, u.app, u.model
+            ));
+        }
+        None => d = d.help(help(u)),
+    }
+    d
 }
 
 fn help(u: &TableUse<'_>) -> String {

@@ -70,6 +70,10 @@ impl Rule for UnresolvedModelReference {
                 {
                     continue;
                 }
+                if k.0 != m.app && project.renames.is_absent(&k.0) {
+                    out.push(absent_app(project, m.file, &r, k));
+                    continue;
+                }
                 let creators = g.state.creators(k);
                 let Some(first) = creators.first() else {
                     continue;
@@ -110,4 +114,52 @@ impl Rule for UnresolvedModelReference {
             }
         }
     }
+}
+
+/// A reference to a model of an app that is not installed at all (an app renamed by hand
+/// leaves them): Django cannot resolve the lazy reference when it renders the state.
+fn absent_app(
+    project: &Project,
+    file: djcheck_linter::FileId,
+    r: &state::ModelReference,
+    k: &state::ModelKey,
+) -> Diagnostic {
+    let what = match r.kind {
+        RefKind::Base => "base class",
+        _ => "relation to",
+    };
+    let (app, model) = k;
+    let mut d = UnresolvedModelReference::META
+        .diagnostic(format!(
+            "{what} model `{app}.{model}` of app `{app}`, which is not installed"
+        ))
+        .at(Span::new(file, r.range), format!("app `{app}` is not in the project, INSTALLED_APPS or the virtualenv"))
+        .note(format!(
+            "Django fails when it renders the migration state: `ValueError: ... declared with a lazy reference to '{app}.{model}', but app '{app}' isn't installed`"
+        ));
+    match project.renames.of(app) {
+        Some(rename) => {
+            let new = &rename.new;
+            let target = (new.clone(), model.clone());
+            if let Some(c) = project.graph.state.creators(&target).first() {
+                if let Some(cm) = project.migrations.get(c.migration) {
+                    d = d.label(
+                        Span::new(cm.file, c.name_range),
+                        format!("`{new}` creates `{}`", c.name),
+                    );
+                }
+            }
+            d = d
+                .note(format!("`{app}` looks renamed to `{new}` ({})", rename.reasons()))
+                .help(format!(
+                    "point it at `{new}.{model}`, with a dependency on the migration that creates it; or keep the old label with `label = \"{app}\"` in `{new}`'s AppConfig"
+                ));
+        }
+        None => {
+            d = d.help(format!(
+                "point it at the app that defines the model now, or install app `{app}`"
+            ))
+        }
+    }
+    d
 }
