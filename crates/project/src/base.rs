@@ -132,7 +132,9 @@ pub fn snapshot(
         let Some(stem) = file.strip_suffix(".py") else {
             continue;
         };
-        if stem.starts_with('_') || stem.starts_with('~') {
+        // As Django's loader (pkgutil): `_`/`~` prefixes are skipped, and so is a name with a
+        // dot (`.util.py`), which is no module name.
+        if stem.starts_with('_') || stem.starts_with('~') || stem.contains('.') {
             continue;
         }
         let app_dir = dir.strip_suffix("/migrations").unwrap_or(dir);

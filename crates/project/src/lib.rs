@@ -189,6 +189,9 @@ pub struct Project {
     pub urls: urls::UrlTree,
     /// The project at the base revision, with `--base` (or `HEAD` implicitly).
     pub base: Option<base::BaseSnapshot>,
+    /// Modules of migrations packages that define no `Migration` (Django's loader
+    /// refuses them), with the key they would have.
+    pub without_migration_class: Vec<(FileId, migration::Key)>,
     /// Labels migrations name that no longer exist, and the apps they were renamed to.
     pub renames: renames::Renames,
     /// Number of files analysed.
@@ -410,7 +413,9 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
             let Some(stem) = rest.strip_suffix(".py") else {
                 continue;
             };
-            if stem.starts_with('_') || stem.starts_with('~') {
+            // As Django's loader (pkgutil): `_`/`~` prefixes are skipped, and so is a name with a
+            // dot (`.util.py`), which is no module name.
+            if stem.starts_with('_') || stem.starts_with('~') || stem.contains('.') {
                 continue;
             }
             jobs.push((f.clone(), app.label.clone(), stem.to_owned(), FileId(0)));
@@ -437,7 +442,15 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
                         let kind = ProblemKind::Syntax(parsed.errors.clone());
                         return (text, None, Some(kind), diags);
                     }
-                    let m = migration::extract(*id, app, name, parsed.body(), &cx);
+                    let mut m = migration::extract(*id, app, name, parsed.body(), &cx);
+                    // `Migration` bound another way (a class under a module-level `if`,
+                    // an import): Django finds it, so the migration exists; what it holds
+                    // is not decoded, so it stays opaque.
+                    if m.class_range.is_none()
+                        && eval::module_binds(parsed.body(), "Migration") != Some(false)
+                    {
+                        m = Migration::opaque(*id, app, name);
+                    }
                     let fcx = FileContext {
                         file: *id,
                         path: rel,
@@ -459,6 +472,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
     let mut diagnostics = Vec::new();
     let mut dirs_with_class: BTreeSet<String> = BTreeSet::new();
     let mut per_dir: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut without_class: Vec<(FileId, migration::Key)> = Vec::new();
     for (i, ((rel, app, name, id), (text, m, problem, diags))) in
         jobs.iter().zip(results).enumerate()
     {
@@ -487,13 +501,13 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
             });
         }
         match m {
-            Some(m) if m.class_range.is_some() => {
+            Some(m) if m.class_range.is_some() || !m.readable => {
                 dirs_with_class.insert(dir);
                 migrations.push(m);
             }
-            // A module without a Migration class: not a migration (Django would refuse
-            // it; a package of such modules is not a migrations package at all).
-            Some(_) => {}
+            // A module without a Migration class: not a migration (Django refuses it:
+            // MIG009; a package of such modules is not a migrations package at all).
+            Some(m) => without_class.push((m.file, m.key())),
             None => {
                 if migration::migration_number(name).is_some() {
                     dirs_with_class.insert(dir);
@@ -517,6 +531,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
                 .is_some_and(|(d, _)| not_migration_dirs.contains(d))
         };
         migrations.retain(|m| !in_dropped(m.file));
+        without_class.retain(|(f, _)| !in_dropped(*f));
         ld.problems.retain(|p| !in_dropped(p.file));
         diagnostics.retain(|d| d.primary.is_none_or(|s| !in_dropped(s.file)));
         apps.retain(|a| !not_migration_dirs.contains(&a.migrations_dir));
@@ -565,6 +580,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         options: opts.analysis.clone(),
         base: base_snapshot,
         renames,
+        without_migration_class: without_class,
         urls,
         files_checked,
     };
