@@ -10,9 +10,11 @@ declare_rule! {
     /// (`workspace_app_userprofile` for `UserProfile` in `profile_app`, when
     /// `workspace_app` is an app of the project, of Django, or of the base revision), or
     /// it starts with another app's label and `_`. Not reported: unmanaged
-    /// (`managed=False`) and proxy models, which map existing tables on purpose; models
-    /// created on the state side of `SeparateDatabaseAndState` (Django's documented way to
-    /// move a model between apps); a custom user model keeping `auth_user`.
+    /// (`managed=False`) and proxy models, which map existing tables on purpose; both sides
+    /// of a model moved between apps with `SeparateDatabaseAndState` (Django's documented
+    /// recipe): models created on its state side, and in the app the model leaves (deleted
+    /// from the state only), the `AlterModelTable` that hands its table over; a custom
+    /// user model keeping `auth_user`.
     ///
     /// ## Why it matters
     /// It is what an app renamed by hand leaves behind: migrations copied into the new app
@@ -55,6 +57,30 @@ fn visit<'a>(ops: &'a [Operation], f: &mut dyn FnMut(&'a Operation)) {
             OpKind::SeparateDatabaseAndState { database, .. } => visit(database, f),
             OpKind::RunSql { .. } => {}
             _ => f(op),
+        }
+    }
+}
+
+/// Models deleted from the state only (`SeparateDatabaseAndState` whose state side
+/// deletes a model its database side does not), lowercased.
+fn state_only_deletes(ops: &[Operation], f: &mut dyn FnMut(String)) {
+    for op in ops {
+        if let OpKind::SeparateDatabaseAndState { database, state } = &op.kind {
+            let mut dropped = BTreeSet::new();
+            visit(database, &mut |o| {
+                if let OpKind::DeleteModel { name: Some(n) } = &o.kind {
+                    dropped.insert(n.value.to_ascii_lowercase());
+                }
+            });
+            for s in state {
+                if let OpKind::DeleteModel { name: Some(n) } = &s.kind {
+                    let model = n.value.to_ascii_lowercase();
+                    if !dropped.contains(&model) {
+                        f(model);
+                    }
+                }
+            }
+            state_only_deletes(state, f);
         }
     }
 }
@@ -111,6 +137,15 @@ impl Rule for ForeignTableName {
                     });
                 }
                 _ => {}
+            });
+        }
+        // Models moved out of their app, Django's documented recipe: the state forgets the
+        // model (a state-only DeleteModel) while the database keeps its table, usually
+        // renamed first for the app that takes it over (AlterModelTable to the new app's
+        // name). Both sides of such a move are exempt.
+        for m in &project.migrations {
+            state_only_deletes(&m.operations, &mut |model| {
+                exempt.insert((m.app.as_str(), model));
             });
         }
         // Explicit tables are owned too: a second app using one is the same conflict.
