@@ -310,6 +310,32 @@ fn deleted_migration_is_reported() {
     let m = codes(&d, "MIG004");
     assert_eq!(m.len(), 1, "{d:?}");
     assert!(m[0].1.contains("was deleted"), "{}", m[0].1);
+    // What pre-commit runs when a commit only deletes files: `--files-only` and no file
+    // reports the deletion, and nothing else of the project.
+    r.migration(
+        "workspace_app",
+        "0003_bad",
+        &[("workspace_app", "0099_missing")],
+        "Bad",
+    );
+    let (code, out, err) = djcheck(
+        &["check", "--files-only", "--no-config", "--format", "json"],
+        &r.dir,
+    );
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let got: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["MIG004"], "{out}");
+    let (code, _, _) = djcheck(
+        &["check", "--files-only", "--no-config", "--no-base"],
+        &r.dir,
+    );
+    assert_eq!(code, 0);
 }
 
 #[test]
@@ -524,4 +550,70 @@ fn git_runs_nothing_the_repository_configures_and_writes_nothing() {
     assert!(marks.join("fsmonitor").exists() || marks.join("diff-external").exists());
     assert!(marks.join("filter-clean").exists());
     let _ = std::fs::remove_dir_all(&outside);
+}
+
+/// The three renames a new user makes by hand, caught by `djcheck check` with no flag in
+/// the repository, before they are committed.
+#[test]
+fn hand_renames_are_caught_with_no_flags() {
+    // A migration renamed, with the migration depending on it fixed.
+    let r = Repo::new("hand-middle");
+    r.migration(
+        "blog",
+        "0003_published_flag",
+        &[("blog", "0002_post_title")],
+        "Flag",
+    );
+    r.commit("third");
+    r.mv(
+        "blog/migrations/0002_post_title.py",
+        "blog/migrations/0002_add_title.py",
+    );
+    r.migration(
+        "blog",
+        "0003_published_flag",
+        &[("blog", "0002_add_title")],
+        "Flag",
+    );
+    let (code, d, err) = r.check(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        codes(&d, "MIG004"),
+        vec![(
+            "blog/migrations/0002_add_title.py".to_owned(),
+            "migration `blog.0002_post_title` was renamed to `blog.0002_add_title`".to_owned()
+        )],
+        "{d:?}"
+    );
+    assert!(codes(&d, "MIG001").is_empty(), "{d:?}");
+    // The leaf renamed: nothing else in the files shows it.
+    let r = Repo::new("hand-leaf");
+    r.mv(
+        "workspace_app/migrations/0002_avatar.py",
+        "workspace_app/migrations/0002_user_avatar.py",
+    );
+    let (code, d, _) = r.check(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&d, "MIG004").len(), 1, "{d:?}");
+    assert_eq!(d.len(), 1, "{d:?}");
+    // The app renamed, its label replaced in its migrations.
+    let r = Repo::new("hand-app");
+    r.mv("workspace_app", "profile_app");
+    for f in ["0001_initial", "0002_avatar"] {
+        let p = r.dir.join(format!("profile_app/migrations/{f}.py"));
+        let t = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("workspace_app", "profile_app");
+        std::fs::write(p, t).unwrap();
+    }
+    r.write("proj/settings.py", "INSTALLED_APPS = [\"django.contrib.auth\", \"django.contrib.contenttypes\", \"blog\", \"profile_app\"]\n");
+    let (code, d, _) = r.check(&[]);
+    assert_eq!(code, 1);
+    let m = codes(&d, "MIG004");
+    assert_eq!(m.len(), 1, "{d:?}");
+    assert!(
+        m[0].1
+            .contains("app `workspace_app` was renamed to `profile_app`"),
+        "{m:?}"
+    );
 }

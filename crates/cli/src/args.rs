@@ -111,4 +111,9 @@ pub struct CheckArgs {
     /// Do not compare with git at all (not even with `HEAD`).
     #[arg(long)]
     pub no_base: bool,
+    /// Report only on the files given; with none given, only what lies in no file (a
+    /// migration deleted since `HEAD`). For hooks that pass the changed files, such as
+    /// pre-commit, which passes none when a commit only deletes files.
+    #[arg(long)]
+    pub files_only: bool,
 }

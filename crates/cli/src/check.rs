@@ -209,8 +209,14 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         Err(e) => return usage(io, &e),
     };
 
-    // Report on the paths given (the whole project was analysed regardless).
-    let scopes: Vec<String> = paths.iter().map(|p| rel_to(&root, &canonical(p))).collect();
+    // Report on the paths given (the whole project was analysed regardless). With
+    // `--files-only` and no path, on none: only what lies in no file is left.
+    let none_given = a.files_only && a.paths.is_empty() && a.stdin_filename.is_none();
+    let scopes: Vec<String> = if none_given {
+        Vec::new()
+    } else {
+        paths.iter().map(|p| rel_to(&root, &canonical(p))).collect()
+    };
     let whole = scopes.iter().any(String::is_empty);
     let per_file = match compile_per_file_ignores(config.as_ref()) {
         Ok(p) => p,

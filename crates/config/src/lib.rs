@@ -372,7 +372,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("djcheck-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("ci.toml");
-        std::fs::write(&p, "[tool.djcheck]\nignore = [\"MIG008\"]\nfail-on = \"error\"\n").unwrap();
+        std::fs::write(
+            &p,
+            "[tool.djcheck]\nignore = [\"MIG008\"]\nfail-on = \"error\"\n",
+        )
+        .unwrap();
         let l = load_file(&p).unwrap();
         assert_eq!(l.options.ignore, Some(vec!["MIG008".to_owned()]));
         assert_eq!(l.key_name(&["fail-on"]), "tool.djcheck.fail-on");
