@@ -32,7 +32,13 @@ declare_rule! {
     /// Restore the original file name (a migration's name is its identity once applied
     /// anywhere), or point the dependency at the migration that exists. The help line
     /// names the most likely renamed file: one with the same number in the same app, or
-    /// the same name in another app.
+    /// the same name in another app. When an app that no longer exists looks renamed
+    /// (another app has the migrations the dependencies name, still names its tables
+    /// after the old label, creates the models referenced under it, or had them at the
+    /// base revision), the help gives the repointed dependency and says why the rename
+    /// itself loses the app's history. A conflict that this dangling dependency causes
+    /// (its app left with two leaves, where repointing it as hinted leaves one) is a note
+    /// here, not a separate MIG002.
     pub struct MissingDependency { code: "MIG001", name: "missing-dependency", severity: Error }
 }
 

@@ -5,7 +5,12 @@ use std::collections::BTreeSet;
 declare_rule! {
     /// ## What it finds
     /// An app whose migration graph has more than one leaf node: two or more migrations
-    /// that no later migration of the same app depends on. Every leaf is labelled.
+    /// that no later migration of the same app depends on. Every leaf is labelled. When a
+    /// second leaf exists only because a dependency of the app's own migrations dangles
+    /// (MIG001), and fixing it as its hint says (or, without a hint, to any migration of
+    /// the app) leaves one leaf, the conflict is a note on that MIG001 instead: one root
+    /// cause, one error. A conflict that stays however the dangling dependency is fixed is
+    /// reported here.
     ///
     /// ## Why it matters
     /// `makemigrations` and `migrate` refuse to run: "Conflicting migrations detected;

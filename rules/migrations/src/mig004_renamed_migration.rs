@@ -6,9 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 declare_rule! {
     /// ## What it finds
-    /// With a base revision (`--base REF`): a migration that existed at the base — by app
-    /// label and name — and no longer does: its file was renamed, moved to another app,
-    /// or deleted, and no `replaces` in the working tree accounts for it. A renamed or
+    /// A migration that existed at the base revision — by app label and name — and no
+    /// longer does: its file was renamed, moved to another app, or deleted, and no
+    /// `replaces` in the working tree accounts for it. The base is `HEAD` in a git
+    /// repository (renames and deletions staged or in the working tree: what a commit is
+    /// about to record), or with `--base REF` the merge-base of REF and `HEAD` (what a
+    /// pull request changes); `--no-base` turns the comparison off. A renamed or
     /// moved file is matched by its operations (compared as code, not bytes), then by
     /// name, then by number, and reported as old -> new. When a whole app's migrations
     /// moved to another label, one diagnostic reports the app rename.

@@ -9,7 +9,9 @@ declare_rule! {
     /// app's model, it is another app's default table name for this very model
     /// (`workspace_app_userprofile` for `UserProfile` in `profile_app`, when
     /// `workspace_app` is an app of the project, of Django, or of the base revision), or
-    /// it starts with another app's label and `_`. Not reported: unmanaged
+    /// it starts with another app's label and `_`. An app that no longer exists while
+    /// migrations still depend on it or refer to its models counts: a table named after
+    /// it is the residue of an app renamed by hand, reported with the rename. Not reported: unmanaged
     /// (`managed=False`) and proxy models, which map existing tables on purpose; both sides
     /// of a model moved between apps with `SeparateDatabaseAndState` (Django's documented
     /// recipe): models created on its state side, and in the app the model leaves (deleted

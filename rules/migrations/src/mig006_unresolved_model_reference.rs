@@ -10,14 +10,20 @@ declare_rule! {
     /// RemoveField, RenameField, the `name` of DeleteModel, AlterModelOptions,
     /// AlterModelTable, a CreateModel base — when the migration that creates that model is
     /// not among the migrations this one depends on, directly or transitively. The
-    /// reference is labelled with the migration that creates the model.
+    /// reference is labelled with the migration that creates the model. Also a reference
+    /// to a model of an app that is not installed at all (not in the project, not in
+    /// INSTALLED_APPS read completely, not in the virtualenv): what an app renamed by hand
+    /// leaves in other apps' migrations, reported with the rename hint when the app looks
+    /// renamed.
     ///
     /// ## Why it matters
     /// Django renders the state a migration runs against from its dependencies only. When
     /// the model is not in that state, `migrate` fails with "Related model 'app.model'
     /// cannot be resolved" or a lazy reference error — or it works today by luck of
     /// ordering and fails on a fresh database, or for the first `migrate <app>` of a new
-    /// environment.
+    /// environment. For an app that is not installed, it always fails: "The field
+    /// teams.Team.owner was declared with a lazy reference to 'workspace_app.userprofile',
+    /// but app 'workspace_app' isn't installed".
     ///
     /// ## Example
     /// ```python
