@@ -367,6 +367,31 @@ fn squash_new_and_modified_migrations_are_silent() {
 }
 
 #[test]
+fn the_last_step_of_squashing_is_silent() {
+    // The squash, committed with the migrations it replaces...
+    let r = Repo::new("squash-done");
+    r.write(
+        "blog/migrations/0001_squashed_0002_post_title.py",
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    replaces = [(\"blog\", \"0001_initial\"), (\"blog\", \"0002_post_title\")]\n    dependencies = []\n    operations = []\n",
+    );
+    r.commit("squash");
+    // ...then, once every database applied it, the old files and `replaces` removed.
+    std::fs::remove_file(r.dir.join("blog/migrations/0001_initial.py")).unwrap();
+    std::fs::remove_file(r.dir.join("blog/migrations/0002_post_title.py")).unwrap();
+    r.write(
+        "blog/migrations/0001_squashed_0002_post_title.py",
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    dependencies = []\n    operations = []\n",
+    );
+    let (code, d, err) = r.check(&[]);
+    assert!(codes(&d, "MIG004").is_empty(), "{d:?} {err}");
+    assert_eq!(code, 0, "{d:?}");
+    // Deleting a migration no squash replaced is still reported.
+    std::fs::remove_file(r.dir.join("workspace_app/migrations/0002_avatar.py")).unwrap();
+    let (_, d, _) = r.check(&[]);
+    assert_eq!(codes(&d, "MIG004").len(), 1, "{d:?}");
+}
+
+#[test]
 fn diff_mode_reports_only_changed_files() {
     let r = Repo::new("diff");
     // An old problem in an unchanged file, and a new one in a changed file.

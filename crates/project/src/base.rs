@@ -3,8 +3,8 @@
 //! changed since.
 //!
 //! Only what git's trees hold is read (see [`crate::git`]): the base's file list with blob
-//! ids, and the contents of the base migrations that no longer exist under their key. The
-//! working tree is compared by hashing its files here.
+//! ids, and the contents of the base migrations that no longer exist under their key or
+//! whose file changed. The working tree is compared by hashing its files here.
 
 use crate::discover::{rel_path, SKIPPED_DIRS};
 use crate::git::{self, BaseKind, BaseRef, TreeFile};
@@ -21,7 +21,8 @@ pub struct BaseMigration {
     pub name: String,
     /// Project-relative path at the base revision.
     pub path: String,
-    /// Whether the file was read (only migrations whose key is gone today are).
+    /// Whether the file was read (only migrations whose key is gone today, or whose file
+    /// changed since, are).
     pub read: bool,
     pub fingerprint: Option<u64>,
     /// Number of operations (an empty list matches any other empty list).
@@ -99,8 +100,9 @@ pub fn snapshot(
             return snap;
         }
     };
+    let sha1 = git::uses_sha1(base);
     if base.kind == BaseKind::Explicit {
-        snap.changed = Some(changed_files(opts, base, &tree, files, &mut snap.problems));
+        snap.changed = Some(changed_files(opts, sha1, &tree, files, &mut snap.problems));
     }
 
     // Migration packages at the base: `*/migrations/` with an `__init__.py`, and the
@@ -185,9 +187,20 @@ pub fn snapshot(
         .iter()
         .map(|m| (m.app.as_str(), m.name.as_str()))
         .collect();
-    let (gone, kept): (Vec<_>, Vec<_>) = jobs
-        .into_iter()
-        .partition(|(_, app, name, _)| !now.contains(&(app.as_str(), name.as_str())));
+    // ...and those still here whose file changed since: a squash whose `replaces` was
+    // removed once every database had applied it (Django's documented last step) still
+    // accounts at the base for the migrations deleted with it.
+    let changed_here = |path: &str, oid: &str| {
+        let content = match opts.overrides.get(path) {
+            Some(text) => Some(text.clone().into_bytes()),
+            None => crate::fs::read_bytes(&opts.root.join(path), MAX_HASHED),
+        };
+        !(sha1 && content.is_some_and(|c| git::same_blob(&c, oid)))
+    };
+    let (gone, kept): (Vec<_>, Vec<_>) =
+        jobs.into_par_iter().partition(|(path, app, name, oid)| {
+            !now.contains(&(app.as_str(), name.as_str())) || changed_here(path, oid)
+        });
     let contents =
         match git::read_blobs(base, &gone.iter().map(|j| j.3.clone()).collect::<Vec<_>>()) {
             Ok(c) => c,
@@ -236,12 +249,12 @@ pub fn snapshot(
 /// (hashed here as git hashes blobs; an editor's unsaved buffer counts as the file).
 fn changed_files(
     opts: &LoadOptions,
-    base: &BaseRef,
+    sha1: bool,
     tree: &BTreeMap<String, TreeFile>,
     files: &[String],
     problems: &mut Vec<String>,
 ) -> BTreeSet<String> {
-    if !git::uses_sha1(base) {
+    if !sha1 {
         problems.push(
             "the repository uses SHA-256 object ids, which djcheck does not hash: every file counts as changed"
                 .to_owned(),

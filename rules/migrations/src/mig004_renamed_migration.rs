@@ -8,7 +8,9 @@ declare_rule! {
     /// ## What it finds
     /// A migration that existed at the base revision — by app label and name — and no
     /// longer does: its file was renamed, moved to another app, or deleted, and no
-    /// `replaces` in the working tree accounts for it. The base is `HEAD` in a git
+    /// `replaces` accounts for it (in the working tree, or at the base in a squashed
+    /// migration still here: removing the replaced migrations and the `replaces` list
+    /// together is the last step of Django's squashing workflow). The base is `HEAD` in a git
     /// repository (renames and deletions staged or in the working tree: what a commit is
     /// about to record), or with `--base REF` the merge-base of REF and `HEAD` (what a
     /// pull request changes); `--no-base` turns the comparison off. A renamed or
@@ -50,10 +52,19 @@ impl Rule for RenamedMigration {
         let Some(snap) = &project.base else { return };
         let current: BTreeSet<Key> = project.migrations.iter().map(Migration::key).collect();
         let base_keys: BTreeSet<Key> = snap.migrations.iter().map(BaseMigration::key).collect();
+        // Replaced now, or at the base by a migration that is still here: a squash whose
+        // `replaces` is removed together with the migrations it replaced, the last step of
+        // Django's squashing workflow once every database has applied the squash.
         let replaced: BTreeSet<&Key> = project
             .migrations
             .iter()
             .flat_map(|m| m.replaces.iter().map(|r| &r.key))
+            .chain(
+                snap.migrations
+                    .iter()
+                    .filter(|b| current.contains(&b.key()))
+                    .flat_map(|b| b.replaces.iter()),
+            )
             .collect();
         let missing: Vec<&BaseMigration> = snap
             .migrations
