@@ -21,9 +21,10 @@ declare_rule! {
     /// the model is not in that state, `migrate` fails with "Related model 'app.model'
     /// cannot be resolved" or a lazy reference error — or it works today by luck of
     /// ordering and fails on a fresh database, or for the first `migrate <app>` of a new
-    /// environment. For an app that is not installed, it always fails: "The field
-    /// teams.Team.owner was declared with a lazy reference to 'workspace_app.userprofile',
-    /// but app 'workspace_app' isn't installed".
+    /// environment. For an app that is not installed, it always fails: "Related model
+    /// 'workspace_app.userprofile' cannot be resolved", or, where the state is rendered,
+    /// "The field teams.Team.owner was declared with a lazy reference to
+    /// 'workspace_app.userprofile', but app 'workspace_app' isn't installed".
     ///
     /// ## Example
     /// ```python
@@ -141,7 +142,7 @@ fn absent_app(
         ))
         .at(Span::new(file, r.range), format!("app `{app}` is not in the project, INSTALLED_APPS or the virtualenv"))
         .note(format!(
-            "Django fails when it renders the migration state: `ValueError: ... declared with a lazy reference to '{app}.{model}', but app '{app}' isn't installed`"
+            "`migrate` fails with `ValueError: Related model '{app}.{model}' cannot be resolved`, and rendering the state with \"... declared with a lazy reference to '{app}.{model}', but app '{app}' isn't installed\""
         ));
     match project.renames.of(app) {
         Some(rename) => {
