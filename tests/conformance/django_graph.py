@@ -7,7 +7,7 @@ Usage:
     django_graph.py --batch   < requests.jsonl   > results.jsonl
 
 Single mode prints one JSON object:
-    {"verdict": "ok"|"node_not_found"|"unknown_app"|"cycle"|"error",
+    {"verdict": "ok"|"node_not_found"|"unknown_app"|"cycle"|"bad_migration"|"error",
      "detail": str, "conflicts": {app: [names]}, "stubbed": [labels]}
 `conflicts` (Django's `loader.detect_conflicts()`) is filled only when the graph built. With
 verdict "ok", "migrate_error" is added when the loader that `migrate` uses
@@ -166,6 +166,7 @@ def run_one(req):
 
 def build_graph(req, stub_root, stubbed):
     from django.db.migrations.exceptions import (
+        BadMigrationError,
         CircularDependencyError,
         NodeNotFoundError,
     )
@@ -200,6 +201,8 @@ def build_graph(req, stub_root, stubbed):
         return result("node_not_found", str(e))
     except CircularDependencyError as e:
         return result("cycle", str(e))
+    except BadMigrationError as e:
+        return result("bad_migration", str(e))
     except ValueError as e:
         if "Dependency on unknown app" in str(e):
             return result("unknown_app", str(e))

@@ -27,6 +27,10 @@ The ways, on every database asked for:
 - `migrate <app> <name>`: each non-leaf migration of a project app as the target, as a
   database deployed when that migration was the newest would have got it. A dependency
   that only a later migration declares is missing here.
+- `migrate, unapply, migrate again` (with `--reapply`): `migrate`, then `migrate <app>
+  zero` for each project app, last app first, then `migrate` once more, on one database:
+  a rollback and a redeploy. It proves that what the reverse operations leave behind
+  (an empty `reverse_sql` included) lets the migrations run again.
 - Upgrades, only when the custom user model is created by a migration that is not its
   app's first one (the AUTH003 situation). Django can only raise
   InconsistentMigrationHistory on a database that already has a history, so each upgrade
@@ -451,6 +455,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=120, help="seconds per way")
     ap.add_argument("--no-targets", action="store_true",
                     help="leave out the `migrate <app> <name>` ways")
+    ap.add_argument("--reapply", action="store_true",
+                    help="add the way `migrate, unapply, migrate again`")
     opts = ap.parse_args()
     sys.dont_write_bytecode = True
     os.environ.pop("DJANGO_SETTINGS_MODULE", None)
@@ -484,6 +490,14 @@ def main():
     if not opts.no_targets:
         plans += [("migrate %s %s" % (a, n), [a, n]) for a, n in info["targets"]]
 
+    if opts.reapply:
+        # Applied, unapplied app by app (dependents first), applied again, on one
+        # database: what a rollback and a redeploy do.
+        steps = [("migrate", [])]
+        steps += [("migrate %s zero" % a, [a, "zero"]) for a in reversed(info["apps"])]
+        steps += [("migrate again", [])]
+        plans.append(("migrate, unapply, migrate again", {"steps": steps}))
+
     tmpdir = tempfile.mkdtemp(prefix="djcheck-migrate-")
     olds = []
     try:
@@ -503,7 +517,16 @@ def main():
                 else:
                     dbname, databases = pg.create()
                 try:
-                    if isinstance(spec, dict):
+                    if isinstance(spec, dict) and "steps" in spec:
+                        steps = []
+                        for label, args in spec["steps"]:
+                            res = run_migrate(project, settings_module, databases, {}, args,
+                                              opts.timeout)
+                            steps.append(step(label, res))
+                            if not res["ok"]:
+                                break
+                        ways.append(way_result(name, db, steps))
+                    elif isinstance(spec, dict):
                         old = run_migrate(spec["old"], settings_module, databases,
                                           spec["overrides"], [], opts.timeout)
                         steps = [step("OLD project: migrate", old)]

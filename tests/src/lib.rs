@@ -305,3 +305,19 @@ pub mod postgres {
         }
     }
 }
+
+/// SQL fixtures whose SQL writes into tables Django's own operations create (a model's
+/// table, a many-to-many table): their SQL cannot run alone, so `sql_postgres` leaves
+/// them out and `auth_conformance` runs them through Django's `migrate`, applied,
+/// unapplied and applied again, on SQLite and PostgreSQL.
+pub const SQL_FIXTURES_RUN_BY_MIGRATE: &[&str] = &[
+    "SQL004_insert-without-conflict-handling-django-tables",
+    "SQL005_irreversible-runsql-empty-reverse",
+];
+
+/// Whether a fixture project is one of [`SQL_FIXTURES_RUN_BY_MIGRATE`].
+pub fn run_by_migrate(dir: &Path) -> bool {
+    dir.parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| SQL_FIXTURES_RUN_BY_MIGRATE.iter().any(|f| n == *f))
+}

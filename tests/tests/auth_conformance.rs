@@ -2,7 +2,9 @@
 //! `migrate`.
 //!
 //! For every `fixtures/auth/*/{fires,silent}` and `fixtures/migrations/{MIG005,MIG006}_*`
-//! project, djcheck runs in memory (`check . --no-config --format json`) and
+//! project (and the SQL fixtures whose SQL needs Django's own tables,
+//! `djcheck_tests::SQL_FIXTURES_RUN_BY_MIGRATE`, with one more way: migrate, unapply
+//! every app, migrate again), djcheck runs in memory (`check . --no-config --format json`) and
 //! `tests/conformance/migrate_check.py` runs Django 5.2's `migrate` on the same files in
 //! several ways, each on a fresh database: the full `migrate`, `migrate <app>` for each app
 //! of the project, `migrate <app> <name>` for each of their non-leaf migrations, and, when
@@ -41,7 +43,9 @@
 )]
 
 use djcheck_tests::postgres::{self, Server};
-use djcheck_tests::{conformance_python, djcheck, fixture_projects, target_dir, workspace_root};
+use djcheck_tests::{
+    conformance_python, djcheck, fixture_projects, run_by_migrate, target_dir, workspace_root,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -209,7 +213,8 @@ fn auth_fixtures_agree_with_django_migrate() {
     );
 }
 
-/// `fixtures/auth/*` and `fixtures/migrations/{MIG005,MIG006}_*`, fires and silent. A
+/// `fixtures/auth/*`, `fixtures/migrations/{MIG005,MIG006}_*` and the SQL fixtures run
+/// by `migrate` (with the extra way `migrate, unapply, migrate again`), fires and silent. A
 /// fixture made of `before/` and `after/` trees is taken as its `after/` project.
 fn cases(root: &Path) -> Vec<Case> {
     let fixtures = root.join("fixtures");
@@ -227,7 +232,10 @@ fn cases(root: &Path) -> Vec<Case> {
                 .and_then(Path::file_name)
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            family == "auth" || rule.starts_with("MIG005_") || rule.starts_with("MIG006_")
+            family == "auth"
+                || rule.starts_with("MIG005_")
+                || rule.starts_with("MIG006_")
+                || run_by_migrate(p)
         })
         .map(|p| {
             let name = p
@@ -298,6 +306,9 @@ fn run_harness(case: &Case, python: &Path, script: &Path, dsn: Option<&str>) -> 
         .env_remove("PYTHONPATH")
         .env_remove("DJANGO_SETTINGS_MODULE")
         .stdin(Stdio::null());
+    if run_by_migrate(&case.dir) {
+        cmd.arg("--reapply");
+    }
     if let Some(dsn) = dsn {
         cmd.args(["--db", "sqlite,postgres", "--pg-dsn", dsn]);
     } else {

@@ -338,6 +338,14 @@ fn config_flags_win_over_the_file() {
     .unwrap();
     let (code, _, err) = djcheck(&["check", ".", "--config", "strict.toml"], &dir);
     assert_eq!(code, 1, "{err}");
+    // ...also written as a copy of the pyproject.toml section.
+    std::fs::write(
+        dir.join("ci.toml"),
+        "[tool.djcheck]\nfail-on = \"info\"\nselect = [\"MIG\"]\n",
+    )
+    .unwrap();
+    let (code, _, err) = djcheck(&["check", ".", "--config", "ci.toml"], &dir);
+    assert_eq!(code, 1, "{err}");
     let (code, _, err) = djcheck(&["check", ".", "--config", "nope.toml"], &dir);
     assert_eq!(code, 2);
     assert!(

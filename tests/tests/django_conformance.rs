@@ -1,10 +1,11 @@
 //! Django conformance: djcheck's migration-graph rules against Django's own loader.
 //!
-//! For every project below, djcheck runs in memory with `--select MIG001,MIG002,MIG003`
+//! For every project below, djcheck runs in memory with `--select MIG001,MIG002,MIG003,MIG009`
 //! and `tests/conformance/django_graph.py` runs Django 5.2's real
 //! `MigrationLoader(None, ignore_no_migrations=True)` on the same files (no database), in a
 //! virtualenv cached under `target/conformance`. They must agree:
 //!
+//! - Django `bad_migration` (BadMigrationError) ⇒ MIG009, and MIG009 only then;
 //! - Django `node_not_found` / `unknown_app`  ⇒ djcheck reports MIG001;
 //! - Django `cycle`                           ⇒ MIG003, and no MIG001 (Django found every node);
 //! - Django `ok`                              ⇒ no MIG001, no MIG003, and the apps of the MIG002
@@ -46,7 +47,7 @@ use std::process::{Command, Stdio};
 const ALLOWED: &[(&str, &str)] = &[];
 
 /// The rules compared.
-const SELECT: &str = "MIG001,MIG002,MIG003";
+const SELECT: &str = "MIG001,MIG002,MIG003,MIG009";
 
 struct Case {
     /// `fixtures/...`, `sdist/...`, `sdist-del/...` or `extra/...`.
@@ -670,6 +671,15 @@ fn compare(case: &Case, dj: &Value) -> Outcome {
         .as_str()
         .is_some_and(|e| e.contains("Dependency on app with no migrations"));
     let status = match verdict.as_str() {
+        "bad_migration" if has("MIG009") => Status::Agree,
+        "bad_migration" => {
+            Status::Disagree("Django raises BadMigrationError, djcheck has no MIG009".to_owned())
+        }
+        // Django imports every migration module before it builds the graph: it found a
+        // `Migration` in each.
+        "node_not_found" | "unknown_app" | "cycle" | "ok" if has("MIG009") => {
+            Status::Disagree("djcheck has MIG009 but Django loaded every module".to_owned())
+        }
         "node_not_found" | "unknown_app" if has("MIG001") => Status::Agree,
         "node_not_found" | "unknown_app" => {
             Status::Disagree(format!("Django raises {verdict}, djcheck has no MIG001"))

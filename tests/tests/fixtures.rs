@@ -5,7 +5,7 @@
 // Test code: a failed unwrap is a failed test, and reading fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{djcheck, fixture_projects, workspace_root};
+use djcheck_tests::{djcheck, fixture_projects, is_change_fixture, workspace_root};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -51,7 +51,8 @@ fn marks(dir: &Path) -> BTreeSet<Mark> {
 /// runs djcheck with `--base HEAD`. Returns the folder to run in and the extra arguments.
 fn prepare(dir: &Path) -> (PathBuf, Vec<&'static str>) {
     if !dir.join("after").is_dir() {
-        return (dir.to_path_buf(), Vec::new());
+        // Not about a change: never compared with the checkout's own git history.
+        return (dir.to_path_buf(), vec!["--no-base"]);
     }
     let name = dir
         .strip_prefix(workspace_root().join("fixtures"))
@@ -168,10 +169,10 @@ fn fixtures_match_marks_and_snapshots() {
             .to_owned();
         let fires = dir.file_name().unwrap() == "fires";
         let (run_dir, extra) = prepare(dir);
-        let mut expected = marks(&if extra.is_empty() {
-            dir.clone()
-        } else {
+        let mut expected = marks(&if is_change_fixture(dir) {
             dir.join("after")
+        } else {
+            dir.clone()
         });
         // Diagnostics with no place (a migration deleted since the base) are listed, one
         // code a line, in `expect-unlocated.txt`.

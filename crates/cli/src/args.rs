@@ -126,8 +126,18 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Compare with this git revision (branch, tag or commit): report migrations renamed
-    /// or deleted since (MIG004), and only diagnostics in files changed since.
-    #[arg(long, value_name = "REF")]
+    /// Compare with this git revision (branch, tag or commit), from where the current
+    /// branch forked from it (their merge-base): report migrations renamed or deleted
+    /// since (MIG004), and only diagnostics in files changed since. Without it, in a git
+    /// repository, migrations renamed or deleted since `HEAD` are reported.
+    #[arg(long, value_name = "REF", conflicts_with = "no_base")]
     pub base: Option<String>,
+    /// Do not compare with git at all (not even with `HEAD`).
+    #[arg(long)]
+    pub no_base: bool,
+    /// Report only on the files given; with none given, only what lies in no file (a
+    /// migration deleted since `HEAD`). For hooks that pass the changed files, such as
+    /// pre-commit, which passes none when a commit only deletes files.
+    #[arg(long)]
+    pub files_only: bool,
 }

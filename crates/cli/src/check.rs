@@ -139,12 +139,14 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         overrides.insert(rel_to(&root, &canonical(&abs(f))), text);
     }
     // `--base`: resolve the revision now, so a bad REF is a usage error before any work.
+    // Without it, `HEAD` of the repository (if any) is compared with, for renames only.
     let base = match &a.base {
         Some(name) => match djcheck_project::git::resolve(&root, name) {
             Ok(b) => Some(b),
             Err(e) => return usage(io, &e.to_string()),
         },
-        None => None,
+        None if a.no_base => None,
+        None => djcheck_project::git::head(&root),
     };
     let mut load = LoadOptions {
         overrides,
@@ -187,8 +189,14 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         Err(e) => return usage(io, &e),
     };
 
-    // Report on the paths given (the whole project was analysed regardless).
-    let scopes: Vec<String> = paths.iter().map(|p| rel_to(&root, &canonical(p))).collect();
+    // Report on the paths given (the whole project was analysed regardless). With
+    // `--files-only` and no path, on none: only what lies in no file is left.
+    let none_given = a.files_only && a.paths.is_empty() && a.stdin_filename.is_none();
+    let scopes: Vec<String> = if none_given {
+        Vec::new()
+    } else {
+        paths.iter().map(|p| rel_to(&root, &canonical(p))).collect()
+    };
     let whole = scopes.iter().any(String::is_empty);
     let per_file = match compile_per_file_ignores(config.as_ref()) {
         Ok(p) => p,
@@ -215,9 +223,14 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
                 keep(&p) || d.labels.iter().any(|l| keep(&l.span))
             };
             // Diff mode: only files changed since the base; MIG004 is about the change itself.
-            if let Some(snap) = &result.project.base {
+            if let Some(changed) = result
+                .project
+                .base
+                .as_ref()
+                .and_then(|b| b.changed.as_ref())
+            {
                 let changed =
-                    |s: &djcheck_diagnostics::Span| snap.changed.contains(&db.file(s.file).path);
+                    |s: &djcheck_diagnostics::Span| changed.contains(&db.file(s.file).path);
                 if d.code != "MIG004" && !involves(&changed) {
                     return false;
                 }
@@ -261,6 +274,18 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         };
         for (code, (n, name)) in counts {
             let _ = writeln!(out, "{n:>5}  {code:<9} {name}");
+        }
+    }
+    // What `--base` could not read: the comparison is partial, and the user asked for it.
+    if let Some(snap) = &result.project.base {
+        if snap.base.kind == djcheck_project::git::BaseKind::Explicit {
+            for p in &snap.problems {
+                let _ = writeln!(
+                    io.stderr,
+                    "djcheck: warning: --base {}: {p}",
+                    snap.base.name
+                );
+            }
         }
     }
     for e in &result.internal_errors {

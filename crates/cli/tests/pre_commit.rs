@@ -199,3 +199,171 @@ fn pre_commit_runs_the_hook_on_staged_files() {
     );
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// A migration creating `model`, depending on `deps` (`("app", "name"),` entries).
+fn model_migration(deps: &str, model: &str) -> String {
+    format!(
+        "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    dependencies = [\n        {deps}\n    ]\n\n    operations = [\n        migrations.CreateModel(\n            name=\"{model}\",\n            fields=[(\"id\", models.AutoField(primary_key=True))],\n        ),\n    ]\n"
+    )
+}
+
+/// The renames a new user makes by hand, and a deletion alone, each staged and committed
+/// with the hook installed: every commit is refused.
+#[test]
+fn commits_renaming_or_deleting_migrations_are_refused() {
+    let pre_commit = match pre_commit() {
+        Ok(p) => p,
+        Err(e) => {
+            println!("SKIPPED commits_renaming_or_deleting_migrations_are_refused: {e}");
+            return;
+        }
+    };
+    let base =
+        std::env::temp_dir().join(format!("djcheck-precommit-renames-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let home = base.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let hooks = base.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::copy(
+        workspace_root().join(".pre-commit-hooks.yaml"),
+        hooks.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    git(&hooks, &["init", "--quiet"], &home);
+    git(&hooks, &["add", "."], &home);
+    git(&hooks, &["commit", "--quiet", "-m", "hooks"], &home);
+    let rev = git(&hooks, &["rev-parse", "HEAD"], &home);
+
+    let repo = base.join("project");
+    write(
+        &repo,
+        "manage.py",
+        "import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"proj.settings\")\n",
+    );
+    write(&repo, "proj/__init__.py", "");
+    let settings = |app: &str| {
+        format!("INSTALLED_APPS = [\"django.contrib.auth\", \"django.contrib.contenttypes\", \"blog\", \"{app}\"]\n")
+    };
+    write(&repo, "proj/settings.py", &settings("workspace_app"));
+    for app in ["blog", "workspace_app"] {
+        write(&repo, &format!("{app}/__init__.py"), "");
+        write(&repo, &format!("{app}/migrations/__init__.py"), "");
+    }
+    let blog = |name: &str, deps: &str, model: &str| {
+        write(
+            &repo,
+            &format!("blog/migrations/{name}.py"),
+            &model_migration(deps, model),
+        )
+    };
+    blog("0001_initial", "", "Post");
+    blog("0002_post_title", "(\"blog\", \"0001_initial\"),", "Tag");
+    blog(
+        "0003_published_flag",
+        "(\"blog\", \"0002_post_title\"),",
+        "Flag",
+    );
+    write(
+        &repo,
+        "workspace_app/migrations/0001_initial.py",
+        &model_migration("", "UserProfile"),
+    );
+    write(
+        &repo,
+        "workspace_app/migrations/0002_avatar.py",
+        &model_migration("(\"workspace_app\", \"0001_initial\"),", "Avatar"),
+    );
+    write(
+        &repo,
+        ".pre-commit-config.yaml",
+        &format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: djcheck\n",
+            hooks.display()
+        ),
+    );
+    git(&repo, &["init", "--quiet"], &home);
+    git(&repo, &["add", "."], &home);
+    git(&repo, &["commit", "--quiet", "-m", "project"], &home);
+    let out = run(&repo, &pre_commit, &["install"], &home);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let commit = |what: &str, expect: &str| {
+        git(&repo, &["add", "-A"], &home);
+        let out = run(&repo, Path::new("git"), &["commit", "-m", what], &home);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.status.success(),
+            "{what}: the commit went through:\n{text}"
+        );
+        assert!(
+            text.contains("error[MIG004]") && text.contains(expect),
+            "{what}:\n{text}"
+        );
+        git(&repo, &["reset", "--quiet", "--hard", "HEAD"], &home);
+        git(&repo, &["clean", "--quiet", "-fd"], &home);
+    };
+    let mv = |from: &str, to: &str| {
+        std::fs::create_dir_all(repo.join(to).parent().unwrap()).unwrap();
+        std::fs::rename(repo.join(from), repo.join(to)).unwrap();
+    };
+
+    // A migration renamed by hand, with the migration depending on it fixed.
+    mv(
+        "blog/migrations/0002_post_title.py",
+        "blog/migrations/0002_add_title.py",
+    );
+    blog(
+        "0003_published_flag",
+        "(\"blog\", \"0002_add_title\"),",
+        "Flag",
+    );
+    commit(
+        "rename a migration",
+        "`blog.0002_post_title` was renamed to `blog.0002_add_title`",
+    );
+    // The leaf migration renamed: Django would apply it a second time.
+    mv(
+        "blog/migrations/0003_published_flag.py",
+        "blog/migrations/0003_published.py",
+    );
+    commit(
+        "rename the leaf",
+        "`blog.0003_published_flag` was renamed to `blog.0003_published`",
+    );
+    // The app renamed by hand: folder, settings, and the label in its migrations.
+    mv("workspace_app", "profile_app");
+    write(
+        &repo,
+        "profile_app/migrations/0002_avatar.py",
+        &model_migration("(\"profile_app\", \"0001_initial\"),", "Avatar"),
+    );
+    write(&repo, "proj/settings.py", &settings("profile_app"));
+    commit(
+        "rename the app",
+        "app `workspace_app` was renamed to `profile_app`",
+    );
+    // A migration deleted, and nothing else: no Python file is staged.
+    std::fs::remove_file(repo.join("blog/migrations/0003_published_flag.py")).unwrap();
+    commit("delete a migration", "was deleted");
+
+    // A commit of other files only runs the hook on nothing: it passes.
+    write(&repo, "README.md", "# project\n");
+    git(&repo, &["add", "-A"], &home);
+    let out = run(&repo, Path::new("git"), &["commit", "-m", "docs"], &home);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -116,10 +116,13 @@ pub fn find(root: &Path) -> Result<Option<Loaded>, ConfigError> {
 }
 
 /// Reads an explicit config file (`--config FILE`): a `pyproject.toml` (its
-/// `[tool.djcheck]` table) or a file with the keys at top level.
+/// `[tool.djcheck]` table), a file with the keys at top level, or any file written with a
+/// `[tool.djcheck]` table (a copy of the `pyproject.toml` section).
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let text = read(path)?;
-    if path.file_name().is_some_and(|n| n == "pyproject.toml") {
+    let has_tool_table = toml::from_str::<toml::Table>(&text)
+        .is_ok_and(|t| t.get("tool").is_some_and(toml::Value::is_table));
+    if has_tool_table || path.file_name().is_some_and(|n| n == "pyproject.toml") {
         return parse_pyproject(path, text)?
             .ok_or_else(|| ConfigError(format!("{}: no [tool.djcheck] table", path.display())));
     }
@@ -400,6 +403,29 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn any_file_with_a_tool_djcheck_table() {
+        let dir = std::env::temp_dir().join(format!("djcheck-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("ci.toml");
+        std::fs::write(
+            &p,
+            "[tool.djcheck]\nignore = [\"MIG008\"]\nfail-on = \"error\"\n",
+        )
+        .unwrap();
+        let l = load_file(&p).unwrap();
+        assert_eq!(l.options.ignore, Some(vec!["MIG008".to_owned()]));
+        assert_eq!(l.key_name(&["fail-on"]), "tool.djcheck.fail-on");
+        // Unknown keys inside the table are still errors, with their line.
+        std::fs::write(&p, "[tool.djcheck]\nnope = 1\n").unwrap();
+        let e = load_file(&p).unwrap_err().to_string();
+        assert!(e.contains("ci.toml:2") && e.contains("nope"), "{e}");
+        // Top-level keys as before.
+        std::fs::write(&p, "ignore = [\"MIG008\"]\n").unwrap();
+        assert!(load_file(&p).unwrap().options.ignore.is_some());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -62,3 +62,23 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<String, ReadProblem> {
 pub fn read_optional(path: &Path) -> Option<String> {
     read_text(path, &Limits::default()).ok()
 }
+
+/// Reads a file's bytes, up to `limit` bytes (`None` when larger or unreadable): for
+/// comparing the working tree with a git revision.
+pub fn read_bytes(path: &Path, limit: u64) -> Option<Vec<u8>> {
+    // Checked before opening: opening a FIFO would block.
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > limit {
+        return None;
+    }
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= limit).then_some(bytes)
+}
+
+/// The target of a symbolic link, as the bytes git stores for it.
+pub fn link_target(path: &Path) -> Option<Vec<u8>> {
+    let t = std::fs::read_link(path).ok()?;
+    Some(t.to_string_lossy().into_owned().into_bytes())
+}

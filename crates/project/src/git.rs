@@ -1,9 +1,14 @@
-//! Reading a base revision from git, for rename detection (`--base REF`).
+//! Reading a base revision from git, for rename detection and diff mode.
 //!
-//! djcheck only reads: `rev-parse`, `ls-tree`, `cat-file --batch`, `diff --name-only` and
-//! `ls-files`. It never writes to the repository (no index refresh, no checkout).
+//! djcheck only reads, and runs nothing the analysed repository configures. Every call
+//! gets `-c core.fsmonitor=false -c core.hooksPath=/dev/null` (no fsmonitor command, no
+//! hook) and only tree-level plumbing is used: `rev-parse`, `merge-base`, `ls-tree` and
+//! `cat-file --batch`, none of which reads the index, runs a filter or a diff driver, or
+//! writes to `.git`. The working tree is compared with the base by hashing files here, in
+//! process, against the blob ids `ls-tree` lists, never with `git diff` (which refreshes
+//! the index, runs the fsmonitor and clean filters, and may rewrite `.git/index`).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,25 +23,55 @@ impl std::fmt::Display for GitError {
     }
 }
 
+/// How the base revision was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseKind {
+    /// `--base REF`: the merge-base of REF and `HEAD`; diagnostics are limited to files
+    /// changed since (diff mode).
+    Explicit,
+    /// No `--base` in a git repository: `HEAD`, for renames and deletions of migrations
+    /// that are staged or in the working tree. Every diagnostic is still reported.
+    Head,
+}
+
 /// A resolved base revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseRef {
     /// The repository's top-level folder.
     pub repo: PathBuf,
-    /// The commit the user's REF names.
+    /// The commit compared with: the merge-base of REF and `HEAD` (or `HEAD`).
     pub commit: String,
-    /// What the user wrote (`origin/main`).
+    /// What the user wrote (`origin/main`), or `HEAD`.
     pub name: String,
+    pub kind: BaseKind,
+    /// Why REF's own tip is compared with instead of a merge-base (no common history,
+    /// e.g. a shallow clone), to tell the user.
+    pub fallback: Option<String>,
+}
+
+/// Settings that keep git from running anything the repository configures.
+const SAFE_CONFIG: &[&str] = &[
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+];
+
+fn command(repo: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C")
+        .arg(repo)
+        .args(SAFE_CONFIG)
+        // Never refresh the index or take locks, never ask for credentials.
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null());
+    c
 }
 
 fn git(repo: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        // Never refresh the index or take locks: djcheck only reads.
-        .env("GIT_OPTIONAL_LOCKS", "0")
+    let out = command(repo)
         .args(args)
-        .stdin(Stdio::null())
         .output()
         .map_err(|e| GitError(format!("cannot run git: {e}")))?;
     if !out.status.success() {
@@ -46,55 +81,129 @@ fn git(repo: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
     Ok(out.stdout)
 }
 
-/// Resolves `name` to a commit of the repository holding `root`.
+fn trimmed(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
+}
+
+fn toplevel(root: &Path) -> Result<PathBuf, GitError> {
+    let top = git(root, &["rev-parse", "--show-toplevel"])?;
+    let top = trimmed(&top);
+    if top.is_empty() {
+        return Err(GitError("no work tree".to_owned()));
+    }
+    Ok(PathBuf::from(top))
+}
+
+fn commit_of(repo: &Path, name: &str) -> Option<String> {
+    let spec = format!("{name}^{{commit}}");
+    let out = git(repo, &["rev-parse", "--verify", "--quiet", &spec]).ok()?;
+    let c = trimmed(&out);
+    (!c.is_empty()).then_some(c)
+}
+
+/// Resolves `--base REF` for the repository holding `root`: the merge-base of REF and
+/// `HEAD`, which is what a pull request changes (REF's tip when they share no history).
 pub fn resolve(root: &Path, name: &str) -> Result<BaseRef, GitError> {
-    let top = git(root, &["rev-parse", "--show-toplevel"]).map_err(|_| {
+    let repo = toplevel(root).map_err(|_| {
         GitError(format!(
             "`{}` is not inside a git repository: --base needs one",
             root.display()
         ))
     })?;
-    let repo = PathBuf::from(String::from_utf8_lossy(&top).trim());
-    let spec = format!("{name}^{{commit}}");
-    let commit = git(&repo, &["rev-parse", "--verify", "--quiet", &spec])
-        .map_err(|_| GitError(format!("unknown git revision `{name}`")))?;
-    let commit = String::from_utf8_lossy(&commit).trim().to_owned();
-    if commit.is_empty() {
+    if name.starts_with('-') {
         return Err(GitError(format!("unknown git revision `{name}`")));
     }
+    let tip =
+        commit_of(&repo, name).ok_or_else(|| GitError(format!("unknown git revision `{name}`")))?;
+    let (commit, fallback) = match commit_of(&repo, "HEAD") {
+        None => (tip, None),
+        Some(head) => match git(&repo, &["merge-base", &tip, &head]) {
+            Ok(out) if !trimmed(&out).is_empty() => (trimmed(&out), None),
+            _ => (
+                tip,
+                Some(format!(
+                    "`{name}` and `HEAD` have no common history here (a shallow clone?): comparing with `{name}` itself"
+                )),
+            ),
+        },
+    };
     Ok(BaseRef {
         repo,
         commit,
         name: name.to_owned(),
+        kind: BaseKind::Explicit,
+        fallback,
     })
 }
 
-/// Files (repository-relative paths) of the base commit under `prefix` (a
-/// repository-relative folder, `""` for all).
-pub fn list_files(base: &BaseRef, prefix: &str) -> Result<Vec<String>, GitError> {
-    let mut args = vec!["ls-tree", "-r", "-z", "--name-only", &base.commit];
-    if !prefix.is_empty() {
-        args.push("--");
-        args.push(prefix);
-    }
-    let out = git(&base.repo, &args)?;
-    Ok(out
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect())
+/// `HEAD` of the repository holding `root`, when there is one with a commit: the implicit
+/// base. `None` outside a repository, before the first commit, or when git is missing;
+/// nothing is reported then.
+pub fn head(root: &Path) -> Option<BaseRef> {
+    // No `.git` above the root: not a repository, and no process is started.
+    root.ancestors().find(|d| d.join(".git").exists())?;
+    let repo = toplevel(root).ok()?;
+    let commit = commit_of(&repo, "HEAD")?;
+    Some(BaseRef {
+        repo,
+        commit,
+        name: "HEAD".to_owned(),
+        kind: BaseKind::Head,
+        fallback: None,
+    })
 }
 
-/// Contents of files at the base commit, in the order asked; `None` for a file that is
-/// not a blob there. One `git cat-file --batch` process for all of them.
-pub fn read_files(base: &BaseRef, paths: &[String]) -> Result<Vec<Option<Vec<u8>>>, GitError> {
-    if paths.is_empty() {
+/// A file of the base commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeFile {
+    /// `100644`, `100755` or `120000` (a symbolic link).
+    pub mode: String,
+    /// The blob id.
+    pub oid: String,
+}
+
+/// Files (repository-relative paths) of the base commit under `prefix` (a
+/// repository-relative folder, `""` for all), with their blob ids.
+pub fn list_files(base: &BaseRef, prefix: &str) -> Result<BTreeMap<String, TreeFile>, GitError> {
+    let mut args = vec!["ls-tree", "-r", "-z", "--full-tree", &base.commit];
+    let spec = format!("{prefix}/");
+    if !prefix.is_empty() {
+        args.push("--");
+        args.push(&spec);
+    }
+    let out = git(&base.repo, &args)?;
+    let mut files = BTreeMap::new();
+    // `<mode> SP <type> SP <object> TAB <path>` NUL
+    for entry in out.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        let Some(tab) = entry.iter().position(|b| *b == b'\t') else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&entry[..tab]);
+        let mut parts = head.split(' ');
+        let (Some(mode), Some(kind), Some(oid)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if kind != "blob" {
+            continue;
+        }
+        files.insert(
+            String::from_utf8_lossy(&entry[tab + 1..]).into_owned(),
+            TreeFile {
+                mode: mode.to_owned(),
+                oid: oid.to_owned(),
+            },
+        );
+    }
+    Ok(files)
+}
+
+/// Contents of blobs, in the order asked; `None` for an id that is not a blob. One
+/// `git cat-file --batch` process for all of them (no filters, no text conversion).
+pub fn read_blobs(base: &BaseRef, oids: &[String]) -> Result<Vec<Option<Vec<u8>>>, GitError> {
+    if oids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(&base.repo)
-        .env("GIT_OPTIONAL_LOCKS", "0")
+    let mut child = command(&base.repo)
         .args(["cat-file", "--batch"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -102,8 +211,12 @@ pub fn read_files(base: &BaseRef, paths: &[String]) -> Result<Vec<Option<Vec<u8>
         .spawn()
         .map_err(|e| GitError(format!("cannot run git: {e}")))?;
     let mut input = String::new();
-    for p in paths {
-        input.push_str(&format!("{}:{p}\n", base.commit));
+    for oid in oids {
+        // Object ids only: a path could hold a newline and break the protocol.
+        if oid.bytes().all(|b| b.is_ascii_hexdigit()) {
+            input.push_str(oid);
+        }
+        input.push('\n');
     }
     // Write from a thread so a large output cannot dead-lock against our writes.
     let mut stdin = child
@@ -114,60 +227,114 @@ pub fn read_files(base: &BaseRef, paths: &[String]) -> Result<Vec<Option<Vec<u8>
         let _ = stdin.write_all(input.as_bytes());
     });
     let mut out = Vec::new();
-    child
+    let read = child
         .stdout
         .take()
         .ok_or_else(|| GitError("git: no stdout".to_owned()))?
-        .read_to_end(&mut out)
-        .map_err(|e| GitError(format!("git cat-file: {e}")))?;
+        .read_to_end(&mut out);
     let _ = writer.join();
     let _ = child.wait();
-    // `<sha> blob <size>\n<content>\n` or `<spec> missing\n`.
-    let mut results = Vec::with_capacity(paths.len());
+    read.map_err(|e| GitError(format!("git cat-file: {e}")))?;
+    Ok(parse_batch(&out, oids.len()))
+}
+
+/// `<oid> <type> <size>\n<content>\n`, or `<input> missing\n` (also for an empty line).
+fn parse_batch(out: &[u8], n: usize) -> Vec<Option<Vec<u8>>> {
+    let mut results = Vec::with_capacity(n);
     let mut pos = 0usize;
-    for _ in paths {
+    while results.len() < n && pos < out.len() {
         let Some(nl) = out[pos..].iter().position(|b| *b == b'\n') else {
             break;
         };
         let header = String::from_utf8_lossy(&out[pos..pos + nl]).into_owned();
         pos += nl + 1;
         let parts: Vec<&str> = header.split(' ').collect();
-        if parts.len() == 3 && parts[1] == "blob" {
-            let size: usize = parts[2].parse().unwrap_or(0);
-            let end = (pos + size).min(out.len());
-            results.push(Some(out[pos..end].to_vec()));
-            pos = end + 1;
-        } else if parts.len() == 3 {
-            // A tree or another object: skip its content.
-            let size: usize = parts[2].parse().unwrap_or(0);
-            pos = (pos + size + 1).min(out.len());
-            results.push(None);
-        } else {
-            results.push(None);
+        match parts.as_slice() {
+            [_, kind, size] => {
+                let size: usize = size.parse().unwrap_or(0);
+                let end = pos.saturating_add(size).min(out.len());
+                results.push((*kind == "blob").then(|| out[pos..end].to_vec()));
+                pos = end.saturating_add(1);
+            }
+            _ => results.push(None),
         }
     }
-    while results.len() < paths.len() {
-        results.push(None);
-    }
-    Ok(results)
+    results.resize(n, None);
+    results
 }
 
-/// Files (repository-relative) that differ between the base commit and the working tree:
-/// committed, staged and unstaged changes, and untracked files.
-pub fn changed_files(base: &BaseRef) -> Result<BTreeSet<String>, GitError> {
-    let mut out = BTreeSet::new();
-    let diff = git(
-        &base.repo,
-        &["diff", "--name-only", "-z", "--no-renames", &base.commit],
-    )?;
-    let untracked = git(
-        &base.repo,
-        &["ls-files", "-z", "--others", "--exclude-standard"],
-    )?;
-    for chunk in diff.split(|b| *b == 0).chain(untracked.split(|b| *b == 0)) {
-        if !chunk.is_empty() {
-            out.insert(String::from_utf8_lossy(chunk).into_owned());
-        }
+/// The repository's object format: git's blob ids are SHA-1 unless it says `sha256`.
+pub fn uses_sha1(base: &BaseRef) -> bool {
+    match git(&base.repo, &["rev-parse", "--show-object-format"]) {
+        Ok(out) => trimmed(&out) != "sha256",
+        Err(_) => true,
     }
-    Ok(out)
+}
+
+/// Git's SHA-1 blob id of `content`.
+pub fn blob_id(content: &[u8]) -> String {
+    let mut h = sha1_smol::Sha1::new();
+    h.update(format!("blob {}\0", content.len()).as_bytes());
+    h.update(content);
+    h.digest().to_string()
+}
+
+/// Whether a working-tree file holds what the base's blob `oid` holds. Line endings are
+/// compared as git's `core.autocrlf`/`text` attributes store them (CRLF as LF) when the
+/// bytes differ; other clean filters are not run, so a file they would change counts as
+/// changed (it is then reported rather than hidden).
+pub fn same_blob(content: &[u8], oid: &str) -> bool {
+    if blob_id(content) == oid {
+        return true;
+    }
+    if !content.windows(2).any(|w| w == b"\r\n") {
+        return false;
+    }
+    let mut lf = Vec::with_capacity(content.len());
+    let mut i = 0;
+    while i < content.len() {
+        if content[i] == b'\r' && content.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        lf.push(content[i]);
+        i += 1;
+    }
+    blob_id(&lf) == oid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_ids_are_gits() {
+        // `git hash-object` of an empty file and of "hello\n".
+        assert_eq!(blob_id(b""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+        assert_eq!(
+            blob_id(b"hello\n"),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
+        assert!(same_blob(
+            b"hello\r\n",
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        ));
+        assert!(!same_blob(
+            b"hello\r\n!",
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        ));
+    }
+
+    #[test]
+    fn batch_output() {
+        let out = b"aa blob 3\nabc\nbb missing\ncc tree 2\nxy\ndd blob 0\n\n";
+        assert_eq!(
+            parse_batch(out, 4),
+            vec![Some(b"abc".to_vec()), None, None, Some(Vec::new())]
+        );
+        assert_eq!(
+            parse_batch(b"aa blob 9\nab", 2),
+            vec![Some(b"ab".to_vec()), None]
+        );
+    }
 }

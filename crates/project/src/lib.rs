@@ -27,6 +27,7 @@ pub mod graph;
 mod load;
 pub mod migration;
 pub mod modules;
+pub mod renames;
 pub mod report;
 pub mod settings;
 pub mod state;
@@ -205,10 +206,15 @@ pub struct Project {
     pub options: AnalysisOptions,
     /// The URL tree from ROOT_URLCONF.
     pub urls: urls::UrlTree,
-    /// The project at the base revision, with `--base`.
+    /// The project at the base revision, with `--base` (or `HEAD` implicitly).
     pub base: Option<base::BaseSnapshot>,
     /// The migrations about to be deployed (the SAFE rules' scope).
     pub deploy: deploy::DeployScope,
+    /// Modules of migrations packages that define no `Migration` (Django's loader
+    /// refuses them), with the key they would have.
+    pub without_migration_class: Vec<(FileId, migration::Key)>,
+    /// Labels migrations name that no longer exist, and the apps they were renamed to.
+    pub renames: renames::Renames,
     /// Number of files analysed.
     pub files_checked: usize,
     /// What was analysed, and what was not.

@@ -356,7 +356,9 @@ pub fn load(
             let Some(stem) = rest.strip_suffix(".py") else {
                 continue;
             };
-            if stem.starts_with('_') || stem.starts_with('~') {
+            // As Django's loader (pkgutil): `_`/`~` prefixes are skipped, and so is a name
+            // with a dot (`.util.py`), which is no module name.
+            if stem.starts_with('_') || stem.starts_with('~') || stem.contains('.') {
                 continue;
             }
             jobs.push((f.clone(), app.label.clone(), stem.to_owned(), FileId(0)));
@@ -384,7 +386,16 @@ pub fn load(
                         let kind = ProblemKind::Syntax(parsed.errors.clone());
                         return (text, None, Some(kind), diags);
                     }
-                    let m = migration::extract(*id, app, name, parsed.body(), &cx);
+                    let mut m = migration::extract(*id, app, name, parsed.body(), &cx);
+                    // `Migration` bound another way (an import, a possible star import):
+                    // Django finds it, so the migration exists; what it holds is not
+                    // decoded, so it stays opaque.
+                    if m.class_range.is_none()
+                        && djcheck_python::eval::module_binds(parsed.body(), "Migration")
+                            != Some(false)
+                    {
+                        m = Migration::opaque(*id, app, name);
+                    }
                     let fcx = FileContext {
                         file: *id,
                         path: rel,
@@ -404,6 +415,7 @@ pub fn load(
 
     let mut migrations = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut without_class: Vec<(FileId, migration::Key)> = Vec::new();
     let mut dirs_with_class: BTreeSet<String> = BTreeSet::new();
     let mut per_dir: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, ((rel, app, name, id), (text, m, problem, diags))) in
@@ -434,13 +446,13 @@ pub fn load(
             });
         }
         match m {
-            Some(m) if m.class_range.is_some() => {
+            Some(m) if m.class_range.is_some() || !m.readable => {
                 dirs_with_class.insert(dir);
                 migrations.push(m);
             }
-            // A module without a Migration class: not a migration (Django would refuse
-            // it; a package of such modules is not a migrations package at all).
-            Some(_) => {}
+            // A module without a Migration class: not a migration (Django refuses it:
+            // MIG009; a package of such modules is not a migrations package at all).
+            Some(m) => without_class.push((m.file, m.key())),
             None => {
                 if migration::migration_number(name).is_some() {
                     dirs_with_class.insert(dir);
@@ -464,6 +476,7 @@ pub fn load(
                 .is_some_and(|(d, _)| not_migration_dirs.contains(d))
         };
         migrations.retain(|m| !in_dropped(m.file));
+        without_class.retain(|(f, _)| !in_dropped(*f));
         ld.problems.retain(|p| !in_dropped(p.file));
         diagnostics.retain(|d| d.primary.is_none_or(|s| !in_dropped(s.file)));
         apps.retain(|a| !not_migration_dirs.contains(&a.migrations_dir));
@@ -502,10 +515,11 @@ pub fn load(
     report.installed_apps_complete = installed.as_ref().is_some_and(|i| i.complete);
 
     let files_checked = ld.db.len();
-    let base_snapshot = opts
-        .base
-        .as_ref()
-        .map(|b| base::snapshot(&opts.root, b, &apps, &user_app_label));
+    let base_snapshot = opts.base.as_ref().map(|b| {
+        let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
+        base::snapshot(opts, b, &apps, &migrations, &user_app_label, &paths)
+    });
+    let renames = crate::renames::find(&migrations, &graph, &universe, base_snapshot.as_ref());
     let deploy = crate::deploy::scope(
         &migrations,
         &graph,
@@ -527,6 +541,8 @@ pub fn load(
         options: opts.analysis.clone(),
         base: base_snapshot,
         deploy,
+        renames,
+        without_migration_class: without_class,
         urls,
         files_checked,
         report,

@@ -166,6 +166,77 @@ impl<'a> ModuleBindings<'a> {
     }
 }
 
+/// Whether a module binds `name` at module level in any way: a `class`/`def`, an
+/// assignment, an import, a loop target, a `with ... as`, at the top or under `if`, `try`,
+/// `with`, `for`, `while` or `match` (what Python runs at import time, on some path).
+/// `None` when a star import or a `global`-free dynamic binding could bind it unseen.
+pub fn module_binds(body: &[Stmt], name: &str) -> Option<bool> {
+    let mut unknown = false;
+    if binds_in(body, name, &mut unknown) {
+        return Some(true);
+    }
+    (!unknown).then_some(false)
+}
+
+fn binds_in(body: &[Stmt], name: &str, unknown: &mut bool) -> bool {
+    let target = |t: &Expr| {
+        let mut names = Vec::new();
+        collect_target_names(t, &mut names);
+        names.contains(&name)
+    };
+    body.iter().any(|stmt| match stmt {
+        Stmt::ClassDef(c) => c.name.id.as_str() == name,
+        Stmt::FunctionDef(f) => f.name.id.as_str() == name,
+        Stmt::Assign(a) => a.targets.iter().any(target),
+        Stmt::AnnAssign(a) => a.value.is_some() && target(&a.target),
+        Stmt::AugAssign(a) => target(&a.target),
+        Stmt::Import(i) => i.names.iter().any(|a| {
+            let bound = a.asname.as_ref().map_or_else(
+                || a.name.id.split('.').next().unwrap_or(""),
+                |n| n.id.as_str(),
+            );
+            bound == name
+        }),
+        Stmt::ImportFrom(i) => i.names.iter().any(|a| {
+            if a.name.id.as_str() == "*" {
+                *unknown = true;
+                return false;
+            }
+            a.asname.as_ref().unwrap_or(&a.name).id.as_str() == name
+        }),
+        Stmt::If(i) => {
+            binds_in(&i.body, name, unknown)
+                || i.elif_else_clauses
+                    .iter()
+                    .any(|c| binds_in(&c.body, name, unknown))
+        }
+        Stmt::Try(t) => {
+            binds_in(&t.body, name, unknown)
+                || binds_in(&t.orelse, name, unknown)
+                || binds_in(&t.finalbody, name, unknown)
+                || t.handlers.iter().any(|h| {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    h.name.as_ref().is_some_and(|n| n.id.as_str() == name)
+                        || binds_in(&h.body, name, unknown)
+                })
+        }
+        Stmt::With(w) => {
+            w.items
+                .iter()
+                .any(|i| i.optional_vars.as_deref().is_some_and(target))
+                || binds_in(&w.body, name, unknown)
+        }
+        Stmt::For(f) => {
+            target(&f.target)
+                || binds_in(&f.body, name, unknown)
+                || binds_in(&f.orelse, name, unknown)
+        }
+        Stmt::While(w) => binds_in(&w.body, name, unknown) || binds_in(&w.orelse, name, unknown),
+        Stmt::Match(m) => m.cases.iter().any(|c| binds_in(&c.body, name, unknown)),
+        _ => false,
+    })
+}
+
 fn collect_target_names<'a>(target: &'a Expr, out: &mut Vec<&'a str>) {
     match target {
         Expr::Name(n) => out.push(n.id.as_str()),
@@ -206,6 +277,26 @@ mod tests {
         let fc = fingerprint(ModuleBindings::new(&c.body).get("x").unwrap());
         assert_eq!(fa, fb);
         assert_ne!(fa, fc);
+    }
+
+    #[test]
+    fn module_level_bindings_anywhere() {
+        let binds = |src: &str| module_binds(&expr_of(src).body, "Migration");
+        assert_eq!(binds("class Migration: pass\n"), Some(true));
+        assert_eq!(
+            binds("if connection.vendor == 'postgresql':\n    class Migration: pass\nelse:\n    class Migration: pass\n"),
+            Some(true)
+        );
+        assert_eq!(
+            binds("try:\n    import x\nexcept ImportError:\n    Migration = None\n"),
+            Some(true)
+        );
+        assert_eq!(binds("from .base import Migration\n"), Some(true));
+        assert_eq!(binds("from .base import *\n"), None);
+        assert_eq!(
+            binds("def f():\n    class Migration: pass\nclass Other:\n    Migration = 1\n"),
+            Some(false)
+        );
     }
 
     #[test]

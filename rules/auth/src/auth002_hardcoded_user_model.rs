@@ -7,7 +7,10 @@ declare_rule! {
     /// While a custom user model is configured (`AUTH_USER_MODEL`, or the
     /// `auth-user-model` option): a relation to `auth.User` (`"auth.user"`,
     /// `"auth.User"`), or a relation to the custom user model by its literal name
-    /// (`"users.User"`) instead of `settings.AUTH_USER_MODEL`.
+    /// (`"users.User"`) instead of `settings.AUTH_USER_MODEL`. The literal name is right,
+    /// and not reported, when `django.contrib.auth` is not installed (INSTALLED_APPS read
+    /// completely without it): the model is then not swappable, and `makemigrations`
+    /// writes it so.
     ///
     /// ## Why it matters
     /// `auth.User` is swapped out: its table `auth_user` is never created, so the foreign
@@ -41,6 +44,10 @@ impl Rule for HardcodedUserModel {
             return;
         }
         let auth_user = ("auth".to_owned(), "user".to_owned());
+        // Without `django.contrib.auth`, nothing is swappable: `makemigrations` writes the
+        // user model's literal label and a plain dependency, which is right.
+        let auth_installed =
+            project.universe.contrib.contains("auth") || !project.universe.complete;
         for m in &project.migrations {
             for r in state::references(m) {
                 if r.kind != RefKind::Relation {
@@ -58,7 +65,7 @@ impl Rule for HardcodedUserModel {
                             .note("`auth_user` is never created once `auth.User` is swapped out: PostgreSQL fails with `relation \"auth_user\" does not exist`; SQLite, which does not enforce the foreign key, may not notice")
                             .help("use `to=settings.AUTH_USER_MODEL` with `migrations.swappable_dependency(settings.AUTH_USER_MODEL)`"),
                     );
-                } else if *k == user.key {
+                } else if *k == user.key && auth_installed {
                     out.push(
                         Self::META
                             .diagnostic(format!("relation to the user model by name `{}` instead of `settings.AUTH_USER_MODEL`", r.written))

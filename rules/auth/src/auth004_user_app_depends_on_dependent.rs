@@ -80,6 +80,38 @@ impl Rule for UserAppDependsOnDependent {
                 }
             }
         }
+        // No dependency of its own leads there: a `run_before` elsewhere made the user
+        // app wait (`x.run_before = [y]` makes `y` depend on `x`). Find the migration
+        // holding it, between the one that needs the user model and this one.
+        let mut run_before: Option<(&djcheck_project::migration::Migration, Span, String)> = None;
+        if span.range == cm.class_range.unwrap_or_default() {
+            let on_path = |n: usize| n == cnode || g.ancestors(n).contains(&first) || n == first;
+            let chain = g.ancestors(cnode);
+            'find: for &x in std::iter::once(&first).chain(chain.iter()) {
+                if !(x == first || g.ancestors(x).contains(&first)) {
+                    continue;
+                }
+                let Some(Origin::Project(i)) = g.nodes[x].origin else {
+                    continue;
+                };
+                let Some(xm) = project.migrations.get(i) else {
+                    continue;
+                };
+                for r in &xm.run_before {
+                    let Some(y) = g.node(g.replacement_of(&r.key)) else {
+                        continue;
+                    };
+                    if (y == cnode || chain.contains(&y)) && on_path(y) {
+                        run_before = Some((
+                            xm,
+                            Span::new(xm.file, r.range),
+                            format!("{}.{}", r.key.0, r.key.1),
+                        ));
+                        break 'find;
+                    }
+                }
+            }
+        }
         let names: Vec<String> = needing
             .iter()
             .take(5)
@@ -94,8 +126,18 @@ impl Rule for UserAppDependsOnDependent {
             ))
             .at(
                 span,
-                "this dependency leads to a migration that needs the user model",
+                if run_before.is_some() {
+                    "made to wait by a `run_before`"
+                } else {
+                    "this dependency leads to a migration that needs the user model"
+                },
             );
+        if let Some((xm, rs, target)) = &run_before {
+            d = d.label(
+                *rs,
+                format!("`{}.{}` asks to run before `{target}`", xm.app, xm.name),
+            );
+        }
         if let Some(Origin::Project(i)) = g.nodes[first].origin {
             if let Some(m) = project.migrations.get(i) {
                 d = d.label(
@@ -104,10 +146,18 @@ impl Rule for UserAppDependsOnDependent {
                 );
             }
         }
-        d = d.help(format!(
-            "remove this dependency from `{}.{}`; move what needs it into a later migration of app `{}`",
-            cm.app, cm.name, cm.app
-        ));
+        d = d.help(match &run_before {
+            Some((xm, _, target)) => format!(
+                "remove (\"{}\") from the `run_before` of `{}.{}`: the user model must be created before every migration that needs it",
+                target.replacen('.', "\", \"", 1),
+                xm.app,
+                xm.name
+            ),
+            None => format!(
+                "remove this dependency from `{}.{}`; move what needs it into a later migration of app `{}`",
+                cm.app, cm.name, cm.app
+            ),
+        });
         out.push(d);
     }
 }

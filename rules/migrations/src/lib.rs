@@ -10,6 +10,7 @@ mod mig004_renamed_migration;
 mod mig005_foreign_table_name;
 mod mig006_unresolved_model_reference;
 mod mig008_duplicate_migration_number;
+mod mig009_missing_migration_class;
 mod util;
 
 use djcheck_linter::Rule;
@@ -23,4 +24,5 @@ pub static RULES: &[&dyn Rule] = &[
     &mig005_foreign_table_name::ForeignTableName,
     &mig006_unresolved_model_reference::UnresolvedModelReference,
     &mig008_duplicate_migration_number::DuplicateMigrationNumber,
+    &mig009_missing_migration_class::MissingMigrationClass,
 ];

@@ -1,7 +1,8 @@
-use crate::util::{dotted, edge_range, migration_span};
+use crate::util::{dotted, edge_range, folded_conflicts, migration_span};
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Span};
 use djcheck_project::graph::{EdgeKind, Origin, UnresolvedReason};
 use djcheck_project::migration::migration_number;
+use djcheck_project::renames::Evidence;
 
 declare_rule! {
     /// ## What it finds
@@ -31,7 +32,13 @@ declare_rule! {
     /// Restore the original file name (a migration's name is its identity once applied
     /// anywhere), or point the dependency at the migration that exists. The help line
     /// names the most likely renamed file: one with the same number in the same app, or
-    /// the same name in another app.
+    /// the same name in another app. When an app that no longer exists looks renamed
+    /// (another app has the migrations the dependencies name, still names its tables
+    /// after the old label, creates the models referenced under it, or had them at the
+    /// base revision), the help gives the repointed dependency and says why the rename
+    /// itself loses the app's history. A conflict that this dangling dependency causes
+    /// (its app left with two leaves, where repointing it as hinted leaves one) is a note
+    /// here, not a separate MIG002.
     pub struct MissingDependency { code: "MIG001", name: "missing-dependency", severity: Error }
 }
 
@@ -41,7 +48,8 @@ impl Rule for MissingDependency {
     }
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
-        for u in &project.graph.unresolved {
+        let folded = folded_conflicts(project);
+        for (ui, u) in project.graph.unresolved.iter().enumerate() {
             let Some(m) = project.migrations.get(u.migration) else {
                 continue;
             };
@@ -78,16 +86,70 @@ impl Rule for MissingDependency {
                         m.app, m.name, u.target.0, u.target.1
                     )),
             };
-            d = add_hint(project, d, &u.target);
+            d = add_hint(project, d, &u.target, u.kind);
+            // The conflict this dangling reference causes is part of this error.
+            for f in folded.iter().filter(|f| f.edges.contains(&ui)) {
+                let names: Vec<String> = f
+                    .leaves
+                    .iter()
+                    .filter_map(|&i| project.migrations.get(i))
+                    .map(|m| format!("`{}`", m.name))
+                    .collect();
+                d = d.note(format!(
+                    "this also leaves `{}` with {} leaf nodes ({}): fixing this reference as the help says removes that conflict, so it is not reported on its own (MIG002)",
+                    f.app,
+                    names.len(),
+                    names.join(", ")
+                ));
+            }
             out.push(d);
         }
     }
 }
 
-/// The rename hint: a migration with the same number in the same app, or the same name in
-/// another app (an app rename). Also lists what a contrib app really has.
-fn add_hint(project: &Project, mut d: Diagnostic, target: &(String, String)) -> Diagnostic {
+/// The rename hint: the app a vanished label was renamed to, a migration with the same
+/// number in the same app, or the same name in another app. Also lists what a contrib app
+/// really has.
+fn add_hint(
+    project: &Project,
+    mut d: Diagnostic,
+    target: &(String, String),
+    kind: EdgeKind,
+) -> Diagnostic {
     let (app, name) = target;
+    if let Some(r) = project.renames.of(app) {
+        let field = match kind {
+            EdgeKind::Dependency(_) => "dependency",
+            EdgeKind::RunBefore(_) => "`run_before` entry",
+        };
+        let new = &r.new;
+        if let Some(m) = project.migration(&(new.clone(), name.clone())) {
+            d = d.label(
+                migration_span(m),
+                format!("`{new}.{name}`: the same migration under the new label"),
+            );
+        }
+        for e in &r.evidence {
+            if let Evidence::Tables(t) = e {
+                if let Some((i, lit)) = t.first() {
+                    if let Some(m) = project.migrations.get(*i) {
+                        d = d.label(
+                            Span::new(m.file, lit.range),
+                            format!("`{new}` still names its table after `{app}`"),
+                        );
+                    }
+                }
+            }
+        }
+        return d
+            .note(format!("`{app}` looks renamed to `{new}` ({})", r.reasons()))
+            .note(format!(
+                "renaming an app loses its history: Django records applied migrations by `(app_label, name)`, so on a database that applied `{app}.*` every `{new}` migration is new and runs again"
+            ))
+            .help(format!(
+                "repoint the {field} to (\"{new}\", \"{name}\"); to keep the history instead, keep the old label with `label = \"{app}\"` in `{new}`'s AppConfig"
+            ));
+    }
     if let Some(num) = migration_number(name) {
         let same_number: Vec<_> = project
             .migrations

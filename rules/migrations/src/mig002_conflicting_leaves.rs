@@ -1,11 +1,16 @@
-use crate::util::{migration_span, project_migration};
+use crate::util::{folded_conflicts, migration_span, project_migration};
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta};
 use std::collections::BTreeSet;
 
 declare_rule! {
     /// ## What it finds
     /// An app whose migration graph has more than one leaf node: two or more migrations
-    /// that no later migration of the same app depends on. Every leaf is labelled.
+    /// that no later migration of the same app depends on. Every leaf is labelled. When a
+    /// second leaf exists only because a dependency of the app's own migrations dangles
+    /// (MIG001), and fixing it as its hint says (or, without a hint, to any migration of
+    /// the app) leaves one leaf, the conflict is a note on that MIG001 instead: one root
+    /// cause, one error. A conflict that stays however the dangling dependency is fixed is
+    /// reported here.
     ///
     /// ## Why it matters
     /// `makemigrations` and `migrate` refuse to run: "Conflicting migrations detected;
@@ -30,10 +35,13 @@ impl Rule for ConflictingLeaves {
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let apps: BTreeSet<&str> = project.migrations.iter().map(|m| m.app.as_str()).collect();
+        // Conflicts that dangling references explain are notes on their MIG001.
+        let folded: BTreeSet<String> = folded_conflicts(project)
+            .into_iter()
+            .map(|f| f.app)
+            .collect();
         for app in apps {
-            if project.graph.uncertain_apps.contains(app)
-                || crate::util::has_broken_internal_dependency(project, app)
-            {
+            if project.graph.uncertain_apps.contains(app) || folded.contains(app) {
                 continue;
             }
             let mut leaves: Vec<_> = project

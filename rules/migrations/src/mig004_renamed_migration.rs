@@ -6,9 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 declare_rule! {
     /// ## What it finds
-    /// With a base revision (`--base REF`): a migration that existed at the base — by app
-    /// label and name — and no longer does: its file was renamed, moved to another app,
-    /// or deleted, and no `replaces` in the working tree accounts for it. A renamed or
+    /// A migration that existed at the base revision — by app label and name — and no
+    /// longer does: its file was renamed, moved to another app, or deleted, and no
+    /// `replaces` accounts for it (in the working tree, or at the base in a squashed
+    /// migration still here: removing the replaced migrations and the `replaces` list
+    /// together is the last step of Django's squashing workflow). The base is `HEAD` in a git
+    /// repository (renames and deletions staged or in the working tree: what a commit is
+    /// about to record), or with `--base REF` the merge-base of REF and `HEAD` (what a
+    /// pull request changes); `--no-base` turns the comparison off. A renamed or
     /// moved file is matched by its operations (compared as code, not bytes), then by
     /// name, then by number, and reported as old -> new. When a whole app's migrations
     /// moved to another label, one diagnostic reports the app rename.
@@ -47,10 +52,19 @@ impl Rule for RenamedMigration {
         let Some(snap) = &project.base else { return };
         let current: BTreeSet<Key> = project.migrations.iter().map(Migration::key).collect();
         let base_keys: BTreeSet<Key> = snap.migrations.iter().map(BaseMigration::key).collect();
+        // Replaced now, or at the base by a migration that is still here: a squash whose
+        // `replaces` is removed together with the migrations it replaced, the last step of
+        // Django's squashing workflow once every database has applied the squash.
         let replaced: BTreeSet<&Key> = project
             .migrations
             .iter()
             .flat_map(|m| m.replaces.iter().map(|r| &r.key))
+            .chain(
+                snap.migrations
+                    .iter()
+                    .filter(|b| current.contains(&b.key()))
+                    .flat_map(|b| b.replaces.iter()),
+            )
             .collect();
         let missing: Vec<&BaseMigration> = snap
             .migrations

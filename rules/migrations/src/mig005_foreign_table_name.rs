@@ -9,10 +9,14 @@ declare_rule! {
     /// app's model, it is another app's default table name for this very model
     /// (`workspace_app_userprofile` for `UserProfile` in `profile_app`, when
     /// `workspace_app` is an app of the project, of Django, or of the base revision), or
-    /// it starts with another app's label and `_`. Not reported: unmanaged
-    /// (`managed=False`) and proxy models, which map existing tables on purpose; models
-    /// created on the state side of `SeparateDatabaseAndState` (Django's documented way to
-    /// move a model between apps); a custom user model keeping `auth_user`.
+    /// it starts with another app's label and `_`. An app that no longer exists while
+    /// migrations still depend on it or refer to its models counts: a table named after
+    /// it is the residue of an app renamed by hand, reported with the rename. Not reported: unmanaged
+    /// (`managed=False`) and proxy models, which map existing tables on purpose; both sides
+    /// of a model moved between apps with `SeparateDatabaseAndState` (Django's documented
+    /// recipe): models created on its state side, and in the app the model leaves (deleted
+    /// from the state only), the `AlterModelTable` that hands its table over; a custom
+    /// user model keeping `auth_user`.
     ///
     /// ## Why it matters
     /// It is what an app renamed by hand leaves behind: migrations copied into the new app
@@ -55,6 +59,30 @@ fn visit<'a>(ops: &'a [Operation], f: &mut dyn FnMut(&'a Operation)) {
             OpKind::SeparateDatabaseAndState { database, .. } => visit(database, f),
             OpKind::RunSql { .. } => {}
             _ => f(op),
+        }
+    }
+}
+
+/// Models deleted from the state only (`SeparateDatabaseAndState` whose state side
+/// deletes a model its database side does not), lowercased.
+fn state_only_deletes(ops: &[Operation], f: &mut dyn FnMut(String)) {
+    for op in ops {
+        if let OpKind::SeparateDatabaseAndState { database, state } = &op.kind {
+            let mut dropped = BTreeSet::new();
+            visit(database, &mut |o| {
+                if let OpKind::DeleteModel { name: Some(n) } = &o.kind {
+                    dropped.insert(n.value.to_ascii_lowercase());
+                }
+            });
+            for s in state {
+                if let OpKind::DeleteModel { name: Some(n) } = &s.kind {
+                    let model = n.value.to_ascii_lowercase();
+                    if !dropped.contains(&model) {
+                        f(model);
+                    }
+                }
+            }
+            state_only_deletes(state, f);
         }
     }
 }
@@ -112,6 +140,15 @@ impl Rule for ForeignTableName {
                     });
                 }
                 _ => {}
+            });
+        }
+        // Models moved out of their app, Django's documented recipe: the state forgets the
+        // model (a state-only DeleteModel) while the database keeps its table, usually
+        // renamed first for the app that takes it over (AlterModelTable to the new app's
+        // name). Both sides of such a move are exempt.
+        for m in &project.migrations {
+            state_only_deletes(&m.operations, &mut |model| {
+                exempt.insert((m.app.as_str(), model));
             });
         }
         // Explicit tables are owned too: a second app using one is the same conflict.
@@ -174,8 +211,14 @@ impl Rule for ForeignTableName {
                     continue;
                 }
             }
-            // 2. Another app's default name for this very model: `oldapp_modelname`.
+            // 2. Another app's default name for this very model: `oldapp_modelname`. An app
+            // that no longer exists while dependencies still name it counts: that is what
+            // renaming an app by hand leaves behind.
             if let Some(prefix) = t.strip_suffix(&format!("_{}", u.model)) {
+                if !prefix.is_empty() && prefix != u.app && project.renames.is_absent(prefix) {
+                    out.push(residue(project, u, span, t, prefix));
+                    continue;
+                }
                 if !prefix.is_empty()
                     && prefix != u.app
                     && (labels.contains(prefix) || history.contains(prefix))
@@ -190,11 +233,17 @@ impl Rule for ForeignTableName {
                     continue;
                 }
             }
-            // 3. Starts with another app's label.
+            // 3. Starts with another app's label (or a vanished one's).
             let other = labels
                 .iter()
-                .filter(|l| **l != u.app && t.starts_with(&format!("{l}_")))
+                .copied()
+                .chain(project.renames.absent.iter().map(String::as_str))
+                .filter(|l| *l != u.app && t.starts_with(&format!("{l}_")))
                 .max_by_key(|l| l.len());
+            if let Some(l) = other.filter(|l| project.renames.is_absent(l)) {
+                out.push(residue(project, u, span, t, l));
+                continue;
+            }
             if let Some(l) = other {
                 out.push(
                     Self::META
@@ -207,6 +256,28 @@ impl Rule for ForeignTableName {
             }
         }
     }
+}
+
+/// A table named after an app that no longer exists, while migrations still name it.
+fn residue(project: &Project, u: &TableUse<'_>, span: Span, t: &str, old: &str) -> Diagnostic {
+    let mut d = ForeignTableName::META
+        .diagnostic(format!(
+            "`db_table` `{t}` is named after app `{old}`, which no longer exists"
+        ))
+        .at(span, format!("named after `{old}`, not `{}`", u.app))
+        .note(format!(
+            "migrations still refer to app `{old}`: a table keeping its name is the residue of an app renamed by hand"
+        ));
+    match project.renames.of(old).filter(|r| r.new == u.app) {
+        Some(r) => {
+            d = d.note(format!("`{old}` looks renamed to `{}` ({})", r.new, r.reasons())).help(format!(
+                "keep the old label (`label = \"{old}\"` in `{}`'s AppConfig) so that the table and the migration history stay the app's; if the rename is deliberate, rename the table in a new migration: migrations.AlterModelTable(\"{}\", \"{}_{}\")",
+                u.app, u.model, u.app, u.model
+            ));
+        }
+        None => d = d.help(help(u)),
+    }
+    d
 }
 
 fn help(u: &TableUse<'_>) -> String {

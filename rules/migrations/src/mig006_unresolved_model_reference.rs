@@ -10,14 +10,21 @@ declare_rule! {
     /// RemoveField, RenameField, the `name` of DeleteModel, AlterModelOptions,
     /// AlterModelTable, a CreateModel base — when the migration that creates that model is
     /// not among the migrations this one depends on, directly or transitively. The
-    /// reference is labelled with the migration that creates the model.
+    /// reference is labelled with the migration that creates the model. Also a reference
+    /// to a model of an app that is not installed at all (not in the project, not in
+    /// INSTALLED_APPS read completely, not in the virtualenv): what an app renamed by hand
+    /// leaves in other apps' migrations, reported with the rename hint when the app looks
+    /// renamed.
     ///
     /// ## Why it matters
     /// Django renders the state a migration runs against from its dependencies only. When
     /// the model is not in that state, `migrate` fails with "Related model 'app.model'
     /// cannot be resolved" or a lazy reference error — or it works today by luck of
     /// ordering and fails on a fresh database, or for the first `migrate <app>` of a new
-    /// environment.
+    /// environment. For an app that is not installed, it always fails: "Related model
+    /// 'workspace_app.userprofile' cannot be resolved", or, where the state is rendered,
+    /// "The field teams.Team.owner was declared with a lazy reference to
+    /// 'workspace_app.userprofile', but app 'workspace_app' isn't installed".
     ///
     /// ## Example
     /// ```python
@@ -70,6 +77,10 @@ impl Rule for UnresolvedModelReference {
                 {
                     continue;
                 }
+                if k.0 != m.app && project.renames.is_absent(&k.0) {
+                    out.push(absent_app(project, m.file, &r, k));
+                    continue;
+                }
                 let creators = project.state.creators(k);
                 let Some(first) = creators.first() else {
                     continue;
@@ -110,4 +121,52 @@ impl Rule for UnresolvedModelReference {
             }
         }
     }
+}
+
+/// A reference to a model of an app that is not installed at all (an app renamed by hand
+/// leaves them): Django cannot resolve the lazy reference when it renders the state.
+fn absent_app(
+    project: &Project,
+    file: djcheck_linter::FileId,
+    r: &state::ModelReference,
+    k: &state::ModelKey,
+) -> Diagnostic {
+    let what = match r.kind {
+        RefKind::Base => "base class",
+        _ => "relation to",
+    };
+    let (app, model) = k;
+    let mut d = UnresolvedModelReference::META
+        .diagnostic(format!(
+            "{what} model `{app}.{model}` of app `{app}`, which is not installed"
+        ))
+        .at(Span::new(file, r.range), format!("app `{app}` is not in the project, INSTALLED_APPS or the virtualenv"))
+        .note(format!(
+            "`migrate` fails with `ValueError: Related model '{app}.{model}' cannot be resolved`, and rendering the state with \"... declared with a lazy reference to '{app}.{model}', but app '{app}' isn't installed\""
+        ));
+    match project.renames.of(app) {
+        Some(rename) => {
+            let new = &rename.new;
+            let target = (new.clone(), model.clone());
+            if let Some(c) = project.state.creators(&target).first() {
+                if let Some(cm) = project.migrations.get(c.migration) {
+                    d = d.label(
+                        Span::new(cm.file, c.name_range),
+                        format!("`{new}` creates `{}`", c.name),
+                    );
+                }
+            }
+            d = d
+                .note(format!("`{app}` looks renamed to `{new}` ({})", rename.reasons()))
+                .help(format!(
+                    "point it at `{new}.{model}`, with a dependency on the migration that creates it; or keep the old label with `label = \"{app}\"` in `{new}`'s AppConfig"
+                ));
+        }
+        None => {
+            d = d.help(format!(
+                "point it at the app that defines the model now, or install app `{app}`"
+            ))
+        }
+    }
+    d
 }

@@ -14,8 +14,12 @@ declare_rule! {
     /// module instead of the historical model `apps.get_model()` returns:
     ///
     /// - `from library.models import Book` (or `from library import models`,
-    ///   `import library.models`) inside the function, then `Book.objects...`,
-    ///   `Book(...)`, `Book._meta`, `Book.DoesNotExist`;
+    ///   `import library.models`) inside the function, then something only a model
+    ///   does: `Book.objects...`, `Book._meta`, `Book.DoesNotExist`, a queryset method on
+    ///   a manager (`Book.published.filter(...)`), `Book(...).save()` (directly or
+    ///   through a name), rows `Book(...)` given to `bulk_create`. Calling a class is no
+    ///   evidence by itself: models modules also hold descriptors, option classes,
+    ///   managers, choices and fields;
     /// - a module-level import of a models module used that way inside the function;
     /// - a call to `get_user_model()`, which returns the current user model.
     ///
@@ -156,25 +160,64 @@ struct Finder<'s, 'a> {
     user_model_names: Vec<(&'a str, Use)>,
     /// Names among those used for more than their name.
     used_names: BTreeSet<&'a str>,
+    /// `NAME = Class(...)` with `Class` imported from a models module: the class.
+    instances: BTreeMap<&'a str, &'a Expr>,
 }
 
-/// Endings of class names that models modules often hold besides models.
-const NOT_MODELS: &[&str] = &[
-    "Manager",
-    "QuerySet",
-    "Field",
-    "Form",
-    "Mixin",
-    "Choices",
-    "Enum",
-    "Error",
-    "Exception",
-    "Descriptor",
-    "Lookup",
-    "Transform",
-    "Expression",
-    "Func",
+/// Methods of a queryset, called on a class's manager (`Book.published.filter(...)`).
+const QUERYSET_METHODS: &[&str] = &[
+    "all",
+    "filter",
+    "exclude",
+    "get",
+    "create",
+    "get_or_create",
+    "update_or_create",
+    "bulk_create",
+    "bulk_update",
+    "update",
+    "delete",
+    "count",
+    "exists",
+    "values",
+    "values_list",
+    "iterator",
+    "in_bulk",
+    "select_related",
+    "prefetch_related",
+    "order_by",
+    "first",
+    "last",
+    "aggregate",
+    "annotate",
 ];
+
+/// Methods of a model instance (`Book(...).save()`).
+const INSTANCE_METHODS: &[&str] = &[
+    "save",
+    "delete",
+    "full_clean",
+    "clean_fields",
+    "refresh_from_db",
+];
+
+/// The class expressions of `Class(...)` calls among rows given to `bulk_create`: a list,
+/// a tuple or a comprehension of them.
+fn constructed(rows: &Expr) -> Vec<&Expr> {
+    fn call(e: &Expr) -> Option<&Expr> {
+        match e {
+            Expr::Call(c) => Some(c.func.as_ref()),
+            _ => None,
+        }
+    }
+    match rows {
+        Expr::List(l) => l.elts.iter().filter_map(call).collect(),
+        Expr::Tuple(t) => t.elts.iter().filter_map(call).collect(),
+        Expr::ListComp(l) => call(&l.elt).into_iter().collect(),
+        Expr::Generator(g) => call(&g.elt).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
 
 /// `_meta` attributes that only name a model.
 const NAMING: &[&str] = &[
@@ -205,6 +248,7 @@ impl<'s, 'a> Finder<'s, 'a> {
             naming_only: BTreeSet::new(),
             user_model_names: Vec::new(),
             used_names: BTreeSet::new(),
+            instances: BTreeMap::new(),
         }
     }
 
@@ -328,6 +372,12 @@ impl<'a> Visitor<'a> for Finder<'_, 'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         if let Stmt::Assign(a) = stmt {
             if let ([Expr::Name(n)], Expr::Call(c)) = (a.targets.as_slice(), a.value.as_ref()) {
+                // An instance of an imported class: evidence only if used as a model's.
+                if self.model_of(&c.func).is_some() {
+                    self.instances.insert(n.id.as_str(), &c.func);
+                } else {
+                    self.instances.remove(n.id.as_str());
+                }
                 if self.is_get_user_model(c) {
                     let u = self.user_model_use(c);
                     self.user_model_names.push((n.id.as_str(), u));
@@ -352,16 +402,36 @@ impl<'a> Visitor<'a> for Finder<'_, 'a> {
                 if MODEL_ATTRS.contains(&attr) && !self.naming_only.contains(&key(expr)) {
                     self.record_model(&a.value);
                 }
+                match a.value.as_ref() {
+                    // `Book.published.filter(...)`: a queryset method on a manager.
+                    Expr::Attribute(manager) if QUERYSET_METHODS.contains(&attr) => {
+                        self.record_model(&manager.value);
+                    }
+                    // `Book(...).save()`: a model instance's method.
+                    Expr::Call(c) if INSTANCE_METHODS.contains(&attr) => {
+                        self.record_model(&c.func);
+                    }
+                    // `book = Book(...)`, then `book.save()`.
+                    Expr::Name(n) if INSTANCE_METHODS.contains(&attr) => {
+                        if let Some(class) = self.instances.get(n.id.as_str()).copied() {
+                            self.record_model(class);
+                        }
+                    }
+                    _ => {}
+                }
             }
             Expr::Call(c) => {
-                // Instantiating a class: a model, unless its name says it is a manager,
-                // a queryset, a field or another helper that lives in models modules.
-                let helper = eval::dotted_name(&c.func).is_some_and(|d| {
-                    let last = d.rsplit('.').next().unwrap_or("");
-                    NOT_MODELS.iter().any(|s| last.ends_with(s))
-                });
-                if !helper {
-                    self.record_model(&c.func);
+                // Calling a class is no evidence by itself: models modules hold
+                // descriptors, option classes, managers and fields too. Rows handed to
+                // `bulk_create` are model instances.
+                if let Expr::Attribute(f) = c.func.as_ref() {
+                    if f.attr.id.as_str() == "bulk_create" {
+                        if let Some(rows) = c.arguments.args.first() {
+                            for row in constructed(rows) {
+                                self.record_model(row);
+                            }
+                        }
+                    }
                 }
                 if self.is_get_user_model(c) && !self.naming_only.contains(&key(expr)) {
                     let u = self.user_model_use(c);
@@ -505,6 +575,37 @@ def unused(apps, schema_editor):
         migrations.RunPython(labels, migrations.RunPython.noop),
         migrations.AlterField(model_name="book", name="status", field=models.CharField(validators=[library.validators.check], default=library.models.default_status)),"#,
             ),
+        );
+    }
+
+    #[test]
+    fn a_call_is_no_evidence_but_what_only_models_do_is() {
+        // Descriptors, option classes, choices: classes of models modules called.
+        silent(
+            &RULE,
+            &migration(
+                r#"from inventory.models.base import JsonVarsProperty, SourceOptions, Kind
+
+def forwards(apps, schema_editor):
+    Source = apps.get_model("inventory", "Source")
+    Source.vars_dict = JsonVarsProperty("vars")
+    opts = SourceOptions(verbose=True)
+    opts.apply(Source)
+    kind = Kind("x")
+    Source.objects.filter(kind=kind.value).update(enabled=True)"#,
+                "migrations.RunPython(forwards, migrations.RunPython.noop),",
+            ),
+        );
+        let out = at(r#"def forwards(apps, schema_editor):
+    from library.models import Book, Author, Shelf, Tag
+    Book.published.filter(year=2020).count()
+    Author(name="x").save()
+    shelf = Shelf(name="s")
+    shelf.save()
+    apps.get_model("library", "Tag").objects.bulk_create([Tag(name=n) for n in "ab"])"#);
+        assert_eq!(
+            out.iter().map(|o| o.0.as_str()).collect::<Vec<_>>(),
+            ["Book", "Author", "Shelf", "Tag"]
         );
     }
 

@@ -64,14 +64,26 @@ pub fn run_sql_operations(cx: &FileContext<'_>) -> Vec<RunSql> {
         return Vec::new();
     };
     let mut ops = Vec::new();
-    collect(&m.app, &m.operations, &mut Vec::new(), &mut ops);
+    collect(
+        &m.app,
+        &m.operations,
+        &mut BTreeMap::new(),
+        &mut Vec::new(),
+        &mut ops,
+    );
     if ops.is_empty() {
         return Vec::new();
     }
     let mut wanted: Vec<TextRange> = Vec::new();
-    for (call, sql, rev, _) in &ops {
+    for (call, sql, rev, pending) in &ops {
         wanted.push(*call);
         wanted.extend(sql.iter().chain(rev.iter()).copied());
+        for p in pending {
+            if let Pending::ManyToMany { field, op, .. } = p {
+                wanted.push(*field);
+                wanted.push(*op);
+            }
+        }
     }
     let found = find_exprs(cx.parsed.body(), &wanted);
     let bindings = ModuleBindings::new(cx.parsed.body());
@@ -87,22 +99,76 @@ pub fn run_sql_operations(cx: &FileContext<'_>) -> Vec<RunSql> {
             },
             sql: reader.arg(sql.and_then(|r| found.get(&key(r)).copied()), sql),
             reverse: reader.arg(rev.and_then(|r| found.get(&key(r)).copied()), rev),
-            tables_before,
+            tables_before: tables_before
+                .into_iter()
+                .filter_map(|p| p.resolve(&found))
+                .collect(),
         })
         .collect()
+}
+
+/// A table Django's own operations create or drop before a `RunSQL`.
+#[derive(Debug, Clone)]
+enum Pending {
+    /// A model's table: `true` for created.
+    Table(String, bool),
+    /// The table Django creates for a `ManyToManyField` without `through=`:
+    /// `<model table>_<field name>`, or the field's `db_table=`. `field` and `op` are the
+    /// ranges of the field's call and of the operation, read once the syntax tree's
+    /// expressions are found (for `through=`, `db_table=` and AddField's `name`).
+    ManyToMany {
+        model_table: String,
+        name: Option<String>,
+        field: TextRange,
+        op: TextRange,
+    },
+}
+
+impl Pending {
+    fn resolve(self, found: &BTreeMap<(u32, u32), &Expr>) -> Option<(String, bool)> {
+        match self {
+            Pending::Table(t, created) => Some((t, created)),
+            Pending::ManyToMany {
+                model_table,
+                name,
+                field,
+                op,
+            } => {
+                let Some(Expr::Call(f)) = found.get(&key(field)).copied() else {
+                    return None;
+                };
+                if eval::keyword(f, "through").is_some() {
+                    return None;
+                }
+                if let Some(t) = eval::keyword(f, "db_table").and_then(eval::str_value) {
+                    return Some((t, true));
+                }
+                let name = name.or_else(|| match found.get(&key(op)).copied() {
+                    Some(Expr::Call(c)) => eval::argument(c, 1, "name").and_then(eval::str_value),
+                    _ => None,
+                })?;
+                Some((format!("{model_table}_{name}"), true))
+            }
+        }
+    }
 }
 
 type OpRanges = (
     TextRange,
     Option<TextRange>,
     Option<TextRange>,
-    Vec<(String, bool)>,
+    Vec<Pending>,
 );
 
+const MANY_TO_MANY: &str = "ManyToManyField";
+
+/// `tables` maps the models created so far in this migration to their tables, for the
+/// many-to-many tables of fields added to them later.
 fn collect(
     app: &str,
     ops: &[Operation],
-    pending: &mut Vec<(String, bool)>,
+    tables: &mut BTreeMap<String, String>,
+    pending: &mut Vec<Pending>,
     out: &mut Vec<OpRanges>,
 ) {
     for op in ops {
@@ -111,13 +177,14 @@ fn collect(
                 sql, reverse_sql, ..
             } => out.push((op.range, *sql, *reverse_sql, std::mem::take(pending))),
             OpKind::SeparateDatabaseAndState { database, .. } => {
-                collect(app, database, pending, out)
+                collect(app, database, tables, pending, out)
             }
             OpKind::CreateModel {
                 name,
                 db_table,
                 managed,
                 proxy,
+                fields,
                 ..
             } if *managed != Some(false) && *proxy != Some(true) => {
                 let table = match (db_table, name) {
@@ -125,10 +192,41 @@ fn collect(
                     (None, Some(n)) => Some(format!("{app}_{}", n.value.to_lowercase())),
                     _ => None,
                 };
-                pending.extend(table.map(|t| (t, true)));
+                let Some(table) = table else { continue };
+                if let Some(n) = name {
+                    tables.insert(n.value.to_lowercase(), table.clone());
+                }
+                pending.push(Pending::Table(table.clone(), true));
+                for f in fields.iter().filter(|f| f.class == MANY_TO_MANY) {
+                    pending.push(Pending::ManyToMany {
+                        model_table: table.clone(),
+                        name: f.name.as_ref().map(|n| n.value.clone()),
+                        field: f.range,
+                        op: op.range,
+                    });
+                }
+            }
+            OpKind::AddField {
+                model: Some(model),
+                field: Some(f),
+            } if f.class == MANY_TO_MANY => {
+                let model = model.value.to_lowercase();
+                let model_table = tables
+                    .get(&model)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{app}_{model}"));
+                pending.push(Pending::ManyToMany {
+                    model_table,
+                    name: None,
+                    field: f.range,
+                    op: op.range,
+                });
             }
             OpKind::DeleteModel { name: Some(n) } => {
-                pending.push((format!("{app}_{}", n.value.to_lowercase()), false));
+                pending.push(Pending::Table(
+                    format!("{app}_{}", n.value.to_lowercase()),
+                    false,
+                ));
             }
             _ => {}
         }

@@ -15,7 +15,9 @@ declare_rule! {
     /// Both `sql` and `reverse_sql` are checked. Not reported: an `INSERT ... SELECT` whose
     /// source reads the target table (usually an anti-join); an `INSERT` into a temporary
     /// table, or into a table the migration itself just created without `IF NOT EXISTS` (it
-    /// is empty whenever the `INSERT` is reached); one under an `IF` in a `DO` block.
+    /// is empty whenever the `INSERT` is reached): by SQL, or by its own operations, a
+    /// model's table or the table of a `ManyToManyField` without `through=`
+    /// (`<model table>_<field>`, or its `db_table=`); one under an `IF` in a `DO` block.
     ///
     /// ## Why it matters
     /// Run a second time, the `INSERT` either fails on a unique key (and the migration
@@ -111,7 +113,9 @@ fn name(u: &Unit, st: &Statement, n: &Name) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{lint_errors, lint_errors_with, lint_ok, lint_ok_with, Opts};
+    use crate::testing::{
+        lint_errors, lint_errors_with, lint_ok, lint_ok_with, migration, snippets, Opts,
+    };
 
     const R: InsertWithoutConflictHandling = InsertWithoutConflictHandling;
 
@@ -146,6 +150,19 @@ mod tests {
              CREATE TABLE fresh (x int PRIMARY KEY);
              INSERT INTO fresh VALUES (1);
              DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM t) THEN INSERT INTO t VALUES (1); END IF; END $$",
+        );
+    }
+
+    #[test]
+    fn many_to_many_tables_created_by_the_migration_are_new() {
+        let ops = |ops: &str| snippets(&R, &migration(ops, None), &Opts::default());
+        // CreateModel and AddField with a ManyToManyField create `<model table>_<field>`.
+        assert!(ops("migrations.CreateModel('Color', [('id', models.AutoField(primary_key=True)), ('tags', models.ManyToManyField(to='app.tag'))], options={'db_table': 'colors'}), migrations.AddField('color', 'shades', models.ManyToManyField(to='app.shade')), migrations.AddField(model_name='tag', name='links', field=models.ManyToManyField(to='app.link', db_table='tag_links')), migrations.RunSQL(\"INSERT INTO colors_tags (color_id, tag_id) VALUES (1, 1); INSERT INTO colors_shades VALUES (1, 1, 1); INSERT INTO tag_links VALUES (1, 1, 1)\", migrations.RunSQL.noop)").is_empty());
+        // Not with `through=` (the through model's own table is created by its CreateModel),
+        // nor for a table of another migration.
+        assert_eq!(
+            ops("migrations.CreateModel('Color', [('id', models.AutoField(primary_key=True)), ('tags', models.ManyToManyField(to='app.tag', through='app.ColorTag'))]), migrations.RunSQL(\"INSERT INTO app_color_tags VALUES (1); INSERT INTO app_color_other VALUES (1)\", migrations.RunSQL.noop)"),
+            vec!["INSERT INTO app_color_tags", "INSERT INTO app_color_other"]
         );
     }
 

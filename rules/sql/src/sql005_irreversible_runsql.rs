@@ -1,7 +1,8 @@
-use crate::lex;
+use crate::lex::{self, Tok};
 use crate::source::{self, Arg};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
 use sqlparser::tokenizer::Token;
+use std::collections::BTreeSet;
 
 declare_rule! {
     /// ## What it finds
@@ -9,9 +10,14 @@ declare_rule! {
     /// that is empty or only comments (`"-- no reverse needed"`).
     ///
     /// `reverse_sql=migrations.RunSQL.noop` says "nothing to undo" on purpose and is
-    /// accepted, and so is an empty `reverse_sql` for SQL that needs no undoing (`SET`,
-    /// `ANALYZE`, `REINDEX`, `REFRESH MATERIALIZED VIEW`...). A `reverse_sql` built at run
-    /// time is not judged.
+    /// accepted. `RunSQL.noop` is the empty string itself, so an empty (or comment-only)
+    /// `reverse_sql` is accepted too where nothing needs undoing: SQL whose effect ends
+    /// with the session or changes no data (`SET`, `ANALYZE`, `REINDEX`, `REFRESH
+    /// MATERIALIZED VIEW`...); rows written into tables that this migration's own
+    /// operations created before the `RunSQL` (seed data: unapplying drops the tables);
+    /// `UPDATE` backfills whose assignments do not read the columns they set (`SET
+    /// status = 'active'`, not `SET n = n + 1`), which leave correct rows behind and give
+    /// the same rows when run again. A `reverse_sql` built at run time is not judged.
     ///
     /// ## Why it matters
     /// Without `reverse_sql`, `migrate app <earlier>` stops with `IrreversibleError`, so a
@@ -41,7 +47,17 @@ impl Rule for IrreversibleRunsql {
     }
 
     fn check_file(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+        // Tables Django's own operations of this migration created before each RunSQL:
+        // unapplying the migration drops them again, with whatever the SQL put in them.
+        let mut created: BTreeSet<String> = BTreeSet::new();
         for op in source::run_sql_operations(cx) {
+            for (table, made) in &op.tables_before {
+                if *made {
+                    created.insert(table.to_lowercase());
+                } else {
+                    created.remove(&table.to_lowercase());
+                }
+            }
             let call = Span::new(cx.file, op.callee);
             let d = match &op.reverse {
                 Arg::Absent => Self::META
@@ -56,7 +72,7 @@ impl Rule for IrreversibleRunsql {
                     complete: true,
                     range,
                 } => {
-                    if needs_no_undo(&op.sql, cx.options.sql_dialect) {
+                    if needs_no_undo(&op.sql, cx.options.sql_dialect, &created) {
                         continue;
                     }
                     let what = if units.iter().all(|u| u.text.text.trim().is_empty()) {
@@ -108,8 +124,12 @@ const NO_UNDO: &[&str] = &[
     "LISTEN",
 ];
 
-/// True when every forward statement is one of [`NO_UNDO`].
-fn needs_no_undo(sql: &Arg, d: djcheck_project::SqlDialect) -> bool {
+/// True when an empty `reverse_sql` means what `RunSQL.noop` means (it is the same value,
+/// `""`): every forward statement is one of [`NO_UNDO`], writes rows only into tables this
+/// migration's own operations created (unapplying drops those tables, rows and all), or
+/// is an `UPDATE` whose assignments do not read the columns they set (a backfill: its rows
+/// stay as they are when unapplied, and running it again gives the same rows).
+fn needs_no_undo(sql: &Arg, d: djcheck_project::SqlDialect, created: &BTreeSet<String>) -> bool {
     let Arg::Sql {
         units,
         complete: true,
@@ -123,9 +143,126 @@ fn needs_no_undo(sql: &Arg, d: djcheck_project::SqlDialect) -> bool {
         let Ok(toks) = lex::tokenize(&text, 0, lex::dialect(d)) else {
             return false;
         };
-        lex::split(&toks)
+        lex::split(&toks).iter().all(|p| {
+            let sig: Vec<&Tok> = toks
+                .get(p.first..=p.last)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|t| !t.is_trivia())
+                .collect();
+            let Some(first) = sig.first() else {
+                return true;
+            };
+            if first.is_any(NO_UNDO) {
+                return true;
+            }
+            match data_target(&sig) {
+                Some((table, _)) if created.contains(&table) => true,
+                Some((_, Some(set))) => backfill(&sig[set..]),
+                _ => false,
+            }
+        })
+    })
+}
+
+/// The table an `INSERT`, `UPDATE` or `DELETE` writes (lowercased unless quoted), and for
+/// an `UPDATE` the index of the token after `SET`.
+fn data_target(sig: &[&Tok]) -> Option<(String, Option<usize>)> {
+    let first = sig.first()?;
+    let mut i = 1;
+    let update = first.is("UPDATE");
+    if first.is("INSERT") {
+        while sig.get(i).is_some_and(|t| {
+            t.is_any(&[
+                "IGNORE",
+                "OR",
+                "REPLACE",
+                "ABORT",
+                "ROLLBACK",
+                "FAIL",
+                "LOW_PRIORITY",
+                "DELAYED",
+                "HIGH_PRIORITY",
+            ])
+        }) {
+            i += 1;
+        }
+        if !sig.get(i)?.is("INTO") {
+            return None;
+        }
+        i += 1;
+    } else if first.is("DELETE") {
+        if !sig.get(i)?.is("FROM") {
+            return None;
+        }
+        i += 1;
+    } else if update {
+        while sig
+            .get(i)
+            .is_some_and(|t| t.is_any(&["ONLY", "LOW_PRIORITY", "IGNORE"]))
+        {
+            i += 1;
+        }
+    } else {
+        return None;
+    }
+    if sig.get(i).is_some_and(|t| t.is("ONLY")) {
+        i += 1;
+    }
+    // `schema.table`: the last part names the table.
+    let mut table = sig.get(i)?.ident()?.value;
+    while sig
+        .get(i + 1)
+        .is_some_and(|t| matches!(t.token, Token::Period))
+    {
+        i += 2;
+        table = sig.get(i)?.ident()?.value;
+    }
+    if !update {
+        return Some((table, None));
+    }
+    // `UPDATE t [AS] alias SET ...`
+    let set = sig.iter().skip(i + 1).position(|t| t.is("SET"))? + i + 2;
+    Some((table, Some(set)))
+}
+
+/// Whether `UPDATE ... SET` assignments (the tokens after `SET`) give the same rows when
+/// run again: no assignment reads the column it sets (`SET n = n + 1` does), and each
+/// sets a single column.
+fn backfill(after_set: &[&Tok]) -> bool {
+    let mut depth = 0usize;
+    let mut assignments: Vec<Vec<&Tok>> = vec![Vec::new()];
+    for t in after_set {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0 && t.is_any(&["WHERE", "FROM", "RETURNING", "ORDER", "LIMIT"]) {
+            break;
+        }
+        if depth == 0 && matches!(t.token, Token::Comma) {
+            assignments.push(Vec::new());
+            continue;
+        }
+        if let Some(a) = assignments.last_mut() {
+            a.push(t);
+        }
+    }
+    assignments.iter().all(|a| {
+        let Some(eq) = a.iter().position(|t| matches!(t.token, Token::Eq)) else {
+            return false;
+        };
+        // `col = ...` or `alias.col = ...`: the column is the last word before `=`.
+        let Some(column) = a[..eq].last().and_then(|t| t.ident()) else {
+            return false;
+        };
+        if a[..eq].iter().any(|t| matches!(t.token, Token::LParen)) {
+            return false;
+        }
+        !a[eq + 1..]
             .iter()
-            .all(|p| toks.get(p.first).is_some_and(|t| t.is_any(NO_UNDO)))
+            .any(|t| t.ident().is_some_and(|i| i.value == column.value))
     })
 }
 
@@ -190,6 +327,35 @@ mod tests {
             labels("migrations.RunSQL('SELECT 1', reverse_sql=['/* nothing */', '  '])"),
             vec!["`reverse_sql` is only comments"]
         );
+    }
+
+    #[test]
+    fn an_empty_reverse_is_a_noop_for_seed_data_and_backfills() {
+        for op in [
+            // Seed rows into tables this migration created: unapplying drops them.
+            "migrations.CreateModel('Color', [('id', models.AutoField(primary_key=True)), ('tags', models.ManyToManyField(to='app.tag'))]), migrations.RunSQL(\"INSERT INTO app_color (id) VALUES (1); INSERT INTO app_color_tags (color_id, tag_id) VALUES (1, 1)\", reverse_sql='')",
+            "migrations.CreateModel('Color', [('id', models.AutoField(primary_key=True))], options={'db_table': 'colors'}), migrations.RunSQL(\"INSERT INTO public.colors (id) VALUES (1)\", '')",
+            // Backfills.
+            "migrations.RunSQL(\"UPDATE app_post SET status = 'draft' WHERE status IS NULL; UPDATE app_post p SET title = trim(p.slug), n = 0 FROM app_x\", reverse_sql='')",
+        ] {
+            let src = migration(op, None);
+            let got = snippets(&IrreversibleRunsql, &src, &Opts::default());
+            assert!(got.is_empty(), "{op}: {got:?}");
+        }
+        for op in [
+            // Not re-runnable, or the table outlives the rollback.
+            "migrations.RunSQL(\"UPDATE app_post SET views = views + 1\", reverse_sql='')",
+            "migrations.RunSQL(\"INSERT INTO app_post (id) VALUES (1)\", reverse_sql='')",
+            "migrations.RunSQL(\"CREATE TABLE t (id int); INSERT INTO t VALUES (1)\", reverse_sql='')",
+            "migrations.RunSQL(\"UPDATE app_post SET (a, b) = (1, 2)\", reverse_sql='')",
+        ] {
+            let src = migration(op, None);
+            assert_eq!(
+                snippets(&IrreversibleRunsql, &src, &Opts::default()).len(),
+                1,
+                "{op}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use crate::common;
 use crate::model::Parse;
-use crate::shape::{Kind, Shape};
+use crate::shape::Shape;
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
 
 declare_rule! {
@@ -9,19 +9,27 @@ declare_rule! {
     /// `sql-dialect` (PostgreSQL by default), and SQL its tokenizer cannot read at all
     /// (an unterminated quote).
     ///
-    /// `DO` blocks and the bodies of functions and procedures, written in other languages,
-    /// are not reported: djcheck reads their guards itself.
+    /// Only statements whose kind djcheck does not know either are reported: where the
+    /// keyword reading recognises the statement (`CREATE TABLE`, `CREATE TRIGGER`,
+    /// `ALTER TABLE`, `INSERT`, `REINDEX`, a query, an `UPDATE`, a session command...), the
+    /// SQL rules check it that way and PostgreSQL sqlparser does not know (such as
+    /// `trim(BOTH FROM x)`) is no finding. `DO` blocks and the bodies of functions and
+    /// procedures, written in other languages, are not reported: djcheck reads their
+    /// guards itself.
     ///
     /// ## Why it matters
     /// It is information, not an error: the statement may well be valid for the
     /// database (sqlparser does not know every statement PostgreSQL accepts, such as
-    /// `DROP INDEX CONCURRENTLY` or `REINDEX`). The other SQL rules still check it, from
-    /// its keywords rather than from a syntax tree; this rule says where that happened. A
-    /// string the tokenizer rejects is usually broken SQL and is not checked at all.
+    /// `ALTER DEFAULT PRIVILEGES`), but no SQL rule could read what it does; this rule
+    /// says where that happened. A string the tokenizer rejects is
+    /// usually broken SQL and is not checked at all.
     ///
     /// ## Example
     /// ```python
-    /// migrations.RunSQL("REINDEX INDEX CONCURRENTLY blog_post_title_idx", migrations.RunSQL.noop)
+    /// migrations.RunSQL(
+    ///     "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reporting",
+    ///     migrations.RunSQL.noop,
+    /// )
     /// ```
     ///
     /// ## How to fix
@@ -41,13 +49,8 @@ impl Rule for UnparsableSql {
             let Parse::Failed { message, at } = &st.parse else {
                 return;
             };
-            if st.in_do {
+            if st.in_do || recognised(st) {
                 return;
-            }
-            if let Shape::Create(c) = &st.shape {
-                if matches!(c.object.kind, Kind::Function | Kind::Procedure) {
-                    return;
-                }
             }
             let end = st
                 .toks
@@ -83,6 +86,52 @@ impl Rule for UnparsableSql {
     }
 }
 
+/// Statements whose kind the keyword reading knows, so that the SQL rules checked them
+/// fully without sqlparser's tree: what djcheck reads the shape of (`CREATE`, `DROP`,
+/// `ALTER`, `INSERT`, `REINDEX`, `DO`...), and statements no SQL rule needs more than the
+/// first keyword of (queries, `UPDATE`, `DELETE`, session and maintenance commands).
+/// PostgreSQL that sqlparser does not know (`trim(BOTH FROM x)`, `EXECUTE FUNCTION
+/// f('!')` in a trigger) is then no finding at all.
+fn recognised(st: &crate::model::Statement) -> bool {
+    const KINDS: &[&str] = &[
+        "SELECT",
+        "WITH",
+        "VALUES",
+        "TABLE",
+        "UPDATE",
+        "DELETE",
+        "MERGE",
+        "SET",
+        "RESET",
+        "SHOW",
+        "ANALYZE",
+        "ANALYSE",
+        "VACUUM",
+        "CLUSTER",
+        "REFRESH",
+        "LOCK",
+        "COMMENT",
+        "GRANT",
+        "REVOKE",
+        "TRUNCATE",
+        "NOTIFY",
+        "LISTEN",
+        "UNLISTEN",
+        "CHECKPOINT",
+        "DISCARD",
+        "EXPLAIN",
+        "CALL",
+        "COPY",
+        "PRAGMA",
+        "OPTIMIZE",
+        "REPLACE",
+    ];
+    match &st.shape {
+        Shape::Other => st.toks.first().is_some_and(|t| t.is_any(KINDS)),
+        _ => true,
+    }
+}
+
 fn lowercase_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -103,11 +152,24 @@ mod tests {
         assert_eq!(
             lint_errors(
                 &R,
-                "ALTER TABLE t SET SCHEMA public;\nREINDEX INDEX CONCURRENTLY foo;\nDROP INDEX CONCURRENTLY IF EXISTS foo"
+                "SELCT 1;\nALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC"
             ),
-            vec!["SCHEMA", "REINDEX"]
+            vec!["SELCT", "DEFAULT"]
         );
         assert_eq!(lint_errors(&R, "SELECT 'unterminated"), vec!["'"]);
+    }
+
+    #[test]
+    fn statements_of_a_known_kind_fall_back_quietly() {
+        lint_ok(
+            &R,
+            "ALTER TABLE t SET SCHEMA public;
+             REINDEX INDEX CONCURRENTLY foo;
+             DROP INDEX CONCURRENTLY IF EXISTS foo;
+             UPDATE t SET x = trim(BOTH FROM x);
+             SELECT trim(BOTH FROM x) FROM t;
+             CREATE OR REPLACE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f('!')",
+        );
     }
 
     #[test]

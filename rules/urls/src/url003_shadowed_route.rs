@@ -1,7 +1,7 @@
 use crate::shadow::covers;
 use crate::util::{condition_labels, key};
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta};
-use djcheck_project::urls::{NodeId, NodeKind, RouteKind, UrlTree};
+use djcheck_project::urls::{Name, NodeId, NodeKind, RouteKind, UrlTree};
 use std::collections::BTreeSet;
 
 declare_rule! {
@@ -12,7 +12,8 @@ declare_rule! {
     /// `path("new/", ...)` (the slug converter accepts `new`). Both are labelled. Only
     /// `path()` routes with Django's built-in converters, and identical `re_path()`
     /// regexes, are compared; includes never shadow (Django tries the next pattern when
-    /// nothing inside an include matches).
+    /// nothing inside an include matches). Not reported: the same route registered again
+    /// for the same view under another name, a name kept for `reverse()`.
     ///
     /// ## Why it matters
     /// Django tries patterns in order and stops at the first match: the later view is
@@ -54,7 +55,7 @@ impl Rule for ShadowedRoute {
                 .collect();
             for (j, b) in endpoints.iter().enumerate() {
                 for a in &endpoints[..j] {
-                    if shadows(tree, *a, *b) {
+                    if shadows(tree, *a, *b) && !name_alias(project, *a, *b) {
                         let (na, nb) = (tree.node(*a), tree.node(*b));
                         let (Some(ra), Some(rb)) = (
                             na.route.as_ref().and_then(|r| r.span),
@@ -104,6 +105,37 @@ impl Rule for ShadowedRoute {
             }
         }
     }
+}
+
+/// The same route registered again for the same view under another name: a name kept for
+/// `reverse()` (an old name, a second namespace-free one). Resolving never reaches the
+/// second registration, but it has nothing else to do.
+fn name_alias(project: &Project, a: NodeId, b: NodeId) -> bool {
+    let tree = &project.urls;
+    let (na, nb) = (tree.node(a), tree.node(b));
+    let (NodeKind::Endpoint(ea), NodeKind::Endpoint(eb)) = (&na.kind, &nb.kind) else {
+        return false;
+    };
+    let same_route = match (&na.route, &nb.route) {
+        (Some(ra), Some(rb)) => ra.text.is_some() && ra.text == rb.text,
+        _ => false,
+    };
+    if !same_route || ea.has_kwargs || eb.has_kwargs {
+        return false;
+    }
+    let text = |s: djcheck_linter::Span| {
+        let t = &project.db.file(s.file).text;
+        t.get(usize::from(s.range.start())..usize::from(s.range.end()))
+            .map(|v| v.split_whitespace().collect::<String>())
+    };
+    let same_view = text(ea.view).is_some_and(|v| Some(v) == text(eb.view));
+    let other_name = match (&ea.name, &eb.name) {
+        (Name::Known(x, _), Name::Known(y, _)) => x != y,
+        (Name::Absent, Name::Absent) => false,
+        // An unknown name may be the alias; one name and none is an alias too.
+        _ => true,
+    };
+    same_view && other_name
 }
 
 /// True when endpoint `a` (earlier) matches every path endpoint `b` (later) matches.

@@ -18,7 +18,9 @@ declare_rule! {
     ///   `$`, a regex left over from `url()`.
     ///
     /// Django stops checking an include's own route when a pattern inside it has a
-    /// problem; djcheck reports both.
+    /// problem; djcheck reports both. Checks the project lists in
+    /// `SILENCED_SYSTEM_CHECKS` are left out, as `manage.py check` leaves them out (all of
+    /// them when that setting cannot be read completely).
     ///
     /// ## Why it matters
     /// Each of these is a URL that does not work as written: `path("^about/$", ...)`
@@ -50,6 +52,15 @@ impl Rule for DjangoUrlCheck {
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let tree = &project.urls;
         let append_slash = tree.append_slash;
+        // Django's `check` leaves out what SILENCED_SYSTEM_CHECKS lists; a value that
+        // cannot be read completely may list anything.
+        let silenced = |id: &str| match project.settings.get("SILENCED_SYSTEM_CHECKS") {
+            None => false,
+            Some(_) => match project.settings.str_list("SILENCED_SYSTEM_CHECKS") {
+                Some((ids, complete)) => !complete || ids.iter().any(|s| s == id),
+                None => true,
+            },
+        };
         let mut seen: BTreeSet<((u32, u32, u32), &'static str, String)> = BTreeSet::new();
         for node in &tree.nodes {
             let (endpoint, name, class_view, view) = match &node.kind {
@@ -71,7 +82,7 @@ impl Rule for DjangoUrlCheck {
                     // Without a known APPEND_SLASH, W002 cannot be decided.
                     let checks = route_checks(r.kind, text, endpoint, append_slash.unwrap_or(true));
                     for c in checks {
-                        if c == RouteCheck::W002 && append_slash.is_none() {
+                        if (c == RouteCheck::W002 && append_slash.is_none()) || silenced(c.id()) {
                             continue;
                         }
                         let span = r.span.unwrap_or(call);
@@ -83,7 +94,7 @@ impl Rule for DjangoUrlCheck {
                 }
             }
             if let Some(Name::Known(n, s)) = name {
-                if n.contains(':') {
+                if n.contains(':') && !silenced("urls.W003") {
                     let span = s.unwrap_or(call);
                     if seen.insert((key(span), "urls.W003", n.clone())) {
                         out.push(
@@ -97,7 +108,7 @@ impl Rule for DjangoUrlCheck {
                     }
                 }
             }
-            if let (Some(cls), Some(v)) = (class_view, view) {
+            if let (Some(cls), Some(v), false) = (class_view, view, silenced("urls.E009")) {
                 if seen.insert((key(v), "urls.E009", cls.to_owned())) {
                     let mut d = Self::META
                         .diagnostic(format!(
