@@ -3,8 +3,12 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// `djcheck --version`: the version and, when known, the commit it was built from:
+/// `djcheck 0.1.0 (3f2a9c1d0 2025-12-05)` (set by `build.rs`).
+pub const VERSION: &str = env!("DJCHECK_VERSION");
+
 #[derive(Debug, Parser)]
-#[command(name = "djcheck", version, about = "Static analyzer for Django projects: migrations, URLs, settings", long_about = None)]
+#[command(name = "djcheck", version = VERSION, about = "Static analyzer for Django projects: migrations, URLs, settings", long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -32,6 +36,8 @@ pub enum Command {
 pub enum ListFormat {
     Text,
     Json,
+    /// Every rule's documentation in one page (`docs/rules.md`).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,6 +52,8 @@ pub enum OutputFormat {
     Github,
     /// GitLab Code Quality JSON.
     Gitlab,
+    /// One Markdown report, for a pull request comment or a CI step summary.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,4 +114,21 @@ pub struct CheckArgs {
     /// or deleted since (MIG004), and only diagnostics in files changed since.
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
+    /// Write the report to this file instead of standard output (the summary line goes to
+    /// standard error).
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+    /// Hide the findings listed in this baseline file (see --write-baseline); entries
+    /// that no longer match a finding are reported at info (SUP003).
+    #[arg(long, value_name = "PATH", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Write every current finding to a baseline file (default: `baseline` from the
+    /// config, else djcheck-baseline.json in the project root) and exit 0.
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 0..=1,
+        conflicts_with_all = ["base", "stdin_filename"]
+    )]
+    pub write_baseline: Option<Option<PathBuf>>,
 }

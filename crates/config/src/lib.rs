@@ -43,6 +43,8 @@ pub struct Options {
     pub allowed_schemas: Option<Vec<String>>,
     /// Labels of installed third-party apps djcheck cannot see.
     pub third_party_apps: Option<Vec<String>>,
+    /// Baseline file (relative to the project root): findings listed there are hidden.
+    pub baseline: Option<String>,
 }
 
 /// A configuration problem, ready to print: it names the file, and the key and line when
@@ -284,6 +286,11 @@ fn validate(o: &Options) -> Result<(), Invalid> {
     if let Some(u) = &o.root_urlconf {
         if !u.split('.').all(is_identifier) {
             return Err(bad(&["root-urlconf"], u, "a dotted module name"));
+        }
+    }
+    if let Some(b) = &o.baseline {
+        if b.trim().is_empty() {
+            return Err(bad(&["baseline"], b, "a file path"));
         }
     }
     if let Some(s) = &o.settings {
