@@ -113,9 +113,19 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A fixture holding a `djcheck-baseline.json` is run with it (`--baseline`).
+fn baseline_args(dir: &Path) -> Vec<&'static str> {
+    if dir.join("djcheck-baseline.json").is_file() {
+        vec!["--baseline", "djcheck-baseline.json"]
+    } else {
+        Vec::new()
+    }
+}
+
 fn emitted(dir: &Path, extra: &[&str]) -> BTreeSet<Mark> {
     let mut args = vec!["check", ".", "--no-config", "--format", "json"];
     args.extend_from_slice(extra);
+    args.extend(baseline_args(dir));
     let (_, out, err) = djcheck(&args, dir);
     let v: serde_json::Value =
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad json ({e}): {out}\n{err}"));
@@ -188,6 +198,7 @@ fn fixtures_match_marks_and_snapshots() {
         // Snapshot of the rendered text output.
         let mut args = vec!["check", ".", "--no-config"];
         args.extend_from_slice(&extra);
+        args.extend(baseline_args(&run_dir));
         let (_, text, err) = djcheck(&args, &run_dir);
         assert!(err.is_empty(), "{name}: stderr: {err}");
         let snap = dir.join("expected.txt");

@@ -98,6 +98,7 @@ fn every_format_on_the_demo_matches_its_snapshot() {
         ("sarif", "demo.sarif"),
         ("github", "demo.github.txt"),
         ("gitlab", "demo.gitlab.json"),
+        ("markdown", "demo.md"),
     ] {
         let (code, out, err) = djcheck(&["check", ".", "--no-config", "--format", format], &dir);
         assert_eq!(code, 1, "{format}: {err}");

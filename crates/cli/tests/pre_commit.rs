@@ -150,7 +150,7 @@ fn pre_commit_runs_the_hook_on_staged_files() {
         &repo,
         ".pre-commit-config.yaml",
         &format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: djcheck\n",
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: djcheck-system\n",
             hooks.display()
         ),
     );
