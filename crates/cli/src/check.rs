@@ -204,7 +204,7 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         load,
         rules: all
             .into_iter()
-            .filter(|r| selection.enabled(r.meta().code))
+            .filter(|r| selection.runs(r.meta().code, r.meta().on_by_default))
             .collect(),
         severity,
         threads: a.threads,

@@ -18,12 +18,12 @@ declare_rule! {
     /// {
     ///   "version": 1,
     ///   "findings": [
-    ///     {"path":"blog/migrations/0004_backfill.py","code":"PY001","fingerprint":"5d0c…"}
+    ///     {"path":"blog/migrations/0004_backfill.py","code":"PY002","fingerprint":"5d0c…"}
     ///   ]
     /// }
     /// ```
-    /// `0004_backfill.py` now passes `reverse_code` to its `RunPython`: the entry matches
-    /// nothing.
+    /// `0004_backfill.py` now uses the historical model (`apps.get_model()`) instead of
+    /// importing today's: the entry matches nothing.
     ///
     /// ## How to fix
     /// Re-write the baseline with `djcheck check --write-baseline` (it then lists exactly
