@@ -50,3 +50,11 @@ pub fn fixture_projects() -> Vec<PathBuf> {
 pub fn is_change_fixture(dir: &Path) -> bool {
     dir.join("after").is_dir()
 }
+
+/// Says on the terminal what a slow test is doing, while it runs: written straight to
+/// standard error, past the test harness's capture (which shows `println!` output only
+/// after a test ends, and only when it fails).
+pub fn progress(test: &str, what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{test}: {what}");
+}

@@ -287,6 +287,10 @@ fn multitool() -> Result<PathBuf, String> {
 
 #[test]
 fn sarif_passes_the_multitool_validator() {
+    djcheck_tests::progress(
+        "formats",
+        "validating the SARIF output with Microsoft's SARIF multitool (npm)",
+    );
     let tool = match multitool() {
         Ok(t) => t,
         Err(e) => {

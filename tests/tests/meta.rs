@@ -103,3 +103,21 @@ fn docs_rules_page_is_up_to_date() {
         "docs/rules.md is out of date: run `DJCHECK_BLESS=1 cargo test -p djcheck_tests --test meta` (or `djcheck rules --format markdown > docs/rules.md`) and review it"
     );
 }
+
+/// The README's rule table names every rule with its severity and whether it is on by
+/// default.
+#[test]
+fn readme_rule_table_is_complete() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    for r in all_rules() {
+        let m = r.meta();
+        let row = format!(
+            "| {} | {} | {} | {} |",
+            m.code,
+            m.name,
+            m.severity.as_str(),
+            if m.on_by_default { "on" } else { "off" }
+        );
+        assert!(readme.contains(&row), "README lacks the row `{row}`");
+    }
+}
