@@ -26,7 +26,7 @@ fn say(msg: &str) {
 
 fn skipped(test: &str) -> bool {
     if std::env::var_os("DJCHECK_SKIP_PACKAGING").is_some_and(|v| v == "1") {
-        println!("{test}: skipped because DJCHECK_SKIP_PACKAGING=1");
+        say(&format!("{test}: skipped because DJCHECK_SKIP_PACKAGING=1"));
         return true;
     }
     false
@@ -468,6 +468,8 @@ fn the_action_runs_on_a_pull_request() {
         "proj/settings.py",
         "INSTALLED_APPS = [\"django.contrib.auth\", \"django.contrib.contenttypes\", \"blog\", \"shop\"]\n",
     );
+    // The team turned on PY001 (off by default).
+    write(&origin, "djcheck.toml", "extend-select = [\"PY001\"]\n");
     write(&origin, "shop/__init__.py", "");
     write(&origin, "shop/migrations/__init__.py", "");
     write(

@@ -168,7 +168,7 @@ fn row(ctx: &RenderContext<'_>, d: &Diagnostic) -> String {
 /// spans are kept, everything else is escaped.
 pub fn inline(s: &str) -> String {
     let parts: Vec<&str> = s.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         // An unmatched backtick: no code span, all text.
         return escape_text(s);
     }
