@@ -189,12 +189,13 @@ bench() {
 uptime >"$RES/load_before"
 date -u '+%Y-%m-%d %H:%M UTC' >"$RES/date"
 
+# djcheck runs every rule (`--select ALL`, those off by default included): the worst case.
 say "measuring (fast tools: $RUNS runs after 2 warm-ups; Django commands: $SLOW_RUNS runs)"
 cd "$PROJECT"
 bench djcheck "djcheck check (text)" "$RUNS" 2 3 600 \
-    "$DJCHECK" check "$PROJECT" --no-config --exit-zero --quiet
+    "$DJCHECK" check "$PROJECT" --no-config --select ALL --exit-zero --quiet
 bench djcheck_json "djcheck check --format json" "$RUNS" 2 3 600 \
-    "$DJCHECK" check "$PROJECT" --no-config --exit-zero --quiet --format json
+    "$DJCHECK" check "$PROJECT" --no-config --select ALL --exit-zero --quiet --format json
 if [ "$HAVE_RUFF" = 1 ]; then
     bench ruff "ruff check --select DJ" "$RUNS" 2 3 600 \
         "$VENV/bin/ruff" check --select DJ --no-cache "$PROJECT"

@@ -321,3 +321,11 @@ pub fn run_by_migrate(dir: &Path) -> bool {
         .and_then(Path::file_name)
         .is_some_and(|n| SQL_FIXTURES_RUN_BY_MIGRATE.iter().any(|f| n == *f))
 }
+
+/// Says on the terminal what a slow test is doing, while it runs: written straight to
+/// standard error, past the test harness's capture (which shows `println!` output only
+/// after a test ends, and only when it fails).
+pub fn progress(test: &str, what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{test}: {what}");
+}

@@ -76,6 +76,10 @@ struct Outcome {
 
 #[test]
 fn auth_fixtures_agree_with_django_migrate() {
+    djcheck_tests::progress(
+        "auth_conformance",
+        "running `migrate` on the AUTH fixtures with Django",
+    );
     if std::env::var("DJCHECK_SKIP_CONFORMANCE").is_ok_and(|v| v == "1") {
         println!("auth_conformance: skipped because DJCHECK_SKIP_CONFORMANCE=1");
         return;

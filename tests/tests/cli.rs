@@ -613,6 +613,76 @@ fn quiet_drops_the_summary() {
     assert_eq!(out, "");
 }
 
+/// `--output-file`: every format's report goes to the file, byte for byte what standard
+/// output would have had (less the text summary), and the summary line to standard error.
+#[test]
+fn output_file_for_every_format() {
+    let dir = fixture("migrations/MIG001_missing-dependency/fires");
+    let out_dir = std::env::temp_dir().join(format!("djcheck-outfile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out_dir);
+    std::fs::create_dir_all(&out_dir).unwrap();
+    for format in ["text", "json", "sarif", "github", "gitlab", "markdown"] {
+        let file = out_dir.join(format!("report.{format}"));
+        let file_arg = file.to_str().unwrap();
+        let (code_stdout, stdout, _) = djcheck(
+            &["check", ".", "--no-config", "--format", format, "--quiet"],
+            &dir,
+        );
+        let (code, out, err) = djcheck(
+            &[
+                "check",
+                ".",
+                "--no-config",
+                "--format",
+                format,
+                "--output-file",
+                file_arg,
+            ],
+            &dir,
+        );
+        assert_eq!(code, code_stdout, "{format}: the exit code does not change");
+        assert_eq!(out, "", "{format}: nothing on standard output");
+        assert!(
+            err.starts_with("Found "),
+            "{format}: summary on stderr: {err}"
+        );
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(written, stdout, "{format}: the file holds the report");
+        // --quiet drops the summary line.
+        let (_, _, err) = djcheck(
+            &[
+                "check",
+                ".",
+                "--no-config",
+                "--format",
+                format,
+                "--quiet",
+                "--output-file",
+                file_arg,
+            ],
+            &dir,
+        );
+        assert_eq!(err, "", "{format}");
+    }
+    // A file that cannot be written is an error, exit 2.
+    let (code, _, err) = djcheck(
+        &[
+            "check",
+            ".",
+            "--no-config",
+            "--output-file",
+            "/nonexistent-dir/x.txt",
+        ],
+        &dir,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot write `/nonexistent-dir/x.txt`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
+
 /// The example configuration in the README names every key and is accepted as written.
 #[test]
 fn readme_example_config_is_complete_and_valid() {

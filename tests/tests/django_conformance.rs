@@ -76,6 +76,7 @@ struct Outcome {
 
 #[test]
 fn django_conformance() {
+    djcheck_tests::progress("django_conformance", "comparing djcheck's migration graph verdicts with Django's MigrationLoader (about a minute and a half)");
     if std::env::var("DJCHECK_SKIP_CONFORMANCE").is_ok_and(|v| v == "1") {
         println!("django_conformance: skipped because DJCHECK_SKIP_CONFORMANCE=1");
         return;

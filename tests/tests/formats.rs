@@ -98,8 +98,10 @@ fn every_format_on_the_demo_matches_its_snapshot() {
         ("sarif", "demo.sarif"),
         ("github", "demo.github.txt"),
         ("gitlab", "demo.gitlab.json"),
+        ("markdown", "demo.md"),
     ] {
-        let (code, out, err) = djcheck(&["check", ".", "--no-config", "--format", format], &dir);
+        // The demo's own configuration (`djcheck.toml`) is part of it.
+        let (code, out, err) = djcheck(&["check", ".", "--format", format], &dir);
         assert_eq!(code, 1, "{format}: {err}");
         assert!(err.is_empty(), "{format}: {err}");
         let shown = if format == "sarif" {
@@ -285,6 +287,10 @@ fn multitool() -> Result<PathBuf, String> {
 
 #[test]
 fn sarif_passes_the_multitool_validator() {
+    djcheck_tests::progress(
+        "formats",
+        "validating the SARIF output with Microsoft's SARIF multitool (npm)",
+    );
     let tool = match multitool() {
         Ok(t) => t,
         Err(e) => {

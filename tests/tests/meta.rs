@@ -88,3 +88,49 @@ fn rule_command_prints_the_doc() {
         assert!(out.contains("## What it finds"), "{out}");
     }
 }
+
+/// `docs/rules.md`, where the markdown report links each code to, is the output of
+/// `djcheck rules --format markdown`: a rule added or changed must be written there too
+/// (`DJCHECK_BLESS=1 cargo test -p djcheck_tests --test meta` rewrites it).
+#[test]
+fn docs_rules_page_is_up_to_date() {
+    let (code, page, _) =
+        djcheck_tests::djcheck(&["rules", "--format", "markdown"], &workspace_root());
+    assert_eq!(code, 0);
+    for r in all_rules() {
+        let m = r.meta();
+        assert!(
+            page.contains(&format!("\n## {}\n", m.code)),
+            "no anchor for {}",
+            m.code
+        );
+    }
+    let path = workspace_root().join("docs/rules.md");
+    if std::env::var_os("DJCHECK_BLESS").is_some() {
+        std::fs::write(&path, &page).unwrap();
+        return;
+    }
+    let saved = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        saved == page,
+        "docs/rules.md is out of date: run `DJCHECK_BLESS=1 cargo test -p djcheck_tests --test meta` (or `djcheck rules --format markdown > docs/rules.md`) and review it"
+    );
+}
+
+/// The README's rule table names every rule with its severity and whether it is on by
+/// default.
+#[test]
+fn readme_rule_table_is_complete() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    for r in all_rules() {
+        let m = r.meta();
+        let row = format!(
+            "| {} | {} | {} | {} |",
+            m.code,
+            m.name,
+            m.severity.as_str(),
+            if m.on_by_default { "on" } else { "off" }
+        );
+        assert!(readme.contains(&row), "README lacks the row `{row}`");
+    }
+}

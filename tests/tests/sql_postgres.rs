@@ -299,6 +299,10 @@ fn skip(why: &str) {
 
 #[test]
 fn sql_fixture_verdicts_hold_on_postgresql() {
+    djcheck_tests::progress(
+        "sql_postgres",
+        "running the SQL fixtures twice on a throwaway PostgreSQL server",
+    );
     if Command::new("python3").arg("--version").output().is_err() {
         return skip("python3 not found");
     }

@@ -78,6 +78,10 @@ enum Status {
 
 #[test]
 fn url_conformance() {
+    djcheck_tests::progress(
+        "url_conformance",
+        "comparing the URL rules with Django's own URL checks",
+    );
     if std::env::var("DJCHECK_SKIP_CONFORMANCE").is_ok_and(|v| v == "1") {
         println!("url_conformance: skipped because DJCHECK_SKIP_CONFORMANCE=1");
         return;

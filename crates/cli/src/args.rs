@@ -3,8 +3,12 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// `djcheck --version`: the version and, when known, the commit it was built from:
+/// `djcheck 0.1.0 (3f2a9c1d0 2025-12-05)` (set by `build.rs`).
+pub const VERSION: &str = env!("DJCHECK_VERSION");
+
 #[derive(Debug, Parser)]
-#[command(name = "djcheck", version, about = "Static analyzer for Django projects: migrations, URLs, settings", long_about = None)]
+#[command(name = "djcheck", version = VERSION, about = "Static analyzer for Django projects: migrations, URLs, settings", long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -36,8 +40,8 @@ pub enum Command {
 pub struct ProjectArgs {
     /// A folder or file of the project (default: the current folder).
     pub path: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
-    pub format: ListFormat,
+    #[arg(long, value_enum, default_value_t = ProjectFormat::Text)]
+    pub format: ProjectFormat,
     /// Read options from this file instead of the project's.
     #[arg(long, conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
@@ -56,6 +60,14 @@ pub struct ProjectArgs {
 pub enum ListFormat {
     Text,
     Json,
+    /// Every rule's documentation in one page (`docs/rules.md`).
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProjectFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +82,8 @@ pub enum OutputFormat {
     Github,
     /// GitLab Code Quality JSON.
     Gitlab,
+    /// One Markdown report, for a pull request comment or a CI step summary.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -140,4 +154,21 @@ pub struct CheckArgs {
     /// pre-commit, which passes none when a commit only deletes files.
     #[arg(long)]
     pub files_only: bool,
+    /// Write the report to this file instead of standard output (the summary line goes to
+    /// standard error).
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+    /// Hide the findings listed in this baseline file (see --write-baseline); entries
+    /// that no longer match a finding are reported at info (SUP003).
+    #[arg(long, value_name = "PATH", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Write every current finding to a baseline file (default: `baseline` from the
+    /// config, else djcheck-baseline.json in the project root) and exit 0.
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 0..=1,
+        conflicts_with_all = ["base", "stdin_filename"]
+    )]
+    pub write_baseline: Option<Option<PathBuf>>,
 }

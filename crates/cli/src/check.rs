@@ -2,7 +2,9 @@
 
 use crate::args::{CheckArgs, FailOn, OutputFormat};
 use crate::{registry, Io, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use codespan_reporting::term::termcolor::{NoColor, WriteColor};
 use djcheck_config::{Loaded, Options};
+use djcheck_diagnostics::baseline::{Baseline, Entry};
 use djcheck_diagnostics::render::{self, RenderContext, RuleInfo};
 use djcheck_diagnostics::{Diagnostic, Severity};
 use djcheck_linter::{RunOptions, Selection};
@@ -70,6 +72,12 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         paths.push(io.cwd.clone());
     }
     let stdin_path = a.stdin_filename.as_ref().map(|f| abs(f));
+    let output_file = a.output_file.as_ref().map(|p| abs(p));
+    let baseline_flag = a.baseline.as_ref().map(|p| abs(p));
+    let write_baseline_flag = a
+        .write_baseline
+        .as_ref()
+        .map(|p| p.as_ref().map(|p| abs(p)));
     for p in &paths {
         let is_stdin = stdin_mode && stdin_path.as_ref() == Some(p);
         if !(p.exists() || is_stdin) {
@@ -178,7 +186,7 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         load,
         rules: all
             .into_iter()
-            .filter(|r| selection.enabled(r.meta().code))
+            .filter(|r| selection.runs(r.meta().code, r.meta().on_by_default))
             .collect(),
         severity,
         threads: a.threads,
@@ -242,6 +250,106 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         })
         .collect();
 
+    // Baselines: write the findings as they are, or hide the ones listed.
+    let enabled_codes: Vec<&str> = opts.rules.iter().map(|r| r.meta().code).collect();
+    let configured_baseline = cfg.baseline.as_ref().map(|b| root.join(b));
+    if let Some(target) = write_baseline_flag {
+        let path = target
+            .or(configured_baseline)
+            .unwrap_or_else(|| root.join(DEFAULT_BASELINE));
+        for e in &result.internal_errors {
+            let _ = writeln!(io.stderr, "djcheck: internal error: {e}");
+        }
+        if !result.internal_errors.is_empty() {
+            return EXIT_ERROR;
+        }
+        let baseline = Baseline::of(db, &diagnostics);
+        if let Err(e) = std::fs::write(&path, baseline.to_json()) {
+            return usage(
+                io,
+                &format!("cannot write the baseline `{}`: {e}", path.display()),
+            );
+        }
+        if !a.quiet {
+            let n = baseline.entries.len();
+            let _ = writeln!(
+                io.stderr,
+                "djcheck: wrote {n} {} to the baseline {}",
+                if n == 1 { "finding" } else { "findings" },
+                path.display()
+            );
+        }
+        return EXIT_OK;
+    }
+    let mut hidden_by_baseline = None;
+    let mut diagnostics = diagnostics;
+    if let Some(path) = baseline_flag.or(configured_baseline) {
+        let baseline = match read_baseline(&path) {
+            Ok(b) => b,
+            Err(e) => return usage(io, &e),
+        };
+        // An entry can be stale only if it could have matched in this run: its rule ran
+        // and its file is one reported on.
+        let judged = |e: &Entry| {
+            if !enabled_codes.contains(&e.code.as_str()) {
+                return false;
+            }
+            if e.path.is_empty() {
+                let diff_mode = result
+                    .project
+                    .base
+                    .as_ref()
+                    .is_some_and(|b| b.changed.is_some());
+                return whole && !diff_mode;
+            }
+            let in_scope = whole
+                || scopes
+                    .iter()
+                    .any(|s| e.path == *s || e.path.starts_with(&format!("{s}/")));
+            let changed = result
+                .project
+                .base
+                .as_ref()
+                .and_then(|snap| snap.changed.as_ref())
+                .is_none_or(|changed| changed.contains(&e.path));
+            in_scope
+                && changed
+                && !per_file.iter().any(|(g, codes)| {
+                    g.is_match(&e.path) && codes.iter().any(|c| e.code.starts_with(c.as_str()))
+                })
+        };
+        let applied = baseline.apply(db, diagnostics, &judged);
+        diagnostics = applied.new;
+        if let Some(rule) = registry::find(STALE_BASELINE_ENTRY)
+            .filter(|_| enabled_codes.contains(&STALE_BASELINE_ENTRY))
+        {
+            let m = rule.meta();
+            let sev = opts.severity.get(m.code).copied().unwrap_or(m.severity);
+            for e in &applied.stale {
+                let place = if e.path.is_empty() {
+                    "about the project".to_owned()
+                } else {
+                    format!("in `{}`", e.path)
+                };
+                diagnostics.push(
+                    Diagnostic::new(
+                        m.code,
+                        m.name,
+                        sev,
+                        format!("baseline entry matches no finding: `{}` {place}", e.code),
+                    )
+                    .note(format!("baseline: {}", rel_to(&root, &path)))
+                    .help(
+                        "the finding was fixed, or its line changed: re-write the baseline \
+                         with `djcheck check --write-baseline` to drop the entry",
+                    ),
+                );
+            }
+            djcheck_diagnostics::sort(db, &mut diagnostics);
+        }
+        hidden_by_baseline = Some(applied.hidden);
+    }
+
     let repo_prefix = repo_prefix(&root);
     let summary = crate::project_cmd::summary(&result.project);
     let ctx = RenderContext {
@@ -251,23 +359,63 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         repo_prefix: &repo_prefix,
         project: Some(&summary),
     };
+    // The report goes to standard output, or to --output-file with the summary line on
+    // standard error.
+    let mut file_out = NoColor::new(Vec::new());
+    let to_file = output_file.is_some();
+    let (out, side): (&mut dyn WriteColor, &mut dyn Write) = if to_file {
+        (&mut file_out, io.stderr)
+    } else {
+        (io.stdout, io.stderr)
+    };
+    let text_summary = a.format == OutputFormat::Text && !a.quiet && !to_file;
     let written = match a.format {
-        OutputFormat::Text => render::text::render(&ctx, &diagnostics, io.stdout, a.quiet),
-        OutputFormat::Json => render::json::render(&ctx, &diagnostics, io.stdout),
-        OutputFormat::Sarif => render::sarif::render(&ctx, &diagnostics, io.stdout),
-        OutputFormat::Github => render::github::render(&ctx, &diagnostics, io.stdout),
-        OutputFormat::Gitlab => render::gitlab::render(&ctx, &diagnostics, io.stdout),
+        OutputFormat::Text => render::text::render(&ctx, &diagnostics, out, !text_summary),
+        OutputFormat::Json => render::json::render(&ctx, &diagnostics, out),
+        OutputFormat::Sarif => render::sarif::render(&ctx, &diagnostics, out),
+        OutputFormat::Github => render::github::render(&ctx, &diagnostics, out),
+        OutputFormat::Gitlab => render::gitlab::render(&ctx, &diagnostics, out),
+        OutputFormat::Markdown => render::markdown::render(&ctx, &diagnostics, out),
     };
     if let Err(e) = written {
-        let _ = writeln!(io.stderr, "djcheck: cannot write output: {e}");
+        let _ = writeln!(side, "djcheck: cannot write output: {e}");
         return EXIT_ERROR;
+    }
+    // The summary line: after the text report, or on standard error when the report went
+    // to a file.
+    let summary_out: Option<&mut dyn Write> = if text_summary {
+        Some(out)
+    } else if to_file && !a.quiet {
+        Some(&mut *side)
+    } else {
+        None
+    };
+    if let Some(w) = summary_out {
+        if to_file {
+            let _ = writeln!(w, "{}", render::text::summary(&ctx, &diagnostics));
+            if let Some(line) = render::text::not_analysed_line(&ctx) {
+                let _ = writeln!(w, "{line}");
+            }
+        }
+        if let Some(n) = hidden_by_baseline.filter(|n| *n > 0) {
+            let _ = writeln!(
+                w,
+                "{n} {} hidden by the baseline",
+                if n == 1 { "finding" } else { "findings" }
+            );
+        }
+    }
+    if let Some(path) = &output_file {
+        if let Err(e) = std::fs::write(path, file_out.into_inner()) {
+            return usage(io, &format!("cannot write `{}`: {e}", path.display()));
+        }
     }
     if a.statistics {
         let mut counts: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
         for d in &diagnostics {
             counts.entry(d.code).or_insert((0, d.name)).0 += 1;
         }
-        let out: &mut dyn Write = if a.format == OutputFormat::Text {
+        let out: &mut dyn Write = if a.format == OutputFormat::Text && !to_file {
             io.stdout
         } else {
             io.stderr
@@ -349,6 +497,31 @@ pub(crate) fn load_options(
         analysis,
         ..LoadOptions::default()
     }
+}
+
+/// Where `--write-baseline` writes when neither a path nor the config key `baseline` says.
+const DEFAULT_BASELINE: &str = "djcheck-baseline.json";
+
+/// The rule reporting baseline entries that match no finding (reported here, not by a
+/// rule: only the CLI reads baselines).
+const STALE_BASELINE_ENTRY: &str = "SUP003";
+
+fn read_baseline(path: &Path) -> Result<Baseline, String> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_to_string(&mut f, &mut text))
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "baseline `{}` does not exist: write it with `djcheck check --write-baseline`",
+                    path.display()
+                )
+            } else {
+                format!("cannot read the baseline `{}`: {e}", path.display())
+            }
+        })?;
+    Baseline::parse(&text)
+        .map_err(|e| format!("`{}` is not a djcheck baseline: {e}", path.display()))
 }
 
 /// The path with symbolic links resolved, like the project root, so that it can be made

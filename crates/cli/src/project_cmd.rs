@@ -4,7 +4,7 @@
 //! migrations and leaves, MIGRATION_MODULES, the root URLconf and the URL modules
 //! reached, and everything that could not be analysed, with why and how to help.
 
-use crate::args::{ListFormat, ProjectArgs};
+use crate::args::{ProjectArgs, ProjectFormat};
 use crate::check::{canonical, find_root, load_config, load_options, usage};
 use crate::{Io, EXIT_ERROR, EXIT_OK};
 use djcheck_diagnostics::render::{NotAnalysedEntry, ProjectSummary};
@@ -54,8 +54,8 @@ pub fn project(a: &ProjectArgs, io: &mut Io<'_>) -> i32 {
         Err(e) => return usage(io, &e),
     };
     let written = match a.format {
-        ListFormat::Text => write_text(&project, io),
-        ListFormat::Json => {
+        ProjectFormat::Text => write_text(&project, io),
+        ProjectFormat::Json => {
             let v = to_json(&project);
             serde_json::to_writer_pretty(&mut *io.stdout, &v)
                 .map_err(std::io::Error::other)

@@ -2,8 +2,9 @@
 //! holding a Django project uses the repository's `.pre-commit-hooks.yaml` (through a
 //! local clone, as users reference it by URL and rev), with the built `djcheck` on PATH.
 //!
-//! `pre-commit` is installed into `target/precommit-venv` the first time; when Python or
-//! PyPI is not available the test says so and is skipped.
+//! `pre-commit` is installed into `target/packaging/tools` the first time (the packaging
+//! tests use the same environment); when Python or PyPI is not available the test says so
+//! and is skipped.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
@@ -29,10 +30,22 @@ fn target_dir() -> PathBuf {
 }
 
 fn pre_commit() -> Result<PathBuf, String> {
-    let venv = target_dir().join("precommit-venv");
+    let dir = target_dir().join("packaging");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    // The packaging tests may install the same environment at the same time.
+    let lock = std::fs::File::create(dir.join(".tools.lock")).map_err(|e| e.to_string())?;
+    lock.lock().map_err(|e| e.to_string())?;
+    let venv = dir.join("tools");
     let exe = venv.join("bin/pre-commit");
     if exe.exists() {
         return Ok(exe);
+    }
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "pre_commit: installing pre-commit from PyPI into target/packaging/tools"
+        );
     }
     let ok = |mut c: Command, what: &str| -> Result<(), String> {
         let out = c.output().map_err(|e| format!("{what}: {e}"))?;
@@ -150,7 +163,7 @@ fn pre_commit_runs_the_hook_on_staged_files() {
         &repo,
         ".pre-commit-config.yaml",
         &format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: djcheck\n",
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: djcheck-system\n",
             hooks.display()
         ),
     );
@@ -278,7 +291,7 @@ fn commits_renaming_or_deleting_migrations_are_refused() {
         &repo,
         ".pre-commit-config.yaml",
         &format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: djcheck\n",
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: djcheck-system\n",
             hooks.display()
         ),
     );

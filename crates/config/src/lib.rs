@@ -48,6 +48,8 @@ pub struct Options {
     pub deploy_safety_since: Option<BTreeMap<String, String>>,
     /// Require a `SET lock_timeout` before lock-taking SQL in RunSQL (SAFE rules).
     pub require_lock_timeout: Option<bool>,
+    /// Baseline file (relative to the project root): findings listed there are hidden.
+    pub baseline: Option<String>,
 }
 
 /// A configuration problem, ready to print: it names the file, and the key and line when
@@ -292,6 +294,11 @@ fn validate(o: &Options) -> Result<(), Invalid> {
     if let Some(u) = &o.root_urlconf {
         if !u.split('.').all(is_identifier) {
             return Err(bad(&["root-urlconf"], u, "a dotted module name"));
+        }
+    }
+    if let Some(b) = &o.baseline {
+        if b.trim().is_empty() {
+            return Err(bad(&["baseline"], b, "a file path"));
         }
     }
     if let Some(s) = &o.settings {

@@ -10,6 +10,7 @@
 //! Architecture invariants: a diagnostic holds byte ranges only, line and column are
 //! computed when rendering; [`sort`] gives the one order every renderer prints in.
 
+pub mod baseline;
 mod db;
 pub mod render;
 

@@ -31,6 +31,10 @@ pub struct RuleMeta {
     /// Kebab-case name, e.g. `missing-dependency`.
     pub name: &'static str,
     pub severity: Severity,
+    /// Whether the rule runs when the selection does not name it. Rules off by default
+    /// (`opt_in: true` in [`declare_rule!`]) run only when `select` or `extend-select`
+    /// names them (or `ALL`).
+    pub on_by_default: bool,
     /// The rule's doc comment: What it finds / Why it matters / Example / How to fix.
     pub doc: &'static str,
 }
@@ -100,7 +104,7 @@ pub trait Rule: Sync + Send {
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
-        $vis:vis struct $ty:ident { code: $code:literal, name: $name:literal, severity: $sev:ident $(,)? }
+        $vis:vis struct $ty:ident { code: $code:literal, name: $name:literal, severity: $sev:ident $(, opt_in: $opt_in:literal)? $(,)? }
     ) => {
         $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, Default)]
@@ -111,6 +115,12 @@ macro_rules! declare_rule {
                 code: $code,
                 name: $name,
                 severity: $crate::Severity::$sev,
+                on_by_default: {
+                    #[allow(unused_mut)]
+                    let mut on = true;
+                    $(on = !$opt_in;)?
+                    on
+                },
                 doc: concat!($($doc, "\n"),*),
             };
         }

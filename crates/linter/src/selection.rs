@@ -3,7 +3,7 @@
 /// A rule selection. Codes match exactly or by prefix (`SQL` selects `SQL001`...).
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// `None`: every rule.
+    /// `None`: the default set (every rule but those off by default).
     pub select: Option<Vec<String>>,
     pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
@@ -18,11 +18,20 @@ impl Selection {
     /// Whether `code` runs. The most specific matching pattern wins between `select`
     /// and `ignore`, as in ruff: `--select SQL --ignore SQL005` runs SQL001 but not SQL005,
     /// `--ignore SQL --select SQL005` runs only SQL005 of the family.
+    ///
+    /// This form treats every rule as on by default; see [`Selection::runs`].
     pub fn enabled(&self, code: &str) -> bool {
+        self.runs(code, true)
+    }
+
+    /// Whether a rule runs, given whether it is on by default: with no `select`, a rule
+    /// off by default runs only when `extend-select` names it.
+    pub fn runs(&self, code: &str, on_by_default: bool) -> bool {
+        let default = if on_by_default { Some(0) } else { None };
         let selected = self
             .select
             .as_ref()
-            .map_or(Some(0), |s| {
+            .map_or(default, |s| {
                 s.iter()
                     .filter(|p| matches(p, code))
                     .map(|p| specificity(p))
@@ -72,6 +81,32 @@ fn specificity(p: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_off_by_default_run_only_when_named() {
+        let none = Selection::default();
+        assert!(none.runs("MIG001", true));
+        assert!(!none.runs("PY001", false));
+        let extend = Selection {
+            extend_select: vec!["PY".into()],
+            ..Selection::default()
+        };
+        assert!(extend.runs("PY001", false));
+        assert!(!extend.runs("SQL001", false));
+        for select in [&["ALL"][..], &["PY"], &["PY001"]] {
+            let s = Selection {
+                select: Some(select.iter().map(|x| x.to_string()).collect()),
+                ..Selection::default()
+            };
+            assert!(s.runs("PY001", false), "{select:?}");
+        }
+        let ignored = Selection {
+            extend_select: vec!["PY".into()],
+            ignore: vec!["PY001".into()],
+            ..Selection::default()
+        };
+        assert!(!ignored.runs("PY001", false));
+    }
 
     fn sel(select: Option<&[&str]>, ignore: &[&str]) -> Selection {
         Selection {

@@ -516,12 +516,14 @@ mod tests {
         code: UNUSED_SUPPRESSION,
         name: "unused-suppression",
         severity: Severity::Info,
+        on_by_default: true,
         doc: "",
     };
     static BARE: RuleMeta = RuleMeta {
         code: BARE_SUPPRESSION,
         name: "bare-suppression",
         severity: Severity::Info,
+        on_by_default: true,
         doc: "",
     };
 

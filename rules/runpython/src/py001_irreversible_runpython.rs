@@ -29,7 +29,7 @@ declare_rule! {
     ///     migrations.RunPython(fill_slugs, migrations.RunPython.noop),
     /// ]
     /// ```
-    pub struct IrreversibleRunPython { code: "PY001", name: "irreversible-runpython", severity: Warning }
+    pub struct IrreversibleRunPython { code: "PY001", name: "irreversible-runpython", severity: Warning, opt_in: true }
 }
 
 impl Rule for IrreversibleRunPython {

@@ -56,7 +56,7 @@ declare_rule! {
     /// ```
     /// or check first (`if not Category.objects.filter(slug="general").exists():`), or
     /// give the operation a `reverse_code` that deletes the rows it created.
-    pub struct NonIdempotentDataMigration { code: "PY003", name: "non-idempotent-data-migration", severity: Info }
+    pub struct NonIdempotentDataMigration { code: "PY003", name: "non-idempotent-data-migration", severity: Info, opt_in: true }
 }
 
 /// Attributes that name a model's manager.

@@ -39,7 +39,7 @@ declare_rule! {
     /// `CREATE OR REPLACE TRIGGER` (PostgreSQL 14+; before that, `DROP TRIGGER IF EXISTS`
     /// first). On MySQL, which has no `CREATE INDEX IF NOT EXISTS`, let Django's `AddIndex`
     /// manage the index.
-    pub struct CreateWithoutIfNotExists { code: "SQL001", name: "create-without-if-not-exists", severity: Warning }
+    pub struct CreateWithoutIfNotExists { code: "SQL001", name: "create-without-if-not-exists", severity: Warning, opt_in: true }
 }
 
 impl Rule for CreateWithoutIfNotExists {

@@ -32,7 +32,7 @@ declare_rule! {
     /// `DROP TABLE IF EXISTS report`, `DROP INDEX CONCURRENTLY IF EXISTS ...`,
     /// `DROP FUNCTION IF EXISTS f(int)`. MySQL has no `DROP INDEX IF EXISTS`: let Django's
     /// `RemoveIndex` manage the index, or check `information_schema.statistics` first.
-    pub struct DropWithoutIfExists { code: "SQL002", name: "drop-without-if-exists", severity: Warning }
+    pub struct DropWithoutIfExists { code: "SQL002", name: "drop-without-if-exists", severity: Warning, opt_in: true }
 }
 
 impl Rule for DropWithoutIfExists {

@@ -50,7 +50,7 @@ declare_rule! {
     ///   END IF;
     /// END $$;
     /// ```
-    pub struct AlterWithoutGuard { code: "SQL003", name: "alter-without-guard", severity: Warning }
+    pub struct AlterWithoutGuard { code: "SQL003", name: "alter-without-guard", severity: Warning, opt_in: true }
 }
 
 impl Rule for AlterWithoutGuard {

@@ -37,7 +37,7 @@ declare_rule! {
     /// PostgreSQL and SQLite, `INSERT IGNORE` or `ON DUPLICATE KEY UPDATE` on MySQL, or
     /// `INSERT INTO t (...) SELECT ... WHERE NOT EXISTS (SELECT 1 FROM t WHERE ...)`
     /// anywhere. A data migration in `RunPython` with `get_or_create` is another way.
-    pub struct InsertWithoutConflictHandling { code: "SQL004", name: "insert-without-conflict-handling", severity: Warning }
+    pub struct InsertWithoutConflictHandling { code: "SQL004", name: "insert-without-conflict-handling", severity: Warning, opt_in: true }
 }
 
 impl Rule for InsertWithoutConflictHandling {

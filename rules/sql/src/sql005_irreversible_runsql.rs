@@ -38,7 +38,7 @@ declare_rule! {
     /// Give the SQL that undoes the change (`reverse_sql="DROP INDEX IF EXISTS
     /// post_title_idx"`). When there is truly nothing to undo, say so explicitly with
     /// `reverse_sql=migrations.RunSQL.noop`.
-    pub struct IrreversibleRunsql { code: "SQL005", name: "irreversible-runsql", severity: Warning }
+    pub struct IrreversibleRunsql { code: "SQL005", name: "irreversible-runsql", severity: Warning, opt_in: true }
 }
 
 impl Rule for IrreversibleRunsql {

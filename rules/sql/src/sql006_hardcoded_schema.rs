@@ -41,7 +41,7 @@ declare_rule! {
     /// `DATABASES[...]["OPTIONS"]` when the project really uses another schema). When a
     /// schema is part of the design (an extension's schema, a reporting schema), list it in
     /// `allowed-schemas` in the djcheck configuration.
-    pub struct HardcodedSchema { code: "SQL006", name: "hardcoded-schema", severity: Warning }
+    pub struct HardcodedSchema { code: "SQL006", name: "hardcoded-schema", severity: Warning, opt_in: true }
 }
 
 impl Rule for HardcodedSchema {

@@ -36,7 +36,7 @@ declare_rule! {
     /// Nothing, when the statement is valid: the finding is informational (select the
     /// rule away with `ignore = ["SQL007"]`). When it is a typo, fix the SQL. Check that
     /// `sql-dialect` names the database the project uses.
-    pub struct UnparsableSql { code: "SQL007", name: "unparsable-sql", severity: Info }
+    pub struct UnparsableSql { code: "SQL007", name: "unparsable-sql", severity: Info, opt_in: true }
 }
 
 impl Rule for UnparsableSql {

@@ -29,7 +29,7 @@ declare_rule! {
     /// ## How to fix
     /// Use the name the pattern has (the help line suggests the closest one), or add
     /// `name=` to the pattern you mean.
-    pub struct UnknownUrlName { code: "URL007", name: "unknown-url-name", severity: Warning }
+    pub struct UnknownUrlName { code: "URL007", name: "unknown-url-name", severity: Warning, opt_in: true }
 }
 
 impl Rule for UnknownUrlName {

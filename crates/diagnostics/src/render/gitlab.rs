@@ -48,7 +48,7 @@ fn severity(s: Severity) -> &'static str {
 
 /// FNV-1a, 128 bits: small, fixed and the same on every platform and Rust version, which
 /// `std`'s hasher does not promise.
-fn fnv1a_128(parts: &[&[u8]]) -> u128 {
+pub(crate) fn fnv1a_128(parts: &[&[u8]]) -> u128 {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
     let mut h = OFFSET;

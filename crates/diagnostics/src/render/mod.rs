@@ -6,10 +6,12 @@
 //! - `sarif`: SARIF 2.1.0, for code scanning ([`sarif`]).
 //! - `github`: GitHub Actions workflow commands, which annotate a pull request ([`github`]).
 //! - `gitlab`: GitLab Code Quality JSON ([`gitlab`]).
+//! - `markdown`: one report for a pull request comment or a CI step summary ([`markdown`]).
 
 pub mod github;
 pub mod gitlab;
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 pub mod text;
 
@@ -81,6 +83,16 @@ impl NotAnalysedEntry {
         }
         out
     }
+}
+
+/// The documentation of a rule, on the web: its section in `docs/rules.md` (written by
+/// `djcheck rules --format markdown`).
+pub fn rule_url(code: &str) -> String {
+    format!(
+        "{}/blob/main/docs/rules.md#{}",
+        env!("CARGO_PKG_REPOSITORY"),
+        code.to_ascii_lowercase()
+    )
 }
 
 /// What every renderer gets besides the diagnostics.
