@@ -100,8 +100,10 @@ impl Loader<'_> {
         rel: &str,
         role: FileRole,
     ) -> Option<(FileId, ParsedModule)> {
-        let already = self.ids.contains_key(rel);
         let id = self.register(rel);
+        // A file may be registered before it is read (the root URLconf is named before it
+        // is loaded): its problems are recorded once, when it is first read.
+        let already = self.problems.iter().any(|p| p.file == id);
         let result = self.read(rel);
         match result {
             Ok(text) => {
