@@ -706,19 +706,27 @@ fn find_settings_module(
     Ok(None)
 }
 
-/// A module that sets what every Django settings module sets, or pulls its settings in
-/// from elsewhere (a star import, django-split-settings).
+/// A module that sets what every Django settings module sets, at its top level, or pulls
+/// its settings in from elsewhere (a star import, django-split-settings). An app's own
+/// options module that only reads `settings.INSTALLED_APPS` is none.
 fn looks_like_settings(text: &str) -> bool {
-    [
+    const NAMES: [&str; 5] = [
         "INSTALLED_APPS",
         "ROOT_URLCONF",
         "DATABASES",
         "MIDDLEWARE",
-        "split_settings",
-    ]
-    .iter()
-    .any(|k| text.contains(k))
-        || text.contains("import *")
+        "SECRET_KEY",
+    ];
+    text.split(['\n', '\r']).any(|line| {
+        let sets = NAMES.iter().any(|n| {
+            line.strip_prefix(n).is_some_and(|rest| {
+                let rest = rest.trim_start();
+                rest.starts_with('=') || rest.starts_with("+=") || rest.starts_with(':')
+            })
+        });
+        let star = line.starts_with("from ") && line.trim_end().ends_with("import *");
+        sets || star || (line.starts_with("include(") && text.contains("split_settings"))
+    })
 }
 
 fn user_model(

@@ -35,16 +35,13 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
         .iter()
         .filter(|f| !f.split('/').any(|c| c == "migrations"))
         .collect();
-    // The modules the tree was built from, and their files (a list of one of them changed
-    // from elsewhere at run time makes the tree incomplete).
+    // The modules the tree was built from: a list of one of them changed from another
+    // module at run time (in a function, an `AppConfig.ready()`; the evaluator does not
+    // carry a change made through an imported name back to the module that owns the
+    // list) makes the tree incomplete.
     let url_modules: Vec<String> = tree.modules_read.clone();
-    let url_files: std::collections::BTreeSet<String> = url_modules
-        .iter()
-        .filter_map(|m| ldr.modules.resolve(&ldr.files, m))
-        .collect();
     let mut scans: Vec<Scan> = py
         .par_iter()
-        .filter(|rel| !url_files.contains(rel.as_str()))
         .filter_map(|rel| scan_python(ldr, rel, &url_modules))
         .collect();
     let templates: Vec<Scan> = tree
@@ -63,6 +60,7 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
             ));
             tree.complete = false;
             tree.top_complete = false;
+            tree.extended_at_run_time = true;
         }
         if s.refs.is_empty() {
             continue;
