@@ -150,7 +150,7 @@ fn no_settings_module_is_said_with_the_fix() {
     assert_eq!(n["what"], "settings");
     assert_eq!(
         n["fix"],
-        "set `settings` in [tool.djcheck] (or pass --settings)"
+        "set `settings` in [tool.djcheck], or pass --settings"
     );
 }
 

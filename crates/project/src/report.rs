@@ -94,7 +94,7 @@ pub struct ProjectReport {
     pub not_analysed: Vec<NotAnalysed>,
 }
 
-const FIX_SETTINGS: &str = "set `settings` in [tool.djcheck] (or pass --settings)";
+const FIX_SETTINGS: &str = "set `settings` in [tool.djcheck], or pass --settings";
 const FIX_ROOT: &str = "set `root-urlconf` in [tool.djcheck]";
 
 impl ProjectReport {
