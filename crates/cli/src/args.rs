@@ -171,4 +171,18 @@ pub struct CheckArgs {
         conflicts_with_all = ["base", "stdin_filename"]
     )]
     pub write_baseline: Option<Option<PathBuf>>,
+    /// Apply the safe fixes, check again, and report what is left. Files are written
+    /// only with this flag (with `-`, the fixed buffer goes to standard output).
+    #[arg(long, conflicts_with = "write_baseline")]
+    pub fix: bool,
+    /// Also apply unsafe fixes (they change what the code means: `RunPython.noop`,
+    /// repointed dependencies, `replaces`, merge migrations). With --fix or --diff.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff and change nothing; exit 1 when there is one.
+    #[arg(long, conflicts_with_all = ["write_baseline", "fix"])]
+    pub diff: bool,
+    /// List the fixes applied (with --fix), or the fixes available.
+    #[arg(long)]
+    pub show_fixes: bool,
 }

@@ -11,6 +11,7 @@
 
 mod args;
 mod check;
+mod fix_cmd;
 mod project_cmd;
 pub mod registry;
 mod rules_cmd;

@@ -66,10 +66,11 @@ pub fn apply(db: &SourceDb, fixes: &[(usize, &Fix)], exists: &dyn Fn(&str) -> bo
             .edits
             .iter()
             .any(|e| taken.iter().any(|t| conflicts(e, t)))
-            || fix
-                .new_files
-                .iter()
-                .any(|f| created.get(f.path.as_str()).is_some_and(|c| *c != f.content));
+            || fix.new_files.iter().any(|f| {
+                created
+                    .get(f.path.as_str())
+                    .is_some_and(|c| *c != f.content)
+            });
         if clash {
             plan.deferred.push(id);
             continue;
@@ -124,7 +125,11 @@ mod tests {
         let two = Fix::safe("two", vec![Edit::replace(f, r(2, 4), "Y")]);
         let three = Fix::safe("three", vec![Edit::insert(f, TextSize::new(6), "!")]);
         let same = Fix::safe("same", vec![Edit::replace(f, r(1, 3), "X")]);
-        let plan = apply(&db, &[(0, &one), (1, &two), (2, &three), (3, &same)], &|_| false);
+        let plan = apply(
+            &db,
+            &[(0, &one), (1, &two), (2, &three), (3, &same)],
+            &|_| false,
+        );
         assert_eq!(plan.applied, vec![0, 2, 3]);
         assert_eq!(plan.deferred, vec![1]);
         assert_eq!(plan.texts[&f], "aXdef!");

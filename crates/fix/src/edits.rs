@@ -84,7 +84,11 @@ pub fn append_item(
         if inner.contains(['\n', '\r']) {
             let indent = format!("{}    ", indent_at(text, close));
             let at = line_start(text, close);
-            return Some(Edit::insert(file, to_size(at)?, format!("{indent}{item},{nl}")));
+            return Some(Edit::insert(
+                file,
+                to_size(at)?,
+                format!("{indent}{item},{nl}"),
+            ));
         }
         return Some(Edit::replace(
             file,
@@ -203,7 +207,11 @@ pub fn add_class_attribute(
     let (at, prefix, suffix) = if eol == text.len() {
         (eol, nl.to_owned(), String::new())
     } else {
-        let after = if text[eol..].starts_with("\r\n") { eol + 2 } else { eol + 1 };
+        let after = if text[eol..].starts_with("\r\n") {
+            eol + 2
+        } else {
+            eol + 1
+        };
         (after, String::new(), nl.to_owned())
     };
     Some(Edit::insert(
@@ -211,6 +219,27 @@ pub fn add_class_attribute(
         to_size(at)?,
         format!("{prefix}{nl}{indent}{line}{suffix}"),
     ))
+}
+
+/// The edit making the `Migration` class (named at `class_name`) non-atomic: its
+/// `atomic = True` becomes `False`, or `atomic = False` is added where `makemigrations`
+/// writes it (before `dependencies`). Parses `text` again.
+pub fn atomic_false(file: FileId, text: &str, class_name: TextRange) -> Option<Edit> {
+    let parsed = djcheck_python::parse_module(text);
+    if !parsed.errors.is_empty() {
+        return None;
+    }
+    let class = find_class(parsed.body(), class_name)?;
+    if let Some(v) = class_assignment(class, "atomic") {
+        return Some(Edit::replace(file, v.range(), "False"));
+    }
+    add_class_attribute(
+        file,
+        text,
+        class,
+        "atomic = False",
+        &["dependencies", "operations"],
+    )
 }
 
 /// What a module binds `settings` to, at its top level.
@@ -231,12 +260,16 @@ fn settings_binding(body: &[Stmt]) -> Binding {
         Stmt::ImportFrom(i) => i.names.iter().all(|a| {
             let bound = a.asname.as_ref().unwrap_or(&a.name).id.as_str();
             bound != "settings"
-                || (i.module.as_ref().is_some_and(|m| m.id.as_str() == "django.conf")
+                || (i
+                    .module
+                    .as_ref()
+                    .is_some_and(|m| m.id.as_str() == "django.conf")
                     && a.name.id.as_str() == "settings"
                     && i.level == 0)
         }),
-        _ => !djcheck_python::eval::module_binds(std::slice::from_ref(s), "settings")
-            .unwrap_or(true),
+        _ => {
+            !djcheck_python::eval::module_binds(std::slice::from_ref(s), "settings").unwrap_or(true)
+        }
     });
     if only_django {
         Binding::DjangoSettings
@@ -265,7 +298,10 @@ pub fn import_settings(file: FileId, text: &str, body: &[Stmt]) -> Option<Option
         .filter(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)))
         .collect();
     let key = |s: &Stmt| match s {
-        Stmt::ImportFrom(i) => i.module.as_ref().map_or(String::new(), |m| m.id.to_string()),
+        Stmt::ImportFrom(i) => i
+            .module
+            .as_ref()
+            .map_or(String::new(), |m| m.id.to_string()),
         Stmt::Import(i) => i
             .names
             .first()
@@ -421,8 +457,7 @@ pub fn string_literal(value: &str, like: Option<&str>) -> Option<String> {
     if value.contains(['\\', '\n', '\r', '\'', '"']) {
         return None;
     }
-    let quote = match like.and_then(|l| l.trim_start_matches(['r', 'R', 'u', 'U']).chars().next())
-    {
+    let quote = match like.and_then(|l| l.trim_start_matches(['r', 'R', 'u', 'U']).chars().next()) {
         Some('\'') => '\'',
         _ => '"',
     };
@@ -440,8 +475,12 @@ mod tests {
 
     fn call_of(text: &str) -> String {
         let p = djcheck_python::parse_module(text);
-        let Stmt::Expr(e) = &p.body()[0] else { panic!() };
-        let Expr::Call(c) = e.value.as_ref() else { panic!() };
+        let Stmt::Expr(e) = &p.body()[0] else {
+            panic!()
+        };
+        let Expr::Call(c) = e.value.as_ref() else {
+            panic!()
+        };
         let e = add_keyword(FileId(0), text, c, "k=1").unwrap();
         apply(text, &e)
     }
@@ -455,24 +494,42 @@ mod tests {
         assert_eq!(call_of("f(\n    a\n)"), "f(\n    a,\n    k=1\n)");
         assert_eq!(call_of("f(a,\n  b)"), "f(a,\n  b, k=1)");
         assert_eq!(call_of("f(x(\n  1), y=2)"), "f(x(\n  1), y=2, k=1)");
-        assert_eq!(call_of("f(\r\n    a,\r\n)"), "f(\r\n    a,\r\n    k=1,\r\n)");
+        assert_eq!(
+            call_of("f(\r\n    a,\r\n)"),
+            "f(\r\n    a,\r\n    k=1,\r\n)"
+        );
     }
 
     #[test]
     fn class_attributes_go_where_makemigrations_puts_them() {
         let text = "class Migration(migrations.Migration):\n\n    dependencies = []\n\n    operations = []\n";
         let p = djcheck_python::parse_module(text);
-        let Stmt::ClassDef(c) = &p.body()[0] else { panic!() };
-        let e = add_class_attribute(FileId(0), text, c, "atomic = False", &["dependencies", "operations"]).unwrap();
+        let Stmt::ClassDef(c) = &p.body()[0] else {
+            panic!()
+        };
+        let e = add_class_attribute(
+            FileId(0),
+            text,
+            c,
+            "atomic = False",
+            &["dependencies", "operations"],
+        )
+        .unwrap();
         assert_eq!(
             apply(text, &e),
             "class Migration(migrations.Migration):\n\n    atomic = False\n\n    dependencies = []\n\n    operations = []\n"
         );
         let text = "class Migration(migrations.Migration):\n    x = 1";
         let p = djcheck_python::parse_module(text);
-        let Stmt::ClassDef(c) = &p.body()[0] else { panic!() };
-        let e = add_class_attribute(FileId(0), text, c, "atomic = False", &["dependencies"]).unwrap();
-        assert_eq!(apply(text, &e), "class Migration(migrations.Migration):\n    x = 1\n\n    atomic = False");
+        let Stmt::ClassDef(c) = &p.body()[0] else {
+            panic!()
+        };
+        let e =
+            add_class_attribute(FileId(0), text, c, "atomic = False", &["dependencies"]).unwrap();
+        assert_eq!(
+            apply(text, &e),
+            "class Migration(migrations.Migration):\n    x = 1\n\n    atomic = False"
+        );
     }
 
     #[test]

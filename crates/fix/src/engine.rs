@@ -150,8 +150,14 @@ pub fn fix_loop<R>(
             })
             .collect();
         cands.sort_by(|a, b| {
-            let pa = a.2.edits.first().map(|e| (db.file(e.file).path.as_str(), e.range.start()));
-            let pb = b.2.edits.first().map(|e| (db.file(e.file).path.as_str(), e.range.start()));
+            let pa =
+                a.2.edits
+                    .first()
+                    .map(|e| (db.file(e.file).path.as_str(), e.range.start()));
+            let pb =
+                b.2.edits
+                    .first()
+                    .map(|e| (db.file(e.file).path.as_str(), e.range.start()));
             pa.cmp(&pb).then(a.0.cmp(&b.0))
         });
         last_pending = cands.len();
@@ -271,9 +277,7 @@ pub fn fix_loop<R>(
         }
         blocked.extend(newly_blocked);
         // Originals of files only this round touched are no longer changed.
-        report
-            .originals
-            .retain(|p, _| report.texts.contains_key(p));
+        report.originals.retain(|p, _| report.texts.contains_key(p));
         let _ = round;
     }
     report.unfinished = last_pending;

@@ -24,9 +24,10 @@ impl<'a> SourceOrderVisitor<'a> for Ranges {
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
-            Expr::StringLiteral(_) | Expr::BytesLiteral(_) | Expr::FString(_) | Expr::TString(_) => {
-                self.strings.push(expr.range())
-            }
+            Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::FString(_)
+            | Expr::TString(_) => self.strings.push(expr.range()),
             _ => walk_expr(self, expr),
         }
     }
@@ -70,7 +71,10 @@ pub fn ignore_fix(db: &SourceDb, d: &Diagnostic) -> Option<Fix> {
         let hash = text[lr.start..content_end]
             .match_indices('#')
             .map(|(i, _)| lr.start + i)
-            .find(|&p| !inside(&ranges.strings, p) && !ranges.strings.iter().any(|r| usize::from(r.start()) == p));
+            .find(|&p| {
+                !inside(&ranges.strings, p)
+                    && !ranges.strings.iter().any(|r| usize::from(r.start()) == p)
+            });
         if let Some(h) = hash {
             let c = &text[h..content_end];
             if let Some(m) = c.find("djcheck: ignore[") {
@@ -80,7 +84,11 @@ pub fn ignore_fix(db: &SourceDb, d: &Diagnostic) -> Option<Fix> {
                 return Some(Fix {
                     message,
                     applicability: Applicability::Unsafe,
-                    edits: vec![Edit::insert(span.file, TextSize::new(at), format!(", {}", d.code))],
+                    edits: vec![Edit::insert(
+                        span.file,
+                        TextSize::new(at),
+                        format!(", {}", d.code),
+                    )],
                     new_files: Vec::new(),
                 });
             }
@@ -89,7 +97,11 @@ pub fn ignore_fix(db: &SourceDb, d: &Diagnostic) -> Option<Fix> {
         return Some(Fix {
             message,
             applicability: Applicability::Unsafe,
-            edits: vec![Edit::insert(span.file, TextSize::new(at), format!("  # {comment}"))],
+            edits: vec![Edit::insert(
+                span.file,
+                TextSize::new(at),
+                format!("  # {comment}"),
+            )],
             new_files: Vec::new(),
         });
     }
@@ -125,7 +137,10 @@ mod tests {
         let f = db.add("m.py".into(), text.into());
         let s = text.find(at).unwrap() as u32;
         let d = Diagnostic::new("SQL001", "x", Severity::Warning, "m").at(
-            Span::new(f, TextRange::new(TextSize::new(s), TextSize::new(s + at.len() as u32))),
+            Span::new(
+                f,
+                TextRange::new(TextSize::new(s), TextSize::new(s + at.len() as u32)),
+            ),
             "",
         );
         let fix = ignore_fix(&db, &d).unwrap();

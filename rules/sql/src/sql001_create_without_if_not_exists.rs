@@ -2,7 +2,7 @@ use crate::common::{self, object_key, History, RERUN_NOTE};
 use crate::confirm;
 use crate::model::{Statement, Unit};
 use crate::shape::{Kind, Shape};
-use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta};
+use djcheck_linter::{declare_rule, Diagnostic, FileContext, Fix, Rule, RuleMeta};
 use djcheck_project::SqlDialect;
 
 declare_rule! {
@@ -137,10 +137,14 @@ fn check(
                 diag.help("MySQL has no `CREATE INDEX IF NOT EXISTS`: check `information_schema.statistics` first, or let Django's `AddIndex` manage the index")
             } else {
                 let after = c.concurrently.unwrap_or(c.object_last);
+                // Safe: the statement behaves the same wherever it succeeded before.
+                let fix = common::insert_after(cx, u, st, after, "IF NOT EXISTS")
+                    .map(|e| Fix::safe("add `IF NOT EXISTS`", vec![e]));
                 diag.help(format!(
                     "make it re-runnable: `{} ...`",
                     u.head_text(st, 0, c.head_last, Some((after, "IF NOT EXISTS")))
                 ))
+                .with_fix(fix)
             };
             diag
         }
@@ -158,6 +162,9 @@ fn check(
                     " (PostgreSQL 14+; before that, drop it first with `DROP TRIGGER IF EXISTS`)",
                 );
             }
+            // Safe: `OR REPLACE` only changes what happens where the statement failed.
+            let fix = common::insert_after(cx, u, st, 0, "OR REPLACE")
+                .map(|e| Fix::safe("add `OR REPLACE`", vec![e]));
             CreateWithoutIfNotExists::META
                 .diagnostic(format!(
                     "`CREATE {}` without `OR REPLACE` is not re-runnable",
@@ -165,6 +172,7 @@ fn check(
                 ))
                 .at(span, label)
                 .help(help)
+                .with_fix(fix)
         }
     };
     Some(common::reverse_note(diag.note(RERUN_NOTE), u))
