@@ -34,6 +34,19 @@ pub enum Command {
     /// setting came from, installed apps, migrations, the URL tree, and what it could not
     /// analyse.
     Project(ProjectArgs),
+    /// Run the language server on standard input and output (diagnostics, fixes as code
+    /// actions, rule documentation on hover).
+    Server(ServerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Read options from this file instead of each project's.
+    #[arg(long, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore config files.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 #[derive(Debug, Args)]

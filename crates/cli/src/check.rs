@@ -569,7 +569,7 @@ fn repo_prefix(root: &Path) -> String {
 }
 
 /// Every rule code or prefix the config file names must name a rule.
-fn check_config_codes(loaded: &Loaded, codes: &[&'static str]) -> Result<(), String> {
+pub(crate) fn check_config_codes(loaded: &Loaded, codes: &[&'static str]) -> Result<(), String> {
     let o = &loaded.options;
     let known = |p: &str| {
         Selection {
@@ -612,7 +612,7 @@ fn check_config_codes(loaded: &Loaded, codes: &[&'static str]) -> Result<(), Str
     Ok(())
 }
 
-type PerFile = Vec<(globset::GlobMatcher, Vec<String>)>;
+pub(crate) type PerFile = Vec<(globset::GlobMatcher, Vec<String>)>;
 
 /// Which diagnostics a run reports: those in the paths given (or involving them), in diff
 /// mode only those in files changed since the base, and not silenced by
@@ -656,7 +656,7 @@ impl Reported<'_> {
     }
 }
 
-fn compile_per_file_ignores(config: Option<&Loaded>) -> Result<PerFile, String> {
+pub(crate) fn compile_per_file_ignores(config: Option<&Loaded>) -> Result<PerFile, String> {
     let mut out = Vec::new();
     let Some(loaded) = config else {
         return Ok(out);
