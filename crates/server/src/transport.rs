@@ -85,6 +85,19 @@ pub fn decode(body: &[u8]) -> Incoming {
         Err(e) => return Incoming::ParseError(e.to_string()),
     };
     let id = value.get("id").cloned();
+    // lsp-server's `Message` is untagged: `{"id": 1, "method": 7}` would read as a
+    // response. A message with a method must name it with a string; one without must
+    // carry a result or an error.
+    let shape_ok = match value.get("method") {
+        Some(m) => m.is_string(),
+        None => value.get("result").is_some() || value.get("error").is_some(),
+    };
+    if !value.is_object() || !shape_ok {
+        return Incoming::Invalid {
+            id,
+            error: "not a request, notification or response".to_owned(),
+        };
+    }
     match serde_json::from_value::<Message>(value) {
         Ok(m) => Incoming::Message(m),
         Err(e) => Incoming::Invalid {
