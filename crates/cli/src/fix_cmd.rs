@@ -262,8 +262,7 @@ fn write_fixed(root: &Path, rel: &str, old: Option<&str>, new: &str) -> std::io:
                     "it changed since it was analysed; nothing written",
                 ));
             }
-            let bom = djcheck_project::fs::read_bytes(&target, 3)
-                .or_else(|| djcheck_project::fs::read_bytes(&target, u64::MAX))
+            let bom = djcheck_project::fs::read_bytes(&target, limits.max_file_bytes)
                 .is_some_and(|b| b.starts_with(b"\xEF\xBB\xBF"));
             let mut bytes = Vec::with_capacity(new.len() + 3);
             if bom {
