@@ -1,6 +1,8 @@
 //! Shared helpers for djcheck's integration tests. The tests call the CLI in memory
 //! through [`djcheck`], the one function that touches its API.
 
+pub mod fuzzing;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root.

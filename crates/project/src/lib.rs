@@ -79,6 +79,8 @@ pub enum ProblemKind {
     },
     TooDeep {
         limit: usize,
+        /// The first node past the limit.
+        at: djcheck_python::TextRange,
     },
 }
 
@@ -214,9 +216,10 @@ impl Project {
 /// Parses text, refusing trees nested deeper than the limit.
 pub fn parse_checked(text: &str, limits: &Limits) -> Result<ParsedModule, ProblemKind> {
     let parsed = djcheck_python::parse_module(text);
-    if djcheck_python::nesting_depth_exceeds(&parsed.module, limits.max_nesting) {
+    if let Some(at) = djcheck_python::too_deep_at(&parsed.module, limits.max_nesting) {
         return Err(ProblemKind::TooDeep {
             limit: limits.max_nesting,
+            at,
         });
     }
     Ok(parsed)
