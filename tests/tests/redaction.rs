@@ -263,3 +263,111 @@ fn the_check_catches_a_leak() {
         .unwrap();
     assert_no_secret(&text, "the migration's own source");
 }
+
+/// A project whose secrets sit where other findings show them: SQL password clauses in
+/// RunSQL (SQL005 and SQL007 show those lines), a password sqlparser quotes in its error
+/// (SQL007's note), a token on the line of a SQL002 finding, and a secret-named setting
+/// on the line of an AUTH005 finding, where no SEC rule looks.
+fn leaky_project(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("djcheck-leak-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (rel, text) in [
+        (
+            "manage.py",
+            "import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"proj.settings\")\n",
+        ),
+        ("proj/__init__.py", ""),
+        (
+            "proj/settings.py",
+            "INSTALLED_APPS = [\"blog\"]\nAUTH_USER_MODEL = \"blog.Account\"; DB_PASSWORD = \"Db-pa55word-x\"\n",
+        ),
+        ("blog/__init__.py", ""),
+        ("blog/migrations/__init__.py", ""),
+        (
+            "blog/migrations/0001_initial.py",
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    operations = [\n        migrations.RunSQL(\"CREATE USER report WITH PASSWORD 'R3port-Pw-2024'\"),\n        migrations.RunSQL(\"SELECT 1 FROM t PASSWORD 'Un-parsable-Pw9'\", migrations.RunSQL.noop),\n        migrations.RunSQL(\"DROP TABLE legacy_tokens\", reverse_sql=\"SELECT 'ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO3'\"),\n    ]\n",
+        ),
+    ] {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+const LEAKY: &[&str] = &[
+    "R3port-Pw-2024",
+    "Un-parsable-Pw9",
+    "ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO3",
+    "Db-pa55word-x",
+];
+
+#[test]
+fn secrets_other_findings_show_are_masked_in_every_format_and_selection() {
+    let dir = leaky_project("formats");
+    for format in formats() {
+        for select in [
+            &[][..],
+            &["--select", "SQL,AUTH"][..],
+            &["--ignore", "SEC"][..],
+            &["--select", "SQL007"][..],
+        ] {
+            let mut args = vec!["check", ".", "--no-config", "--format", &format];
+            args.extend_from_slice(select);
+            let (code, out, err) = djcheck(&args, &dir);
+            let what = format!("{args:?}");
+            // SQL007 alone is info: no failing exit code.
+            let expected = if select.contains(&"SQL007") { 0 } else { 1 };
+            assert_eq!(code, expected, "{what}: findings expected\n{out}\n{err}");
+            assert!(out.contains("SQL007"), "{what}: no SQL007 in\n{out}");
+            for secret in LEAKY {
+                for form in forms(secret) {
+                    assert!(
+                        !out.contains(&form) && !err.contains(&form),
+                        "{what}: `{}…` appears whole:\n{out}\n{err}",
+                        &secret[..3]
+                    );
+                }
+            }
+            // The findings that show those lines are there (the test checks something).
+            if select.is_empty() || select[1] == "SQL,AUTH" {
+                for code in ["SQL002", "SQL005", "SQL007", "AUTH005"] {
+                    assert!(out.contains(code), "{what}: no {code} in\n{out}");
+                }
+            }
+            if select.is_empty() {
+                assert!(out.contains("SEC001") && out.contains("SEC002"), "{what}\n{out}");
+            } else if format == "sarif" {
+                // The driver lists every rule; results name theirs.
+                assert!(!out.contains("\"ruleId\": \"SEC"), "{what}: SEC reported\n{out}");
+            } else {
+                assert!(!out.contains("SEC00"), "{what}: SEC reported unselected\n{out}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sql_password_clauses_are_sec001_findings() {
+    let dir = leaky_project("sec001");
+    let (_, out, _) = djcheck(
+        &["check", ".", "--no-config", "--format", "json", "--select", "SEC001"],
+        &dir,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let messages: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.contains(&"hardcoded password \"R3po…\" (14 characters) in a SQL password clause"),
+        "{messages:?}"
+    );
+    // Text snippets show the masked line.
+    let (_, text, _) = djcheck(&["check", ".", "--no-config", "--select", "SQL005"], &dir);
+    assert!(text.contains("PASSWORD 'R3po**********'"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

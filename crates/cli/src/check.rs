@@ -192,12 +192,16 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
             }
         })
         .collect();
+    // Secret detectors always run, for what they mask in other findings' snippets; their
+    // own findings are reported only when selected.
+    let (rules, maskers): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .filter(|r| selection.enabled(r.meta().code) || r.finds_secrets())
+        .partition(|r| selection.enabled(r.meta().code));
     let opts = RunOptions {
         load,
-        rules: all
-            .into_iter()
-            .filter(|r| selection.enabled(r.meta().code))
-            .collect(),
+        rules,
+        maskers,
         severity,
         threads: a.threads,
         known_codes: codes.clone(),

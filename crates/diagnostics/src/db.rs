@@ -52,7 +52,17 @@ impl SourceFile {
         ranges.sort_by_key(|r| (r.start(), r.end()));
         for r in ranges {
             let (s, e) = (usize::from(r.start()), usize::from(r.end()));
-            if s < last || e > self.text.len() {
+            if e > self.text.len()
+                || e <= last
+                || !self.text.is_char_boundary(s)
+                || !self.text.is_char_boundary(e)
+            {
+                continue;
+            }
+            if s < last {
+                // Overlaps the range masked before it: star what goes past it.
+                out.extend(std::iter::repeat_n('*', e - last));
+                last = e;
                 continue;
             }
             out.push_str(&self.text[last..s]);

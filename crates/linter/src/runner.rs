@@ -1,6 +1,6 @@
 //! Running the rules: parallel, isolated, deterministic.
 
-use crate::{suppress, Diagnostic, Rule, Severity};
+use crate::{suppress, Diagnostic, Rule, Severity, Span};
 use djcheck_project::{FileContext, FileVisitor, LoadOptions, Project};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -22,6 +22,9 @@ pub struct RunOptions {
     /// Every registered rule code, enabled or not: a suppression comment naming none of
     /// them is reported. Empty: unknown codes in suppressions are not reported.
     pub known_codes: Vec<&'static str>,
+    /// Secret detectors ([`Rule::finds_secrets`]) that are not enabled: they run for what
+    /// they mask, and their findings are dropped.
+    pub maskers: Vec<&'static dyn Rule>,
 }
 
 pub struct RunResult {
@@ -34,6 +37,9 @@ pub struct RunResult {
 
 struct FileRules<'a> {
     rules: &'a [&'static dyn Rule],
+    maskers: &'a [&'static dyn Rule],
+    /// What the maskers' findings mask.
+    masked: &'a Mutex<Vec<Span>>,
     errors: &'a Mutex<Vec<String>>,
 }
 
@@ -44,6 +50,18 @@ impl FileVisitor for FileRules<'_> {
             let r = catch_unwind(AssertUnwindSafe(|| rule.check_file(cx, &mut local)));
             match r {
                 Ok(()) => out.extend(local),
+                Err(p) => record(self.errors, rule.meta().code, Some(cx.path), &p),
+            }
+        }
+        for rule in self.maskers {
+            let mut local = Vec::new();
+            let r = catch_unwind(AssertUnwindSafe(|| rule.check_file(cx, &mut local)));
+            match r {
+                Ok(()) => {
+                    if let Ok(mut m) = self.masked.lock() {
+                        m.extend(local.iter().flat_map(|d| d.redact.iter().copied()));
+                    }
+                }
                 Err(p) => record(self.errors, rule.meta().code, Some(cx.path), &p),
             }
         }
@@ -81,33 +99,49 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
 
 fn run_in_pool(opts: &RunOptions) -> RunResult {
     let errors = Mutex::new(Vec::new());
+    let masked = Mutex::new(Vec::new());
     let visitor = FileRules {
         rules: &opts.rules,
+        maskers: &opts.maskers,
+        masked: &masked,
         errors: &errors,
     };
     let (mut project, mut diagnostics) = djcheck_project::load(&opts.load, &visitor);
-    let project_diags: Vec<Vec<Diagnostic>> = opts
+    let all: Vec<(&'static dyn Rule, bool)> = opts
         .rules
+        .iter()
+        .map(|r| (*r, true))
+        .chain(opts.maskers.iter().map(|r| (*r, false)))
+        .collect();
+    let project_diags: Vec<(bool, Vec<Diagnostic>)> = all
         .par_iter()
-        .map(|rule| {
+        .map(|(rule, enabled)| {
             let mut out = Vec::new();
             match catch_unwind(AssertUnwindSafe(|| rule.check_project(&project, &mut out))) {
-                Ok(()) => out,
+                Ok(()) => (*enabled, out),
                 Err(p) => {
                     record(&errors, rule.meta().code, None, &p);
-                    Vec::new()
+                    (*enabled, Vec::new())
                 }
             }
         })
         .collect();
-    diagnostics.extend(project_diags.into_iter().flatten());
+    let mut masker_spans = masked.into_inner().unwrap_or_default();
+    for (enabled, diags) in project_diags {
+        if enabled {
+            diagnostics.extend(diags);
+        } else {
+            masker_spans.extend(diags.iter().flat_map(|d| d.redact.iter().copied()));
+        }
+    }
     // Secrets are masked even when the finding about them is suppressed: another
     // diagnostic (a report about the suppression comment on that very line) may show the
     // line.
-    let secrets: Vec<djcheck_diagnostics::Span> = diagnostics
+    let mut secrets: Vec<Span> = diagnostics
         .iter()
         .flat_map(|d| d.redact.iter().copied())
         .collect();
+    secrets.extend(masker_spans);
     // Suppression comments, after every rule has run and before severities are
     // overridden, so that the reports about the comments get overrides too.
     let enabled: Vec<&'static str> = opts.rules.iter().map(|r| r.meta().code).collect();
@@ -128,6 +162,8 @@ fn run_in_pool(opts: &RunOptions) -> RunResult {
             d.severity = *s;
         }
     }
+    // Credentials on the lines snippets show are masked too, found or not by a rule.
+    secrets.extend(credential_like(&project, &diagnostics, &all, &opts.load.limits));
     // Secrets found by rules are masked in every rendered snippet.
     for s in &secrets {
         let f = project.db.file_mut(s.file);
@@ -144,4 +180,53 @@ fn run_in_pool(opts: &RunOptions) -> RunResult {
         diagnostics,
         internal_errors,
     }
+}
+
+/// What the secret detectors take for credentials in the Python files the diagnostics
+/// point into, each file parsed once more (only files some diagnostic shows).
+fn credential_like(
+    project: &Project,
+    diagnostics: &[Diagnostic],
+    rules: &[(&'static dyn Rule, bool)],
+    limits: &djcheck_python::Limits,
+) -> Vec<Span> {
+    let detectors: Vec<&'static dyn Rule> = rules
+        .iter()
+        .map(|(r, _)| *r)
+        .filter(|r| r.finds_secrets())
+        .collect();
+    if detectors.is_empty() {
+        return Vec::new();
+    }
+    let files: std::collections::BTreeSet<djcheck_diagnostics::FileId> = diagnostics
+        .iter()
+        .flat_map(|d| d.primary.iter().chain(d.labels.iter().map(|l| &l.span)))
+        .map(|s| s.file)
+        .filter(|f| {
+            let file = project.db.file(*f);
+            file.path.ends_with(".py") && !file.text.is_empty()
+        })
+        .collect();
+    let files: Vec<djcheck_diagnostics::FileId> = files.into_iter().collect();
+    files
+        .par_iter()
+        .flat_map_iter(|f| {
+            let text = &project.db.file(*f).text;
+            let mut out = Vec::new();
+            let parsed = djcheck_python::parse_module(text);
+            // A tree too deep to walk is shown only at one point: nothing to look for.
+            if !djcheck_python::nesting_depth_exceeds(&parsed.module, limits.max_nesting) {
+                for r in &detectors {
+                    let mut local = Vec::new();
+                    let ok = catch_unwind(AssertUnwindSafe(|| {
+                        r.secret_ranges(text, &parsed, &mut local)
+                    }));
+                    if ok.is_ok() {
+                        out.extend(local);
+                    }
+                }
+            }
+            out.into_iter().map(|r| Span::new(*f, r)).collect::<Vec<_>>()
+        })
+        .collect()
 }

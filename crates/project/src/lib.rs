@@ -241,6 +241,8 @@ struct Loader<'o> {
     problems: Vec<FileProblem>,
     files: BTreeSet<String>,
     modules: Modules,
+    /// Real paths of files whose name is not valid UTF-8 ([`discover::Tree::os_paths`]).
+    os_paths: BTreeMap<String, PathBuf>,
 }
 
 impl Loader<'_> {
@@ -257,7 +259,10 @@ impl Loader<'_> {
         if let Some(t) = self.opts.overrides.get(rel) {
             return Ok(t.clone());
         }
-        fs::read_text(&self.opts.root.join(rel), &self.opts.limits)
+        match self.os_paths.get(rel) {
+            Some(p) => fs::read_text(p, &self.opts.limits),
+            None => fs::read_text(&self.opts.root.join(rel), &self.opts.limits),
+        }
     }
 
     /// Reads and parses a file sequentially, recording its problems. `None` if unusable.
@@ -354,6 +359,7 @@ pub fn load(opts: &LoadOptions, visitor: &dyn FileVisitor) -> (Project, Vec<Diag
         problems: Vec::new(),
         files,
         modules,
+        os_paths: tree.os_paths.clone(),
     };
     for (path, msg) in &tree.problems {
         let id = ld.register(path);

@@ -2,7 +2,8 @@ use crate::formats::{self, Found};
 use crate::literal::{all_literals, mask_range, other_occurrences, redacted, LitText};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
 use djcheck_project::migration::{OpKind, Operation};
-use djcheck_python::TextRange;
+use djcheck_python::ast::Stmt;
+use djcheck_python::{LineIndex, ParsedModule, TextRange};
 
 declare_rule! {
     /// ## What it finds
@@ -77,57 +78,99 @@ impl Rule for HardcodedToken {
         };
         let mut sql = Vec::new();
         run_sql_ranges(&m.operations, &mut sql);
-        let lits = all_literals(cx.parsed.body(), cx.text);
-        let mut found: Vec<(&LitText, Found)> = Vec::new();
-        for lit in &lits {
-            for f in formats::credentials(&lit.value) {
-                found.push((lit, f));
-            }
-        }
-        // The halves that are only recognisable next to their key id.
-        let line_of = |r: TextRange| {
-            cx.text
-                .get(..usize::from(r.start()))
-                .map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count())
-        };
-        let aws_ids: Vec<usize> = lits
-            .iter()
-            .filter(|l| formats::is_aws_key_id(l.value.trim()))
-            .map(|l| line_of(l.range))
-            .collect();
-        let twilio_sids: Vec<usize> = lits
-            .iter()
-            .filter(|l| formats::is_twilio_account_sid(l.value.trim()))
-            .map(|l| line_of(l.range))
-            .collect();
-        let near = |ids: &[usize], line: usize| ids.iter().any(|i| i.abs_diff(line) <= PAIR_LINES);
-        for lit in &lits {
-            let v = lit.value.trim();
-            let start = lit.value.len() - lit.value.trim_start().len();
-            let kind = if formats::looks_like_aws_secret(v) && near(&aws_ids, line_of(lit.range)) {
-                "AWS secret access key"
-            } else if formats::looks_like_twilio_token(v) && near(&twilio_sids, line_of(lit.range))
-            {
-                "Twilio auth token"
-            } else {
-                continue;
-            };
-            if found.iter().any(|(l, _)| std::ptr::eq(*l, lit)) {
-                continue;
-            }
-            found.push((
-                lit,
-                Found {
-                    kind,
-                    start,
-                    end: start + v.len(),
-                },
-            ));
-        }
-        for (lit, f) in found {
-            out.push(diagnostic(cx, lit, &f, &sql));
+        for (lit, f) in find(cx.text, cx.parsed.body()) {
+            out.push(diagnostic(cx, &lit, &f, &sql));
         }
     }
+
+    fn finds_secrets(&self) -> bool {
+        true
+    }
+
+    fn secret_ranges(&self, text: &str, parsed: &ParsedModule, out: &mut Vec<TextRange>) {
+        for (lit, f) in find(text, parsed.body()) {
+            out.extend(masks(text, &lit, &f));
+        }
+    }
+}
+
+/// Every credential of the module's literals, by format or by the key id next to it.
+fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
+    let lits = all_literals(body, text);
+    let mut found: Vec<(usize, Found)> = Vec::new();
+    for (i, lit) in lits.iter().enumerate() {
+        for f in formats::credentials(&lit.value) {
+            found.push((i, f));
+        }
+    }
+    // The halves that are only recognisable next to their key id.
+    let index = LineIndex::new(text);
+    let line_of = |r: TextRange| index.line_of(r.start());
+    let aws_ids: Vec<usize> = lits
+        .iter()
+        .filter(|l| formats::is_aws_key_id(l.value.trim()))
+        .map(|l| line_of(l.range))
+        .collect();
+    let twilio_sids: Vec<usize> = lits
+        .iter()
+        .filter(|l| formats::is_twilio_account_sid(l.value.trim()))
+        .map(|l| line_of(l.range))
+        .collect();
+    let near = |ids: &[usize], line: usize| ids.iter().any(|i| i.abs_diff(line) <= PAIR_LINES);
+    for (i, lit) in lits.iter().enumerate() {
+        let v = lit.value.trim();
+        let start = lit.value.len() - lit.value.trim_start().len();
+        let kind = if formats::looks_like_aws_secret(v)
+            && (near(&aws_ids, line_of(lit.range)) || named_aws_secret(text, lit.range))
+        {
+            "AWS secret access key"
+        } else if formats::looks_like_twilio_token(v) && near(&twilio_sids, line_of(lit.range)) {
+            "Twilio auth token"
+        } else {
+            continue;
+        };
+        if found.iter().any(|(l, _)| *l == i) {
+            continue;
+        }
+        found.push((
+            i,
+            Found {
+                kind,
+                start,
+                end: start + v.len(),
+            },
+        ));
+    }
+    found
+        .into_iter()
+        .map(|(i, f)| (lits[i].clone(), f))
+        .collect()
+}
+
+/// The ranges a credential's finding masks: where it is, and wherever else it is written.
+fn masks(text: &str, lit: &LitText, f: &Found) -> Vec<TextRange> {
+    let secret = &lit.value[f.start..f.end];
+    let mask = mask_range(text, lit.source_range(f.start, f.end));
+    let mut out = vec![mask];
+    out.extend(
+        other_occurrences(text, secret, mask)
+            .into_iter()
+            .map(|r| mask_range(text, r)),
+    );
+    out
+}
+
+/// The literal is assigned to, keyed by or passed as a name saying it is an AWS secret
+/// key (`AWS_SECRET_ACCESS_KEY = "..."`, `"aws_secret_access_key": "..."`): the source
+/// of its line before it names both.
+fn named_aws_secret(text: &str, lit: TextRange) -> bool {
+    let start = usize::from(lit.start());
+    let Some(before) = text.get(..start) else {
+        return false;
+    };
+    let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let head = before[line_start..].to_ascii_lowercase();
+    head.contains("aws") && head.contains("secret")
 }
 
 fn run_sql_ranges(ops: &[Operation], out: &mut Vec<TextRange>) {
@@ -172,10 +215,8 @@ fn diagnostic(cx: &FileContext<'_>, lit: &LitText, f: &Found, sql: &[TextRange])
     if sql.iter().any(|s| s.contains_range(lit.range)) {
         d = d.note("it is in the SQL of a `RunSQL` operation: it runs, and is logged, on every database the migration is applied to");
     }
-    let mask = mask_range(cx.text, range);
-    d = d.redact(Span::new(cx.file, mask));
-    for r in other_occurrences(cx.text, secret, mask) {
-        d = d.redact(Span::new(cx.file, mask_range(cx.text, r)));
+    for m in masks(cx.text, lit, f) {
+        d = d.redact(Span::new(cx.file, m));
     }
     d
 }
@@ -254,6 +295,20 @@ def forwards(apps, schema_editor):
         assert!(out[1]
             .1
             .starts_with("hardcoded AWS secret access key \"Zq8m…\" (40"));
+    }
+
+    #[test]
+    fn aws_secret_keys_by_name() {
+        let src = migration(
+            r#"AWS_SECRET_ACCESS_KEY = "Zq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2r"
+
+def forwards(apps, schema_editor):
+    apps.get_model("conf", "Storage").objects.create(aws_secret_key="Yq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2s")"#,
+            "migrations.RunPython(forwards, migrations.RunPython.noop),",
+        );
+        let out = fires(&RULE, &src);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out.iter().all(|(_, m)| m.starts_with("hardcoded AWS secret access key")));
     }
 
     #[test]

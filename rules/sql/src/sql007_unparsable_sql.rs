@@ -1,5 +1,5 @@
 use crate::common;
-use crate::model::Parse;
+use crate::model::{self, Parse};
 use crate::shape::{Kind, Shape};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
 
@@ -10,7 +10,8 @@ declare_rule! {
     /// (an unterminated quote).
     ///
     /// `DO` blocks and the bodies of functions and procedures, written in other languages,
-    /// are not reported: djcheck reads their guards itself.
+    /// are not reported: djcheck reads their guards itself. A SQL string longer than
+    /// 1 MiB (a data load) is not read at all, and reported so.
     ///
     /// ## Why it matters
     /// It is information, not an error: the statement may well be valid for the
@@ -61,11 +62,28 @@ impl Rule for UnparsableSql {
                 Self::META
                     .diagnostic("the SQL parser cannot read this statement")
                     .at(Span::new(cx.file, range), "the parser stops here")
-                    .note(format!("sqlparser: {}", lowercase_first(message.trim())))
+                    .note(format!(
+                        "sqlparser: {}",
+                        lowercase_first(&redact_quoted(message.trim()))
+                    ))
                     .note("the other SQL rules checked this statement by its keywords"),
             );
         });
         for op in ops.iter() {
+            for (range, len) in &op.too_long {
+                // Its first character: the string itself spans thousands of lines.
+                let range = djcheck_python::TextRange::at(range.start(), 1.into());
+                out.push(
+                    Self::META
+                        .diagnostic(format!(
+                            "SQL string of {len} bytes not analysed: longer than the {}-byte limit",
+                            model::MAX_SQL_LEN
+                        ))
+                        .at(Span::new(cx.file, range), "too long to analyse")
+                        .note("no SQL rule checked this string: strings this long are data loads, and reading them costs about a second and a hundred megabytes per megabyte")
+                        .help("check its DDL by hand, or move the data load out of the migration (a fixture, or a management command)"),
+                );
+            }
             for u in op.forward.iter().chain(&op.backward) {
                 let Some(e) = &u.lex_error else { continue };
                 let Some(range) = u.source(e.at, e.at + 1) else {
@@ -75,12 +93,39 @@ impl Rule for UnparsableSql {
                     Self::META
                         .diagnostic("the SQL tokenizer cannot read this string")
                         .at(Span::new(cx.file, range), "the tokenizer stops here")
-                        .note(format!("sqlparser: {}", lowercase_first(&e.message)))
+                        .note(format!(
+                            "sqlparser: {}",
+                            lowercase_first(&redact_quoted(&e.message))
+                        ))
                         .note("no SQL rule checked this string"),
                 );
             }
         }
     }
+}
+
+/// sqlparser's messages quote the token where it stopped (`found: 'hunter2'`): a string
+/// literal there may be a password, so the contents of every quoted part are dropped.
+fn redact_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '\'' || c == '"' {
+            let mut closed = false;
+            for d in chars.by_ref() {
+                if d == c {
+                    closed = true;
+                    break;
+                }
+            }
+            out.push('…');
+            if closed {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 fn lowercase_first(s: &str) -> String {
@@ -108,6 +153,31 @@ mod tests {
             vec!["SCHEMA", "REINDEX"]
         );
         assert_eq!(lint_errors(&R, "SELECT 'unterminated"), vec!["'"]);
+    }
+
+    #[test]
+    fn quoted_literals_are_dropped_from_parser_messages() {
+        assert_eq!(
+            redact_quoted("Expected: end of statement, found: 'S3cr3t-pw'"),
+            "Expected: end of statement, found: '…'"
+        );
+        assert_eq!(redact_quoted("found: \"x"), "found: \"…");
+        // sqlparser stops at the password and quotes it.
+        let src = crate::testing::migration_with_sql("SELECT 1 'S3cr3t-pw' 'S3cr3t-pw'");
+        let out = djcheck_linter::testing::check(&R, &src);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].notes[0].contains("found: '…'"), "{:?}", out[0].notes);
+        assert!(!out[0].notes.iter().any(|n| n.contains("S3cr3t")));
+    }
+
+    #[test]
+    fn sql_over_the_size_limit_is_reported_not_skipped() {
+        let sql = "CREATE TABLE t (id int);\n".repeat(crate::model::MAX_SQL_LEN / 20);
+        let src = crate::testing::migration_with_sql(&sql);
+        let out = djcheck_linter::testing::check(&R, &src);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].message.starts_with("SQL string of "), "{}", out[0].message);
+        assert!(out[0].message.contains("not analysed"));
     }
 
     #[test]
