@@ -336,12 +336,21 @@ fn secrets_other_findings_show_are_masked_in_every_format_and_selection() {
                 }
             }
             if select.is_empty() {
-                assert!(out.contains("SEC001") && out.contains("SEC002"), "{what}\n{out}");
+                assert!(
+                    out.contains("SEC001") && out.contains("SEC002"),
+                    "{what}\n{out}"
+                );
             } else if format == "sarif" {
                 // The driver lists every rule; results name theirs.
-                assert!(!out.contains("\"ruleId\": \"SEC"), "{what}: SEC reported\n{out}");
+                assert!(
+                    !out.contains("\"ruleId\": \"SEC"),
+                    "{what}: SEC reported\n{out}"
+                );
             } else {
-                assert!(!out.contains("SEC00"), "{what}: SEC reported unselected\n{out}");
+                assert!(
+                    !out.contains("SEC00"),
+                    "{what}: SEC reported unselected\n{out}"
+                );
             }
         }
     }
@@ -352,7 +361,15 @@ fn secrets_other_findings_show_are_masked_in_every_format_and_selection() {
 fn sql_password_clauses_are_sec001_findings() {
     let dir = leaky_project("sec001");
     let (_, out, _) = djcheck(
-        &["check", ".", "--no-config", "--format", "json", "--select", "SEC001"],
+        &[
+            "check",
+            ".",
+            "--no-config",
+            "--format",
+            "json",
+            "--select",
+            "SEC001",
+        ],
         &dir,
     );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

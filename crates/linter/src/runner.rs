@@ -163,7 +163,12 @@ fn run_in_pool(opts: &RunOptions) -> RunResult {
         }
     }
     // Credentials on the lines snippets show are masked too, found or not by a rule.
-    secrets.extend(credential_like(&project, &diagnostics, &all, &opts.load.limits));
+    secrets.extend(credential_like(
+        &project,
+        &diagnostics,
+        &all,
+        &opts.load.limits,
+    ));
     // Secrets found by rules are masked in every rendered snippet.
     for s in &secrets {
         let f = project.db.file_mut(s.file);
@@ -226,7 +231,9 @@ fn credential_like(
                     }
                 }
             }
-            out.into_iter().map(|r| Span::new(*f, r)).collect::<Vec<_>>()
+            out.into_iter()
+                .map(|r| Span::new(*f, r))
+                .collect::<Vec<_>>()
         })
         .collect()
 }

@@ -135,7 +135,9 @@ pub fn walk_skipping(root: &Path, skip: &[&str], exclude: &dyn Fn(&str, bool) ->
         {
             continue;
         }
-        if path.to_str().is_none() && (rel.ends_with(".py") || rel.ends_with(".html") || rel.ends_with(".txt")) {
+        if path.to_str().is_none()
+            && (rel.ends_with(".py") || rel.ends_with(".html") || rel.ends_with(".txt"))
+        {
             tree.os_paths.insert(rel.clone(), path.to_owned());
         }
         if rel.ends_with(".py") {

@@ -555,14 +555,23 @@ mod tests {
                 .map(|f| sql[f.start..f.end].to_owned())
                 .collect()
         };
-        assert_eq!(pw("CREATE USER bob WITH PASSWORD 'S3cr3t-pw'"), ["S3cr3t-pw"]);
+        assert_eq!(
+            pw("CREATE USER bob WITH PASSWORD 'S3cr3t-pw'"),
+            ["S3cr3t-pw"]
+        );
         assert_eq!(pw("ALTER ROLE app ENCRYPTED PASSWORD 'it''s'"), ["it''s"]);
-        assert_eq!(pw("CREATE USER 'u'@'%' IDENTIFIED BY 'My$ql-pw'"), ["My$ql-pw"]);
+        assert_eq!(
+            pw("CREATE USER 'u'@'%' IDENTIFIED BY 'My$ql-pw'"),
+            ["My$ql-pw"]
+        );
         assert_eq!(
             pw("ALTER USER u IDENTIFIED WITH mysql_native_password BY \"n4tive\""),
             ["n4tive"]
         );
-        assert_eq!(pw("SET PASSWORD FOR u = PASSWORD('0ld-style')"), ["0ld-style"]);
+        assert_eq!(
+            pw("SET PASSWORD FOR u = PASSWORD('0ld-style')"),
+            ["0ld-style"]
+        );
         assert!(pw("CREATE USER bob WITH PASSWORD %s").is_empty());
         assert!(pw("ALTER TABLE auth_user ALTER COLUMN password TYPE varchar(128)").is_empty());
         assert!(pw("UPDATE auth_user SET password = '' WHERE id = 1").is_empty());

@@ -700,7 +700,13 @@ impl<'s, 'a> Walker<'s, 'a> {
             lit,
             env: Some((call, Some(var.to_owned()))),
         };
-        self.push(f, kind, format!(" as the fallback of `{var}`"), Vec::new(), 1);
+        self.push(
+            f,
+            kind,
+            format!(" as the fallback of `{var}`"),
+            Vec::new(),
+            1,
+        );
     }
 
     /// A value given to something named like a secret.
@@ -1149,9 +1155,19 @@ def forwards(apps, schema_editor):
             ],
             "{out:?}"
         );
-        assert!(out[0].1.contains("as the fallback of `DB_PASSWORD`"), "{}", out[0].1);
-        assert!(out[2].1.starts_with("hardcoded password \"hunt…\" (9 characters)"));
-        assert!(out[4].1.ends_with("in a SQL password clause"), "{}", out[4].1);
+        assert!(
+            out[0].1.contains("as the fallback of `DB_PASSWORD`"),
+            "{}",
+            out[0].1
+        );
+        assert!(out[2]
+            .1
+            .starts_with("hardcoded password \"hunt…\" (9 characters)"));
+        assert!(
+            out[4].1.ends_with("in a SQL password clause"),
+            "{}",
+            out[4].1
+        );
     }
 
     #[test]

@@ -308,7 +308,9 @@ def forwards(apps, schema_editor):
         );
         let out = fires(&RULE, &src);
         assert_eq!(out.len(), 2, "{out:?}");
-        assert!(out.iter().all(|(_, m)| m.starts_with("hardcoded AWS secret access key")));
+        assert!(out
+            .iter()
+            .all(|(_, m)| m.starts_with("hardcoded AWS secret access key")));
     }
 
     #[test]

@@ -111,8 +111,18 @@ impl Unit {
             let text = self.map.text.get(t.start..t.end).unwrap_or("");
             // A password clause's value is a secret: never quoted in a message.
             let secret = k > 0
-                && matches!(t.token, Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) | Token::EscapedStringLiteral(_) | Token::NationalStringLiteral(_) | Token::DollarQuotedString(_))
-                && st.toks.get(k - 1).is_some_and(|p| p.is_any(&["PASSWORD", "BY"]));
+                && matches!(
+                    t.token,
+                    Token::SingleQuotedString(_)
+                        | Token::DoubleQuotedString(_)
+                        | Token::EscapedStringLiteral(_)
+                        | Token::NationalStringLiteral(_)
+                        | Token::DollarQuotedString(_)
+                )
+                && st
+                    .toks
+                    .get(k - 1)
+                    .is_some_and(|p| p.is_any(&["PASSWORD", "BY"]));
             out.push_str(if secret { "'…'" } else { text });
             prev_end = Some(t.end);
             if let Some((after, insert)) = edit {

@@ -176,7 +176,11 @@ mod tests {
         let src = crate::testing::migration_with_sql(&sql);
         let out = djcheck_linter::testing::check(&R, &src);
         assert_eq!(out.len(), 1, "{out:?}");
-        assert!(out[0].message.starts_with("SQL string of "), "{}", out[0].message);
+        assert!(
+            out[0].message.starts_with("SQL string of "),
+            "{}",
+            out[0].message
+        );
         assert!(out[0].message.contains("not analysed"));
     }
 
