@@ -1,5 +1,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    djcheck_tests::fuzzing::pipeline(data);
+    let _ = djcheck_tests::fuzzing::pipeline(data);
 });

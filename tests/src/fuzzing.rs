@@ -30,14 +30,17 @@ fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// An empty folder, one per process, that the loaders take as the project root.
+/// An empty folder, one per process and thread (tests run in parallel), that the loaders
+/// take as the project root.
 fn scratch_root(name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let base = if Path::new("/dev/shm").is_dir() {
         PathBuf::from("/dev/shm")
     } else {
         std::env::temp_dir()
     };
-    let dir = base.join(format!("djcheck-fuzz-{name}-{}", std::process::id()));
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = base.join(format!("djcheck-fuzz-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     dir
 }
@@ -48,8 +51,10 @@ pub fn python_front_end(data: &[u8]) {
     let Ok(text) = djcheck_python::decode(data) else {
         return;
     };
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    let root = ROOT.get_or_init(|| scratch_root("python")).clone();
+    thread_local! {
+        static ROOT: PathBuf = scratch_root("python");
+    }
+    let root = ROOT.with(Clone::clone);
     on_big_stack(move || {
         let limits = Limits::default();
         if let Ok(parsed) = djcheck_project::parse_checked(&text, &limits) {
@@ -214,8 +219,9 @@ fn assert_no_secret_printed(src: &str, diags: &[djcheck_linter::Diagnostic]) {
 
 /// Splits the input into the files of a small project: a migration, settings, a URLconf
 /// and a second migration, separated by `0xFF` bytes (never valid UTF-8, so never
-/// needed inside a file). The first byte picks the output format.
-pub fn pipeline(data: &[u8]) {
+/// needed inside a file). The first byte picks the output format. Returns the exit code
+/// and the output.
+pub fn pipeline(data: &[u8]) -> (i32, String) {
     let (format, rest) = match data.split_first() {
         Some((b, rest)) => (
             ["text", "json", "sarif", "github", "gitlab"][usize::from(*b) % 5],
@@ -224,8 +230,10 @@ pub fn pipeline(data: &[u8]) {
         None => ("text", data),
     };
     let mut parts = rest.split(|b| *b == 0xFF);
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    let root = ROOT.get_or_init(|| scratch_root("pipeline")).clone();
+    thread_local! {
+        static ROOT: PathBuf = scratch_root("pipeline");
+    }
+    let root = ROOT.with(Clone::clone);
     let _ = std::fs::remove_dir_all(&root);
     let files: [(&str, &[u8]); 10] = [
         ("manage.py", b"import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"proj.settings\")\n"),
@@ -264,4 +272,5 @@ pub fn pipeline(data: &[u8]) {
         "internal error (exit {code}): {err}\n{out}"
     );
     assert!(code == 0 || code == 1, "exit {code}: {err}");
+    (code, out)
 }
