@@ -23,8 +23,8 @@ declare_rule! {
     /// is not valid UTF-8.
     ///
     /// ## How to fix
-    /// Re-save the file as UTF-8, remove the NUL bytes, fix its permissions, or break the
-    /// symbolic link loop. A file beyond the limits should be split (for a squashed
+    /// Re-save the file as UTF-8, remove the NUL bytes, fix its permissions, replace the
+    /// named pipe or device by a regular file, or break the symbolic link loop. A file beyond the limits should be split (for a squashed
     /// migration: squash in smaller steps).
     pub struct UnreadableFile { code: "PARSE002", name: "unreadable-file", severity: Error }
 }

@@ -31,7 +31,17 @@ declare_rule! {
     ///   `.create(password=...)`, `.update(...)` and `defaults={"password": ...}`;
     /// - a Django password hash (`pbkdf2_sha256$...`, `argon2$...`, `bcrypt_sha256$...`,
     ///   `scrypt$...`, `sha1$...`, `md5$...`) anywhere in the migration file, RunSQL
-    ///   strings included.
+    ///   strings included;
+    /// - a password in a SQL password clause anywhere in the migration file (RunSQL,
+    ///   `schema_editor.execute()`): `CREATE`/`ALTER ROLE`/`USER ... [ENCRYPTED] PASSWORD
+    ///   '...'`, MySQL's `IDENTIFIED [WITH plugin] BY '...'` and `SET PASSWORD [FOR u] =
+    ///   '...'`;
+    /// - anywhere in the migration module, reached by `RunPython` or not: a module
+    ///   constant or a class attribute named like a secret (`password = "..."` in a class
+    ///   body), and the fallback of an environment lookup of a variable named like a
+    ///   secret (`os.environ.get("DB_PASSWORD", "...")`).
+    ///
+    /// A value written as a concatenation of literals (`"hun" + "ter2"`) is read whole.
     ///
     /// Not secrets: `""`, unusable-password markers (values starting with `!`), `None`,
     /// and values read at run time (`os.environ[...]`, settings, function calls). For
@@ -437,7 +447,8 @@ fn scan_literals(text: &str, body: &[Stmt], findings: &mut Findings) {
         }
         for c in formats::sql_password_clauses(&lit.value) {
             let secret = lit.value[c.start..c.end].to_owned();
-            if !is_password_literal(&secret) {
+            // A hash there is reported as a hash, above.
+            if !is_password_literal(&secret) || is_hash(&secret) {
                 continue;
             }
             let range = lit.source_range(c.start, c.end);

@@ -12,17 +12,20 @@ declare_rule! {
     /// known format:
     ///
     /// - AWS access key ids (`AKIA...`, `ASIA...`), and AWS secret access keys next to
-    ///   them (a 40-character key within ten lines of a key id, or after
-    ///   `aws_secret_access_key` in the same string);
+    ///   them (a 40-character key within ten lines of a key id, after
+    ///   `aws_secret_access_key` in the same string, or on a line that names an AWS
+    ///   secret before it: `AWS_SECRET_ACCESS_KEY = "..."`);
     /// - GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), GitLab
     ///   tokens (`glpat-`), Slack tokens (`xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxs-`,
-    ///   `xoxr-`) and Slack webhook URLs (`hooks.slack.com/services/...`);
+    ///   `xoxr-`, `xoxe-`, and rotating `xoxe.xoxp-` tokens) and Slack webhook URLs
+    ///   (`hooks.slack.com/services/...`);
     /// - Stripe live keys (`sk_live_`, `rk_live_`), Google API keys (`AIza...`), Twilio
     ///   API keys (`SK` and 32 hex digits) and auth tokens (32 hex digits within ten lines
     ///   of an account SID `AC...`), SendGrid API keys (`SG.xxx.yyy`);
-    /// - PEM private keys (`-----BEGIN ... PRIVATE KEY-----`), JSON Web Tokens
+    /// - PEM private keys (`-----BEGIN ... PRIVATE KEY-----` over at least 16 base64
+    ///   characters, so a short or truncated key counts), JSON Web Tokens
     ///   (`eyJ...`.`eyJ...`.`...`), and URLs with a password
-    ///   (`postgres://user:password@host/db`).
+    ///   (`postgres://user:password@host/db`, the password possibly holding `#` or `?`).
     ///
     /// False-positive policy: a value is a placeholder, not a credential, and is not
     /// reported, when it contains a placeholder word (`example`, `sample`, `dummy`,
