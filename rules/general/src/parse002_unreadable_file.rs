@@ -54,8 +54,14 @@ impl Rule for UnreadableFile {
                         "NUL byte"
                     } else if message.contains("UTF-8") {
                         "not UTF-8"
+                    } else if message.contains("symbolic link loop") {
+                        "not followed"
+                    } else if message.contains("not a regular file") {
+                        "refused without opening it"
+                    } else if message.contains("larger than") {
+                        "refused without reading it"
                     } else {
-                        ""
+                        "this file could not be read"
                     };
                     (message.clone(), range, label)
                 }
