@@ -261,12 +261,15 @@ fn named_pipes_are_refused_before_opening() {
     mkfifo(&dir.join("proj/settings.py"));
     mkfifo(&dir.join("blog/apps.py"));
     mkfifo(&dir.join("blog/templates/blog/index.html"));
+    mkfifo(&dir.join("blog/views.py"));
     let (exit, v, err) = json_within(&dir, 60, &["--no-config"]);
     assert_eq!(exit, 1, "{v} {err}");
     for path in [
         "blog/migrations/0002_pipe.py",
         "proj/settings.py",
         "blog/apps.py",
+        "blog/templates/blog/index.html",
+        "blog/views.py",
     ] {
         let d = find(&v, "PARSE002", path);
         assert!(

@@ -45,6 +45,10 @@ pub enum FileRole {
     Entrypoint,
     /// A URL module (or a module it imports).
     Urls,
+    /// Another Python module (read for the URL names it reverses).
+    Source,
+    /// A template (read for its `{% url %}` tags).
+    Template,
     /// A path met while walking (a symlink loop, an unreadable folder).
     Walk,
 }
@@ -57,6 +61,8 @@ impl FileRole {
             FileRole::AppConfig => "app configuration",
             FileRole::Entrypoint => "entry point",
             FileRole::Urls => "URL configuration",
+            FileRole::Source => "Python module",
+            FileRole::Template => "template",
             FileRole::Walk => "path",
         }
     }

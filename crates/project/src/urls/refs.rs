@@ -21,6 +21,20 @@ struct Scan {
     text: String,
     refs: Vec<(TextRange, String, ReferenceKind)>,
     per_request: bool,
+    /// Not read: not a regular file (the message says what it is).
+    refused: Option<String>,
+}
+
+impl Scan {
+    fn refused(rel: &str, e: &crate::fs::ReadProblem) -> Option<Scan> {
+        matches!(e, crate::fs::ReadProblem::NotRegular(_)).then(|| Scan {
+            rel: rel.to_owned(),
+            text: String::new(),
+            refs: Vec::new(),
+            per_request: false,
+            refused: Some(e.to_string()),
+        })
+    }
 }
 
 pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
@@ -42,6 +56,28 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
         .filter_map(|rel| scan_template(ldr, rel))
         .collect();
     scans.extend(templates);
+    // A named pipe or device among them was refused without being opened: say so once.
+    for s in &scans {
+        if let Some(message) = &s.refused {
+            let role = if s.rel.ends_with(".py") {
+                crate::FileRole::Source
+            } else {
+                crate::FileRole::Template
+            };
+            let known = ld.problems.iter().any(|p| ld.db.file(p.file).path == s.rel);
+            if !known {
+                let id = ld.register(&s.rel);
+                ld.problems.push(crate::FileProblem {
+                    file: id,
+                    role,
+                    kind: crate::ProblemKind::Unreadable {
+                        message: message.clone(),
+                        offset: None,
+                    },
+                });
+            }
+        }
+    }
     scans.sort_by(|a, b| a.rel.cmp(&b.rel));
     for s in scans {
         tree.per_request_urlconf |= s.per_request;
@@ -65,7 +101,10 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
 const CALL_WORDS: &[&str] = &["reverse(", "reverse_lazy(", "redirect(", "resolve_url("];
 
 fn scan_python(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
-    let text = ld.read(rel).ok()?;
+    let text = match ld.read(rel) {
+        Ok(t) => t,
+        Err(e) => return Scan::refused(rel, &e),
+    };
     // A project that sets `request.urlconf` (or uses django-hosts) resolves names
     // against other URLconfs at run time.
     let per_request = text.contains(".urlconf =")
@@ -77,6 +116,7 @@ fn scan_python(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
             text: String::new(),
             refs: Vec::new(),
             per_request,
+            refused: None,
         });
     }
     // Tests run against URLconfs of their own (`override_settings(ROOT_URLCONF=...)`,
@@ -90,6 +130,7 @@ fn scan_python(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
             text: String::new(),
             refs: Vec::new(),
             per_request,
+            refused: None,
         });
     }
     let parsed = crate::parse_checked(&text, &ld.opts.limits).ok()?;
@@ -116,6 +157,7 @@ fn scan_python(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
         refs: finder.refs,
         text,
         per_request,
+        refused: None,
     })
 }
 
@@ -285,7 +327,10 @@ impl<'a> Visitor<'a> for Finder<'_> {
 }
 
 fn scan_template(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
-    let text = ld.read(rel).ok()?;
+    let text = match ld.read(rel) {
+        Ok(t) => t,
+        Err(e) => return Scan::refused(rel, &e),
+    };
     if !text.contains("url") {
         return None;
     }
@@ -298,6 +343,7 @@ fn scan_template(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
         text,
         refs,
         per_request: false,
+        refused: None,
     })
 }
 
