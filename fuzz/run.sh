@@ -39,7 +39,11 @@ if [ -z "$executions" ]; then
 fi
 per_second=$(grep -ao 'stat::average_exec_per_sec: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
 corpus=$(find "corpus/$target" -type f | wc -l)
-if [ "$status" -eq 0 ]; then
+if [ -z "$executions" ]; then
+    # libFuzzer never started (a build or option error): nothing to log.
+    echo "run.sh: the fuzzer did not start (exit $status); nothing logged" >&2
+    exit "$status"
+elif [ "$status" -eq 0 ]; then
     result="no crash"
 else
     artifact=$(grep -aoE "artifacts/$target/[a-z]+-[0-9a-f]+" "$log" | tail -1 || true)

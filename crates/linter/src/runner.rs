@@ -168,6 +168,7 @@ fn run_in_pool(opts: &RunOptions) -> RunResult {
         &diagnostics,
         &all,
         &opts.load.limits,
+        &errors,
     ));
     // Secrets found by rules are masked in every rendered snippet.
     for s in &secrets {
@@ -194,6 +195,7 @@ fn credential_like(
     diagnostics: &[Diagnostic],
     rules: &[(&'static dyn Rule, bool)],
     limits: &djcheck_python::Limits,
+    errors: &Mutex<Vec<String>>,
 ) -> Vec<Span> {
     let detectors: Vec<&'static dyn Rule> = rules
         .iter()
@@ -223,11 +225,14 @@ fn credential_like(
             if !djcheck_python::nesting_depth_exceeds(&parsed.module, limits.max_nesting) {
                 for r in &detectors {
                     let mut local = Vec::new();
-                    let ok = catch_unwind(AssertUnwindSafe(|| {
+                    match catch_unwind(AssertUnwindSafe(|| {
                         r.secret_ranges(text, &parsed, &mut local)
-                    }));
-                    if ok.is_ok() {
-                        out.extend(local);
+                    })) {
+                        Ok(()) => out.extend(local),
+                        Err(p) => {
+                            let path = &project.db.file(*f).path;
+                            record(errors, r.meta().code, Some(path), &p);
+                        }
                     }
                 }
             }
