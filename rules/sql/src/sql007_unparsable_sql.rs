@@ -64,7 +64,7 @@ impl Rule for UnparsableSql {
                     .at(Span::new(cx.file, range), "the parser stops here")
                     .note(format!(
                         "sqlparser: {}",
-                        lowercase_first(&redact_quoted(message.trim()))
+                        lowercase_first(&redact_input(message.trim(), &u.map.text, &st.toks))
                     ))
                     .note("the other SQL rules checked this statement by its keywords"),
             );
@@ -104,8 +104,48 @@ impl Rule for UnparsableSql {
     }
 }
 
-/// sqlparser's messages quote the token where it stopped (`found: 'hunter2'`): a string
-/// literal there may be a password, so the contents of every quoted part are dropped.
+/// sqlparser's messages quote the input where it stopped (`found: 'hunter2'`, `found:
+/// sk_live_...` when quotes are unbalanced, `No infix parser for token Word(...)`): it
+/// may be a secret. Every piece of the statement's text that is not a keyword (words,
+/// literals, numbers of four characters or more) is replaced by `…`, then the contents
+/// of every quoted part. The snippet shows where the parser stopped, masked.
+fn redact_input(message: &str, sql: &str, toks: &[crate::lex::Tok]) -> String {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let mut pieces: Vec<&str> = Vec::new();
+    for t in toks {
+        if let Token::Word(w) = &t.token {
+            if w.quote_style.is_none() && w.keyword != Keyword::NoKeyword {
+                continue;
+            }
+            pieces.push(&w.value);
+        }
+        if let Some(text) = sql.get(t.start..t.end) {
+            pieces.push(text);
+        }
+        match &t.token {
+            Token::SingleQuotedString(v)
+            | Token::DoubleQuotedString(v)
+            | Token::NationalStringLiteral(v)
+            | Token::EscapedStringLiteral(v)
+            | Token::Number(v, _) => pieces.push(v),
+            Token::DollarQuotedString(d) => pieces.push(&d.value),
+            _ => {}
+        }
+    }
+    // Longest first, so a piece inside a longer one does not split it.
+    pieces.retain(|p| p.chars().count() >= 4);
+    pieces.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let mut out = message.to_owned();
+    for p in pieces {
+        if out.contains(p) {
+            out = out.replace(p, "…");
+        }
+    }
+    redact_quoted(&out)
+}
+
+/// The contents of every quoted part of a message, dropped.
 fn redact_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -166,8 +206,26 @@ mod tests {
         let src = crate::testing::migration_with_sql("SELECT 1 'S3cr3t-pw' 'S3cr3t-pw'");
         let out = djcheck_linter::testing::check(&R, &src);
         assert_eq!(out.len(), 1, "{out:?}");
-        assert!(out[0].notes[0].contains("found: '…'"), "{:?}", out[0].notes);
+        assert!(out[0].notes[0].ends_with("found: …"), "{:?}", out[0].notes);
         assert!(!out[0].notes.iter().any(|n| n.contains("S3cr3t")));
+    }
+
+    #[test]
+    fn unbalanced_quotes_never_put_a_secret_in_the_note() {
+        // Found by fuzzing: the quotes pair up differently, and the token sqlparser
+        // quotes is the bare secret.
+        let src = crate::testing::migration_with_sql(
+            "UPDATE i SET token = 'skE i SET token = 'sk_live_51Hq8mR2vL9xT4pW7nK1cF6hJ' WHERE n = 'x'",
+        );
+        let out = djcheck_linter::testing::check(&R, &src);
+        assert!(!out.is_empty());
+        for d in &out {
+            assert!(
+                !d.notes.iter().any(|n| n.contains("sk_live")),
+                "{:?}",
+                d.notes
+            );
+        }
     }
 
     #[test]
