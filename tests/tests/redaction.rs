@@ -287,6 +287,7 @@ fn leaky_project(name: &str) -> PathBuf {
             "blog/migrations/0001_initial.py",
             "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    operations = [\n        migrations.RunSQL(\"CREATE USER report WITH PASSWORD 'R3port-Pw-2024'\"),\n        migrations.RunSQL(\"SELECT 1 FROM t PASSWORD 'Un-parsable-Pw9'\", migrations.RunSQL.noop),\n        migrations.RunSQL(\"DROP TABLE legacy_tokens\", reverse_sql=\"SELECT 'ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO3'\"),\n    ]\n",
         ),
+        ("blog/migrations/0002_recall.py", RECALL_MIGRATION),
     ] {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -294,6 +295,44 @@ fn leaky_project(name: &str) -> PathBuf {
     }
     dir
 }
+
+/// The recall gaps of issue 18: each value is a secret SEC001 or SEC002 now finds.
+const RECALL_MIGRATION: &str = r#"import os
+
+from django.db import migrations
+
+DB = os.environ.get("DB_PASSWORD", "Fallb4ck-Pw-77")
+AWS_SECRET_ACCESS_KEY = "Wq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2z"
+SLACK = "xoxb-2918374650123-4729103847561-Rk2vX9qL4tW7nZ1cF6hJ3bY5"
+DSN = "postgres://deploy:Xk9#mP2q?zz@10.0.4.17:5432/app"
+KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBq8mR2vL9xT4pW7\n-----END EC PRIVATE KEY-----"
+
+
+class Seed:
+    password = "Cl4ss-Attr-Pw"
+
+
+def forwards(apps, schema_editor):
+    User = apps.get_model("auth", "User")
+    User.objects.create_user(username="a", password="Conc4t" + "-Pw-99")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("blog", "0001_initial")]
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+"#;
+
+/// The recall-gap secrets, as written (a concatenation by its pieces).
+const RECALLED: &[&str] = &[
+    "Fallb4ck-Pw-77",
+    "Wq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2z",
+    "xoxb-2918374650123-4729103847561-Rk2vX9qL4tW7nZ1cF6hJ3bY5",
+    "Xk9#mP2q?zz",
+    "MHcCAQEEIBq8mR2vL9xT4pW7",
+    "Cl4ss-Attr-Pw",
+    "Conc4t",
+    "-Pw-99",
+];
 
 const LEAKY: &[&str] = &[
     "R3port-Pw-2024",
@@ -320,7 +359,7 @@ fn secrets_other_findings_show_are_masked_in_every_format_and_selection() {
             let expected = if select.contains(&"SQL007") { 0 } else { 1 };
             assert_eq!(code, expected, "{what}: findings expected\n{out}\n{err}");
             assert!(out.contains("SQL007"), "{what}: no SQL007 in\n{out}");
-            for secret in LEAKY {
+            for secret in LEAKY.iter().chain(RECALLED) {
                 for form in forms(secret) {
                     assert!(
                         !out.contains(&form) && !err.contains(&form),
@@ -340,6 +379,20 @@ fn secrets_other_findings_show_are_masked_in_every_format_and_selection() {
                     out.contains("SEC001") && out.contains("SEC002"),
                     "{what}\n{out}"
                 );
+                if format == "json" {
+                    // Every recall gap is a finding now.
+                    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+                    let recalled = v["diagnostics"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|d| {
+                            d["path"] == "blog/migrations/0002_recall.py"
+                                && d["code"].as_str().unwrap().starts_with("SEC")
+                        })
+                        .count();
+                    assert_eq!(recalled, 7, "{out}");
+                }
             } else if format == "sarif" {
                 // The driver lists every rule; results name theirs.
                 assert!(

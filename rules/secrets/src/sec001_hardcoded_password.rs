@@ -342,7 +342,10 @@ fn looks_like_secret(value: &str, name: &str, key: &str) -> bool {
     {
         return false;
     }
-    if !formats::credentials(value).is_empty() {
+    // SEC002 reports values in a known format, and AWS secret keys under an AWS name.
+    if !formats::credentials(value).is_empty()
+        || (formats::looks_like_aws_secret(value) && name.to_ascii_lowercase().contains("aws"))
+    {
         return false;
     }
     // Stripe publishable keys are public by design, and test-mode keys reach no money.
