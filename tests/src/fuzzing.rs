@@ -30,9 +30,18 @@ fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
+/// A scratch folder, removed when its thread ends.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// An empty folder, one per process and thread (tests run in parallel), that the loaders
 /// take as the project root.
-fn scratch_root(name: &str) -> PathBuf {
+fn scratch_root(name: &str) -> Scratch {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let base = if Path::new("/dev/shm").is_dir() {
         PathBuf::from("/dev/shm")
@@ -42,7 +51,7 @@ fn scratch_root(name: &str) -> PathBuf {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = base.join(format!("djcheck-fuzz-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    dir
+    Scratch(dir)
 }
 
 /// Bytes → the Python front end (decoding, parsing, the line index) and the extraction of
@@ -52,9 +61,9 @@ pub fn python_front_end(data: &[u8]) {
         return;
     };
     thread_local! {
-        static ROOT: PathBuf = scratch_root("python");
+        static ROOT: Scratch = scratch_root("python");
     }
-    let root = ROOT.with(Clone::clone);
+    let root = ROOT.with(|r| r.0.clone());
     on_big_stack(move || {
         let limits = Limits::default();
         if let Ok(parsed) = djcheck_project::parse_checked(&text, &limits) {
@@ -233,9 +242,9 @@ pub fn pipeline(data: &[u8]) -> (i32, String) {
     };
     let mut parts = rest.split(|b| *b == 0xFF);
     thread_local! {
-        static ROOT: PathBuf = scratch_root("pipeline");
+        static ROOT: Scratch = scratch_root("pipeline");
     }
-    let root = ROOT.with(Clone::clone);
+    let root = ROOT.with(|r| r.0.clone());
     let _ = std::fs::remove_dir_all(&root);
     let files: [(&str, &[u8]); 10] = [
         ("manage.py", b"import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"proj.settings\")\n"),
