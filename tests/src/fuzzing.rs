@@ -197,6 +197,13 @@ pub fn sql_rules(data: &[u8]) {
         for rule in sql_and_secret_rules() {
             rule.check_file(&cx, &mut out);
         }
+        // What the runner does to every diagnostic: no message quotes a masked range.
+        let masked: Vec<&str> = out
+            .iter()
+            .flat_map(|d| d.redact.iter())
+            .filter_map(|s| src.get(usize::from(s.range.start())..usize::from(s.range.end())))
+            .collect();
+        djcheck_linter::scrub_messages(masked.into_iter(), &mut out);
         assert_no_secret_printed(&src, &out);
     }
 }

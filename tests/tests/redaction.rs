@@ -285,7 +285,7 @@ fn leaky_project(name: &str) -> PathBuf {
         ("blog/migrations/__init__.py", ""),
         (
             "blog/migrations/0001_initial.py",
-            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    operations = [\n        migrations.RunSQL(\"CREATE USER report WITH PASSWORD 'R3port-Pw-2024'\"),\n        migrations.RunSQL(\"SELECT 1 FROM t PASSWORD 'Un-parsable-Pw9'\", migrations.RunSQL.noop),\n        migrations.RunSQL(\"DROP TABLE legacy_tokens\", reverse_sql=\"SELECT 'ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO3'\"),\n    ]\n",
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    operations = [\n        migrations.RunSQL(\"CREATE USER report WITH PASSWORD 'R3port-Pw-2024'\"),\n        migrations.RunSQL(\"SELECT 1 FROM t PASSWORD 'Un-parsable-Pw9'\", migrations.RunSQL.noop),\n        migrations.RunSQL(\"DROP TABLE legacy_tokens\", reverse_sql=\"SELECT 'ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO3'\"),\n        migrations.RunSQL('DROP TABLE \"ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4\"', migrations.RunSQL.noop),\n    ]\n",
         ),
         ("blog/migrations/0002_recall.py", RECALL_MIGRATION),
     ] {
@@ -338,6 +338,8 @@ const LEAKY: &[&str] = &[
     "R3port-Pw-2024",
     "Un-parsable-Pw9",
     "ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO3",
+    // A table named with a token: SQL002 names the table in its message and help.
+    "ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4",
     "Db-pa55word-x",
 ];
 

@@ -20,7 +20,7 @@ pub mod testing;
 
 pub use djcheck_diagnostics::{Diagnostic, FileId, Label, Severity, Span};
 pub use djcheck_project::{FileContext, Project};
-pub use runner::{run, RunOptions, RunResult};
+pub use runner::{run, scrub_messages, RunOptions, RunResult};
 pub use selection::Selection;
 
 /// A rule's identity and documentation.

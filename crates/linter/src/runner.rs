@@ -170,6 +170,9 @@ fn run_in_pool(opts: &RunOptions) -> RunResult {
         &opts.load.limits,
         &errors,
     ));
+    // No message quotes a secret whole, whichever rule wrote it (a SQL rule naming an
+    // object whose name holds a token, say).
+    scrub_project_messages(&project, &secrets, &mut diagnostics);
     // Secrets found by rules are masked in every rendered snippet.
     for s in &secrets {
         let f = project.db.file_mut(s.file);
@@ -241,4 +244,92 @@ fn credential_like(
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// The secrets of the masked ranges, for [`scrub_messages`].
+fn scrub_project_messages(project: &Project, secrets: &[Span], diagnostics: &mut [Diagnostic]) {
+    let texts = secrets.iter().filter_map(|s| {
+        project
+            .db
+            .file(s.file)
+            .text
+            .get(usize::from(s.range.start())..usize::from(s.range.end()))
+    });
+    scrub_messages(texts, diagnostics);
+}
+
+/// Replaces, in every message, label, note and help, the text of every masked range by
+/// its first characters and `…`: rules write redacted messages about the secrets they
+/// find, but another rule may quote source text that holds one (a SQL rule naming an
+/// object whose name holds a token). `masked` are the texts of the masked ranges.
+pub fn scrub_messages<'t>(masked: impl Iterator<Item = &'t str>, diagnostics: &mut [Diagnostic]) {
+    let mut texts: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for t in masked {
+        // A short secret's mask starts before it (on its quote): keep what follows.
+        let t = t.rsplit(['"', '\'']).next().unwrap_or(t);
+        if t.chars().count() >= 4 {
+            texts.insert(t);
+        }
+    }
+    if texts.is_empty() {
+        return;
+    }
+    // Longest first, so that a secret inside a longer one does not split it.
+    let mut texts: Vec<&str> = texts.into_iter().collect();
+    texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    let shown: Vec<(&str, String)> = texts
+        .into_iter()
+        .map(|t| {
+            let keep = (t.chars().count() / 2).min(4);
+            (t, format!("{}…", t.chars().take(keep).collect::<String>()))
+        })
+        .collect();
+    let scrub = |s: &mut String| {
+        for (t, r) in &shown {
+            if s.contains(t) {
+                *s = s.replace(t, r);
+            }
+        }
+    };
+    for d in diagnostics {
+        scrub(&mut d.message);
+        scrub(&mut d.primary_label);
+        for l in &mut d.labels {
+            scrub(&mut l.message);
+        }
+        for n in &mut d.notes {
+            scrub(n);
+        }
+        if let Some(h) = &mut d.help {
+            scrub(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_never_quote_a_masked_text() {
+        let mut d = vec![crate::Diagnostic::new(
+            "SQL002",
+            "drop-without-if-exists",
+            Severity::Warning,
+            "`DROP TABLE` of `ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4`",
+        )
+        .note("short: abc, quoted: x")];
+        d[0].help =
+            Some("use `DROP TABLE IF EXISTS ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4`".into());
+        // The second mask starts on the quote before its secret, as short ones do.
+        let masked = ["ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4", "=\"abc"];
+        scrub_messages(masked.into_iter(), &mut d);
+        assert_eq!(d[0].message, "`DROP TABLE` of `ghp_…`");
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("use `DROP TABLE IF EXISTS ghp_…`")
+        );
+        // Under four characters: not a text worth replacing anywhere.
+        assert_eq!(d[0].notes[0], "short: abc, quoted: x");
+    }
 }
