@@ -162,3 +162,23 @@ impl SourceDb {
         self.file(id).line_index.line_range(line)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_masks_hide_everything_they_cover() {
+        let mut db = SourceDb::new();
+        let id = db.add("a.py".to_owned(), "x = 'hunter22-and-more'\n".to_owned());
+        // The second range starts inside the first and ends after it: before, it was
+        // skipped and its end shown.
+        db.file_mut(id).masked = vec![
+            TextRange::new(5.into(), 13.into()),
+            TextRange::new(9.into(), 22.into()),
+        ];
+        let shown = db.file(id).display_text();
+        assert_eq!(shown, "x = 'hunt*************'\n");
+        assert_eq!(shown.len(), db.file(id).text.len());
+    }
+}
