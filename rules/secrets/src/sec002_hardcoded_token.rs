@@ -317,6 +317,22 @@ def forwards(apps, schema_editor):
     }
 
     #[test]
+    fn many_literals_cost_linear_time() {
+        // Lines were counted from the start of the file for every literal: quadratic.
+        let constants: String = (0..50_000)
+            .map(|i| format!("C{i} = \"value {i}\"\n"))
+            .collect();
+        let src = migration(
+            &format!("{constants}KEY_ID = \"AKIAQ3EGRXM2PLVNHTZW\""),
+            "migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),",
+        );
+        let t = std::time::Instant::now();
+        let out = check(&RULE, &src);
+        assert_eq!(out.len(), 1);
+        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+    }
+
+    #[test]
     fn placeholders_are_silent() {
         silent(
             &RULE,
