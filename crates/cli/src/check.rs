@@ -182,12 +182,19 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
             }
         })
         .collect();
+    // Secret detectors always run, for what they mask in other findings' snippets; their
+    // own findings are reported only when selected.
+    let runs = |r: &&'static dyn djcheck_linter::Rule| {
+        selection.runs(r.meta().code, r.meta().on_by_default)
+    };
+    let (rules, maskers): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .filter(|r| runs(r) || r.finds_secrets())
+        .partition(|r| runs(r));
     let mut opts = RunOptions {
         load,
-        rules: all
-            .into_iter()
-            .filter(|r| selection.runs(r.meta().code, r.meta().on_by_default))
-            .collect(),
+        rules,
+        maskers,
         severity,
         threads: a.threads,
         known_codes: codes.clone(),

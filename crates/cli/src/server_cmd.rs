@@ -47,13 +47,19 @@ impl Host for CliHost {
         let mut load = load_options(root, &cfg, None, None);
         load.base = djcheck_project::git::head(root);
         let per_file = compile_per_file_ignores(config.as_ref())?;
+        // As in `check`: secret detectors always run, for what they mask elsewhere.
+        let runs = |r: &&'static dyn djcheck_linter::Rule| {
+            selection.runs(r.meta().code, r.meta().on_by_default)
+        };
+        let (rules, maskers): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .filter(|r| runs(r) || r.finds_secrets())
+            .partition(|r| runs(r));
         Ok(Configured {
             opts: RunOptions {
                 load,
-                rules: all
-                    .into_iter()
-                    .filter(|r| selection.runs(r.meta().code, r.meta().on_by_default))
-                    .collect(),
+                rules,
+                maskers,
                 severity,
                 threads: None,
                 known_codes: codes,

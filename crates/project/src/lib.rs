@@ -53,6 +53,10 @@ pub enum FileRole {
     Entrypoint,
     /// A URL module (or a module it imports).
     Urls,
+    /// Another Python module (read for the URL names it reverses).
+    Source,
+    /// A template (read for its `{% url %}` tags).
+    Template,
     /// A path met while walking (a symlink loop, an unreadable folder).
     Walk,
 }
@@ -65,6 +69,8 @@ impl FileRole {
             FileRole::AppConfig => "app configuration",
             FileRole::Entrypoint => "entry point",
             FileRole::Urls => "URL configuration",
+            FileRole::Source => "Python module",
+            FileRole::Template => "template",
             FileRole::Walk => "path",
         }
     }
@@ -87,6 +93,8 @@ pub enum ProblemKind {
     },
     TooDeep {
         limit: usize,
+        /// The first node past the limit.
+        at: djcheck_python::TextRange,
     },
 }
 

@@ -46,9 +46,10 @@ impl std::error::Error for LoadError {}
 /// Parses text, refusing trees nested deeper than the limit.
 pub fn parse_checked(text: &str, limits: &Limits) -> Result<ParsedModule, ProblemKind> {
     let parsed = djcheck_python::parse_module(text);
-    if djcheck_python::nesting_depth_exceeds(&parsed.module, limits.max_nesting) {
+    if let Some(at) = djcheck_python::too_deep_at(&parsed.module, limits.max_nesting) {
         return Err(ProblemKind::TooDeep {
             limit: limits.max_nesting,
+            at,
         });
     }
     Ok(parsed)
@@ -70,6 +71,8 @@ pub(crate) struct Loader<'o> {
     pub(crate) problems: Vec<FileProblem>,
     pub(crate) files: BTreeSet<String>,
     pub(crate) modules: Modules,
+    /// Real paths of files whose name is not valid UTF-8 ([`discover::Tree::os_paths`]).
+    os_paths: BTreeMap<String, std::path::PathBuf>,
 }
 
 impl Loader<'_> {
@@ -91,7 +94,10 @@ impl Loader<'_> {
         if let Some(t) = self.opts.overrides.get(rel) {
             return Ok(t.clone());
         }
-        fs::read_text(&self.opts.root.join(rel), &self.opts.limits)
+        match self.os_paths.get(rel) {
+            Some(p) => fs::read_text(p, &self.opts.limits),
+            None => fs::read_text(&self.opts.root.join(rel), &self.opts.limits),
+        }
     }
 
     /// Reads and parses a file sequentially, recording its problems. `None` if unusable.
@@ -289,6 +295,7 @@ pub fn load(
         problems: Vec::new(),
         files,
         modules,
+        os_paths: tree.os_paths.clone(),
     };
     for (path, msg) in &tree.problems {
         let id = ld.register(path);
