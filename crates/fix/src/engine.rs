@@ -283,3 +283,108 @@ pub fn fix_loop<R>(
     report.unfinished = last_pending;
     Ok((current, report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use djcheck_diagnostics::{Edit, Span, TextRange, TextSize};
+
+    /// A toy checker over one file `a.py`: a line holding `SYNTAX` is a parse error; each
+    /// `BAD<n>` is an X001 error whose fix replaces it by what `repair(n)` says; an
+    /// `UNSAFE` is an X002 warning whose (unsafe) fix removes it.
+    fn check(text: &str, repair: &dyn Fn(char) -> &'static str) -> (SourceDb, Vec<Diagnostic>) {
+        let mut db = SourceDb::new();
+        let f = db.add("a.py".into(), text.to_owned());
+        let span = |at: usize, len: usize| {
+            let s = TextSize::new(u32::try_from(at).unwrap_or(0));
+            TextRange::at(s, TextSize::new(u32::try_from(len).unwrap_or(0)))
+        };
+        let mut ds = Vec::new();
+        let mut at = 0;
+        for line in text.split_inclusive('\n') {
+            if let Some(i) = line.find("SYNTAX") {
+                let mut d = Diagnostic::new("PARSE001", "syntax-error", Severity::Error, "bad");
+                d.primary = Some(Span::new(f, span(at + i, 6)));
+                ds.push(d);
+            }
+            if let Some(i) = line.find("BAD") {
+                let n = line[i + 3..].chars().next().unwrap_or('0');
+                let r = span(at + i, 4);
+                let mut d =
+                    Diagnostic::new("X001", "bad", Severity::Error, format!("bad number {n}"));
+                d.primary = Some(Span::new(f, r));
+                ds.push(d.with_fix(Some(Fix::safe(
+                    format!("repair {n}"),
+                    vec![Edit::replace(f, r, repair(n))],
+                ))));
+            }
+            if let Some(i) = line.find("UNSAFE") {
+                let r = span(at + i, 6);
+                let mut d = Diagnostic::new("X002", "risky", Severity::Warning, "risky");
+                d.primary = Some(Span::new(f, r));
+                ds.push(d.with_fix(Some(Fix::unsafe_edit(
+                    "remove it",
+                    vec![Edit::replace(f, r, "")],
+                ))));
+            }
+            at += line.len();
+        }
+        (db, ds)
+    }
+
+    fn run(text: &str, unsafe_fixes: bool) -> FixReport {
+        let repair = |n: char| match n {
+            '1' => "ok",
+            '2' => "SYNTAX",
+            _ => "BAD3 ",
+        };
+        let first = check(text, &repair);
+        let opts = FixOptions {
+            unsafe_fixes,
+            ..FixOptions::default()
+        };
+        let (_, report) = fix_loop(
+            first,
+            opts,
+            |r| (&r.0, r.1.as_slice()),
+            |_, _| true,
+            |_| false,
+            |texts| Ok(check(&texts["a.py"], &repair)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        report
+    }
+
+    #[test]
+    fn a_fix_leaving_a_syntax_error_or_its_finding_is_rolled_back() {
+        let report = run("x = BAD1\ny = BAD2\nz = BAD3\n", false);
+        let applied: Vec<_> = report.applied.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(applied, ["repair 1"]);
+        let rolled: Vec<_> = report
+            .rolled_back
+            .iter()
+            .map(|r| (r.message.as_str(), r.why.as_str()))
+            .collect();
+        assert_eq!(
+            rolled,
+            [
+                ("repair 2", "it leaves a syntax error"),
+                ("repair 3", "the finding is still there after it"),
+            ]
+        );
+        // Only the fix that worked is in the result; the others' edits are gone.
+        assert_eq!(report.texts["a.py"], "x = ok\ny = BAD2\nz = BAD3\n");
+        assert_eq!(report.unfinished, 0);
+    }
+
+    #[test]
+    fn unsafe_fixes_only_when_asked() {
+        let report = run("a = UNSAFE\nb = BAD1\n", false);
+        assert_eq!(report.applied.len(), 1);
+        assert_eq!(report.texts["a.py"], "a = UNSAFE\nb = ok\n");
+        let report = run("a = UNSAFE\nb = BAD1\n", true);
+        assert_eq!(report.applied.len(), 2);
+        assert_eq!(report.texts["a.py"], "a = \nb = ok\n");
+        assert!(report.rolled_back.is_empty());
+    }
+}
