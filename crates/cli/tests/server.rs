@@ -85,29 +85,31 @@ fn frame(body: &str) -> Vec<u8> {
     out
 }
 
+/// Reads the next framed message (`None` at the end of the output).
+fn read_message(r: &mut impl BufRead) -> Option<Value> {
+    let mut len = None;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap() == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length: ") {
+            len = Some(v.parse::<usize>().unwrap());
+        }
+    }
+    let mut body = vec![0u8; len.unwrap()];
+    r.read_exact(&mut body).unwrap();
+    Some(serde_json::from_slice(&body).unwrap())
+}
+
 /// Reads every framed message until the end of the output.
 fn read_messages(out: impl Read) -> Vec<Value> {
     let mut r = BufReader::new(out);
-    let mut msgs = Vec::new();
-    loop {
-        let mut len = None;
-        loop {
-            let mut line = String::new();
-            if r.read_line(&mut line).unwrap() == 0 {
-                return msgs;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(v) = line.strip_prefix("Content-Length: ") {
-                len = Some(v.parse::<usize>().unwrap());
-            }
-        }
-        let mut body = vec![0u8; len.unwrap()];
-        r.read_exact(&mut body).unwrap();
-        msgs.push(serde_json::from_slice(&body).unwrap());
-    }
+    std::iter::from_fn(|| read_message(&mut r)).collect()
 }
 
 fn run_server(input: &[u8]) -> (i32, Vec<Value>, String) {
@@ -228,4 +230,152 @@ fn exit_without_shutdown_and_end_of_input() {
     ));
     assert_eq!(code, 1, "end of input without exit");
     assert_eq!(msgs.len(), 1);
+}
+
+/// A server session driven message by message: each answer is awaited before the next
+/// message goes.
+struct Session {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    rx: std::sync::mpsc::Receiver<Value>,
+}
+
+impl Session {
+    fn start(cwd: &Path) -> Session {
+        let mut child = Command::new(binary())
+            .arg("server")
+            .current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            while let Some(m) = read_message(&mut r) {
+                if tx.send(m).is_err() {
+                    return;
+                }
+            }
+        });
+        Session { child, stdin, rx }
+    }
+
+    fn send(&mut self, v: &Value) {
+        self.stdin.write_all(&frame(&v.to_string())).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The next message for which `pred` holds (others are dropped).
+    fn wait(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(m) if pred(&m) => return m,
+                Ok(_) => {}
+                Err(_) => panic!("no {what}"),
+            }
+        }
+    }
+
+    /// Ends the session cleanly; returns the server's log.
+    fn finish(mut self) -> String {
+        self.send(&json!({"jsonrpc": "2.0", "id": 900, "method": "shutdown"}));
+        self.wait("shutdown answer", |m| m["id"] == json!(900));
+        self.send(&json!({"jsonrpc": "2.0", "method": "exit"}));
+        drop(self.stdin);
+        let out = self.child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+#[test]
+fn opening_and_closing_an_unchanged_file_costs_no_check() {
+    let dir = std::env::temp_dir().join(format!("djcheck-lsp-open-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let project = dir.join("project");
+    for rel in [
+        "manage.py",
+        "djcheck.toml",
+        "proj/__init__.py",
+        "proj/settings.py",
+        "blog/__init__.py",
+        "blog/migrations/__init__.py",
+        "blog/migrations/0001_initial.py",
+    ] {
+        let to = project.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(workspace_root().join("tests/lsp/project").join(rel), &to).unwrap();
+    }
+    let bad = "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    dependencies = [(\"blog\", \"0001_initial\")]\n\n    operations = [\n        migrations.RunSQL(\"CREATE TABLE t (id int)\", reverse_sql=\"DROP TABLE IF EXISTS t\"),\n    ]\n";
+    let mig = project.join("blog/migrations/0002_t.py");
+    std::fs::write(&mig, bad).unwrap();
+    let project = project.canonicalize().unwrap();
+    let uri = format!(
+        "file://{}",
+        project.join("blog/migrations/0002_t.py").display()
+    );
+    let codes = |m: &Value| -> Vec<String> {
+        m["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let published = |version: Option<i64>| {
+        let uri = uri.clone();
+        move |m: &Value| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == json!(uri)
+                && version.is_none_or(|v| m["params"]["version"] == json!(v))
+        }
+    };
+
+    let mut s = Session::start(&dir);
+    s.send(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "capabilities": {},
+        "workspaceFolders": [{"uri": format!("file://{}", project.display()), "name": "p"}],
+        "initializationOptions": {"run": "onChange", "debounceMs": 0}}}),
+    );
+    s.wait("initialize answer", |m| m["id"] == json!(1));
+    s.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    let first = s.wait("the workspace check", published(None));
+    assert_eq!(codes(&first), ["SQL001"], "{first}");
+
+    // Open, close, open again: answered from the last check.
+    let open = |version: i64| {
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": uri, "languageId": "python", "version": version, "text": bad}}})
+    };
+    s.send(&open(1));
+    let m = s.wait("diagnostics on open", published(Some(1)));
+    assert_eq!(codes(&m), ["SQL001"], "{m}");
+    assert_eq!(m["params"]["diagnostics"], first["params"]["diagnostics"]);
+    s.send(
+        &json!({"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {
+        "textDocument": {"uri": uri}}}),
+    );
+    s.send(&open(2));
+    let m = s.wait("diagnostics on the second open", published(Some(2)));
+    assert_eq!(codes(&m), ["SQL001"], "{m}");
+
+    // An edit is checked.
+    let fixed = bad.replace("CREATE TABLE t", "CREATE TABLE IF NOT EXISTS t");
+    s.send(
+        &json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": fixed}]}}),
+    );
+    let m = s.wait("diagnostics after the edit", published(Some(3)));
+    assert!(codes(&m).is_empty(), "{m}");
+    let log = s.finish();
+    let checks = log.lines().filter(|l| l.contains(": checked ")).count();
+    assert_eq!(checks, 2, "the workspace check and the edit's only:\n{log}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -532,6 +532,7 @@ impl<'h> Server<'h> {
     }
 
     fn did_open(&mut self, p: lsp::DidOpenTextDocumentParams) {
+        let uri = p.text_document.uri.clone();
         let Some((root, rel)) = self.locate(&p.text_document.uri) else {
             log(&format!("not a file: {}", p.text_document.uri));
             return;
@@ -545,7 +546,55 @@ impl<'h> Server<'h> {
                 rel,
             },
         );
-        self.schedule(&root, Duration::ZERO);
+        if !self.publish_unchanged(&uri) {
+            self.schedule(&root, Duration::ZERO);
+        }
+    }
+
+    /// Publishes an opened document's diagnostics from its project's last check when
+    /// that check read the very text opened and no other check is due: opening a file
+    /// changes nothing, so it costs no check. Returns whether it did.
+    fn publish_unchanged(&mut self, uri: &lsp::Url) -> bool {
+        let Some(doc) = self.docs.get(uri) else {
+            return false;
+        };
+        let Some(state) = self.projects.get(&doc.root) else {
+            return false;
+        };
+        let Some(last) = state.last.as_ref().filter(|_| state.due.is_none()) else {
+            return false;
+        };
+        let db = &last.result.project.db;
+        let Some(fid) = db.find(&doc.rel).filter(|f| db.file(*f).text == doc.text) else {
+            return false;
+        };
+        let root = doc.root.clone();
+        let open: BTreeMap<String, lsp::Url> = self
+            .docs
+            .iter()
+            .filter(|(_, d)| d.root == root)
+            .map(|(u, d)| (d.rel.clone(), u.clone()))
+            .collect();
+        let url = |rel: &str| -> Option<lsp::Url> {
+            open.get(rel)
+                .cloned()
+                .or_else(|| convert::file_url(&root, rel))
+        };
+        let diags: Vec<lsp::Diagnostic> = last
+            .reported
+            .iter()
+            .filter(|d| d.primary.is_some_and(|p| p.file == fid))
+            .filter_map(|d| convert::diagnostic(db, d, self.enc, &url))
+            .collect();
+        let version = doc.version;
+        let state = self.projects.entry(root).or_default();
+        if diags.is_empty() {
+            state.published.remove(uri);
+        } else {
+            state.published.insert(uri.clone());
+        }
+        self.publish(uri.clone(), diags, Some(version));
+        true
     }
 
     fn did_change(&mut self, p: lsp::DidChangeTextDocumentParams) {
@@ -589,8 +638,13 @@ impl<'h> Server<'h> {
 
     fn did_close(&mut self, p: &lsp::DidCloseTextDocumentParams) {
         if let Some(doc) = self.docs.remove(&p.text_document.uri) {
-            // The file on disk counts again.
-            self.schedule(&doc.root, Duration::ZERO);
+            // The file on disk counts again: a check is due unless it holds what the
+            // buffer held (closing an unchanged file changes nothing).
+            let path = doc.root.join(&doc.rel);
+            let now = djcheck_project::fs::read_text(&path, &djcheck_python::Limits::default());
+            if now.ok().as_deref() != Some(doc.text.as_str()) {
+                self.schedule(&doc.root, Duration::ZERO);
+            }
         }
     }
 
