@@ -689,6 +689,9 @@ impl<'h> Server<'h> {
         let started = Instant::now();
         let state = self.projects.entry(root.to_owned()).or_default();
         state.due = None;
+        // The previous result is dropped before the new one is built: the two are never
+        // held together (peak memory stays near the command line's).
+        state.last = None;
         let configured = match self.host.configure(root) {
             Ok(c) => c,
             Err(e) => {

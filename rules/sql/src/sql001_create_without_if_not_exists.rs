@@ -178,11 +178,16 @@ fn check(
             let fix = common::insert_after(cx, u, st, 0, "OR REPLACE")
                 .filter(|_| !constraint_trigger)
                 .map(|e| Fix::safe("add `OR REPLACE`", vec![e]));
-            CreateWithoutIfNotExists::META
-                .diagnostic(format!(
+            let message = if constraint_trigger {
+                "`CREATE CONSTRAINT TRIGGER` without a `DROP TRIGGER IF EXISTS` before it is not re-runnable".to_owned()
+            } else {
+                format!(
                     "`CREATE {}` without `OR REPLACE` is not re-runnable",
                     c.object.phrase
-                ))
+                )
+            };
+            CreateWithoutIfNotExists::META
+                .diagnostic(message)
                 .at(span, label)
                 .help(help)
                 .with_fix(fix)
@@ -255,6 +260,9 @@ mod tests {
         assert_eq!(ds.len(), 2);
         assert!(ds[0].fix.is_some());
         assert!(ds[1].fix.is_none());
+        assert!(ds[1]
+            .message
+            .starts_with("`CREATE CONSTRAINT TRIGGER` without a `DROP TRIGGER IF EXISTS`"));
         let help = ds[1].help.as_deref().unwrap_or("");
         assert!(help.contains("DROP TRIGGER IF EXISTS"), "{help}");
         assert!(
