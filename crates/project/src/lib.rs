@@ -27,6 +27,7 @@ pub mod graph;
 mod load;
 pub mod migration;
 pub mod modules;
+pub mod pyvalue;
 pub mod renames;
 pub mod report;
 pub mod settings;
