@@ -182,12 +182,15 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
             }
         })
         .collect();
+    let rules: Vec<&'static dyn djcheck_linter::Rule> = all
+        .into_iter()
+        .filter(|r| selection.runs(r.meta().code, r.meta().on_by_default))
+        .collect();
+    // models.py is read only for the rule comparing it with the migrations.
+    load.skip_models = !rules.iter().any(|r| r.meta().code == MODEL_CHANGES);
     let opts = RunOptions {
         load,
-        rules: all
-            .into_iter()
-            .filter(|r| selection.runs(r.meta().code, r.meta().on_by_default))
-            .collect(),
+        rules,
         severity,
         threads: a.threads,
         known_codes: codes.clone(),
@@ -498,6 +501,9 @@ pub(crate) fn load_options(
         ..LoadOptions::default()
     }
 }
+
+/// The rule that compares models.py with the migrations: the models are read for it.
+const MODEL_CHANGES: &str = "MIG010";
 
 /// Where `--write-baseline` writes when neither a path nor the config key `baseline` says.
 const DEFAULT_BASELINE: &str = "djcheck-baseline.json";

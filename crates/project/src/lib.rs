@@ -26,6 +26,7 @@ pub mod git;
 pub mod graph;
 mod load;
 pub mod migration;
+pub mod models;
 pub mod modules;
 pub mod pyvalue;
 pub mod renames;
@@ -54,6 +55,8 @@ pub enum FileRole {
     Entrypoint,
     /// A URL module (or a module it imports).
     Urls,
+    /// A models module (or a module it imports).
+    Models,
     /// A path met while walking (a symlink loop, an unreadable folder).
     Walk,
 }
@@ -66,6 +69,7 @@ impl FileRole {
             FileRole::AppConfig => "app configuration",
             FileRole::Entrypoint => "entry point",
             FileRole::Urls => "URL configuration",
+            FileRole::Models => "models module",
             FileRole::Walk => "path",
         }
     }
@@ -155,6 +159,8 @@ pub struct LoadOptions {
     pub analysis: AnalysisOptions,
     /// A git revision to compare with (rename detection and diff mode).
     pub base: Option<git::BaseRef>,
+    /// Do not read the models modules (no rule selected needs them).
+    pub skip_models: bool,
 }
 
 /// The custom user model, as configured.
@@ -203,6 +209,8 @@ pub struct Project {
     pub graph: Graph,
     /// The model state over the graph, down to fields (see [`state`]).
     pub state: state::ModelState,
+    /// The models declared in models.py compared with that state (see [`models`]).
+    pub models: models::ModelsReport,
     pub universe: AppUniverse,
     pub options: AnalysisOptions,
     /// The URL tree from ROOT_URLCONF.

@@ -790,7 +790,7 @@ fn from_expr(e: &Expr, names: &ImportMap, b: &ModuleBindings<'_>, depth: usize) 
         return PyValue::Unknown;
     }
     let rec = |x: &Expr| from_expr(x, names, b, depth + 1);
-    if let Some(v) = literal(e, &rec) {
+    if let Some(v) = literal(e, &mut |x| rec(x)) {
         return v;
     }
     match e {
@@ -851,7 +851,7 @@ fn from_expr(e: &Expr, names: &ImportMap, b: &ModuleBindings<'_>, depth: usize) 
 }
 
 /// Literal displays, whatever reads their items: strings, numbers, containers.
-pub fn literal(e: &Expr, item: &dyn Fn(&Expr) -> PyValue) -> Option<PyValue> {
+pub fn literal(e: &Expr, item: &mut dyn FnMut(&Expr) -> PyValue) -> Option<PyValue> {
     Some(match e {
         Expr::StringLiteral(s) => PyValue::Str(s.value.to_str().to_owned()),
         Expr::BytesLiteral(bl) => PyValue::Bytes(bl.value.bytes().collect()),
@@ -884,7 +884,7 @@ pub fn literal(e: &Expr, item: &dyn Fn(&Expr) -> PyValue) -> Option<PyValue> {
     })
 }
 
-fn seq(elts: &[Expr], item: &dyn Fn(&Expr) -> PyValue) -> Option<Vec<PyValue>> {
+fn seq(elts: &[Expr], item: &mut dyn FnMut(&Expr) -> PyValue) -> Option<Vec<PyValue>> {
     let mut out = Vec::with_capacity(elts.len());
     for e in elts {
         if e.is_starred_expr() {

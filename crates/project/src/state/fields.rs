@@ -66,8 +66,10 @@ pub struct ModelDef {
     /// `managers`, as a list of `(name, manager)` pairs (empty when none was given).
     pub managers: PyValue,
     /// Index into `Project::migrations` of the migration that last changed the options,
-    /// indexes, constraints or managers (or created the model).
+    /// indexes, constraints or managers (or created the model), and that operation's
+    /// range.
     pub options_by: usize,
+    pub options_range: djcheck_python::TextRange,
     /// False when an operation djcheck could not read may have changed the model, or a
     /// field or option it holds is not literal.
     pub known: bool,
@@ -168,8 +170,10 @@ enum Effect {
 #[derive(Debug, Clone)]
 struct Event {
     effect: Effect,
-    /// Index into `Project::migrations` of the migration whose operation it is.
+    /// Index into `Project::migrations` of the migration whose operation it is, and
+    /// the operation's range.
     migration: usize,
+    range: djcheck_python::TextRange,
 }
 
 /// A model as some set of its events leaves it.
@@ -278,7 +282,7 @@ impl FieldState {
             let Some(ev) = self.events[id as usize].get(e as usize) else {
                 continue;
             };
-            def = apply(def, &ev.effect, ev.migration);
+            def = apply(def, &ev.effect, (ev.migration, ev.range));
         }
         def
     }
@@ -425,7 +429,7 @@ impl Cursor<'_> {
                     .and_then(|s| self.state.lookup(s, &key))
                     .map(|d| Arc::new(d.clone())),
             };
-            let next = apply(prev, &effect, migration);
+            let next = apply(prev, &effect, (migration, op.range));
             self.changed.insert(key, next);
         }
     }
@@ -490,6 +494,7 @@ fn effects_of(
                         .collect(),
                     managers: managers.clone(),
                     options_by: migration,
+                    options_range: n.range,
                     known,
                 })),
             ));
@@ -651,7 +656,8 @@ fn effects_of(
                         Some(v) => v.clone(),
                         None => current(&k),
                     };
-                    let next = apply(prev.map(Arc::new), &e, migration).map(|d| (*d).clone());
+                    let next =
+                        apply(prev.map(Arc::new), &e, (migration, s.range)).map(|d| (*d).clone());
                     local.insert(k.clone(), next);
                     out.push((k, e));
                 }
@@ -665,7 +671,12 @@ fn effects_of(
     }
 }
 
-fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect, migration: usize) -> Option<Arc<ModelDef>> {
+fn apply(
+    prev: Option<Arc<ModelDef>>,
+    effect: &Effect,
+    at: (usize, djcheck_python::TextRange),
+) -> Option<Arc<ModelDef>> {
+    let (migration, range) = at;
     match effect {
         Effect::Create(def) => return Some(def.clone()),
         Effect::Delete => return None,
@@ -763,6 +774,7 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect, migration: usize) -> Opti
             }
             def.known &= o.complete;
             def.options_by = migration;
+            def.options_range = range;
         }
         Effect::Table(t) => {
             def.options.retain(|k| k.name != "db_table");
@@ -777,6 +789,7 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect, migration: usize) -> Opti
                     .push(("db_table".to_owned(), PyValue::Str(t.clone())));
             }
             def.options_by = migration;
+            def.options_range = range;
         }
         Effect::SetOption(key, value) => {
             def.option_values.retain(|(k, _)| k != key);
@@ -785,6 +798,7 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect, migration: usize) -> Opti
                 None => def.known = false,
             }
             def.options_by = migration;
+            def.options_range = range;
         }
         Effect::Managers(m) => {
             match m {
@@ -792,10 +806,12 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect, migration: usize) -> Opti
                 None => def.known = false,
             }
             def.options_by = migration;
+            def.options_range = range;
         }
         Effect::Repoint { old, new } => repoint(&mut def, old, new),
         Effect::AddPart { index, part } => {
             def.options_by = migration;
+            def.options_range = range;
             if *index {
                 def.indexes.push(part.clone());
             } else {
@@ -812,6 +828,7 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect, migration: usize) -> Opti
             list.retain(|p| p.name.as_deref() != Some(name.as_str()));
             def.known &= list.len() < before;
             def.options_by = migration;
+            def.options_range = range;
         }
         Effect::RenameIndex { old, new } => {
             match def
@@ -826,9 +843,11 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect, migration: usize) -> Opti
                 None => def.known = false,
             }
             def.options_by = migration;
+            def.options_range = range;
         }
         Effect::Together { unique, value } => {
             def.options_by = migration;
+            def.options_range = range;
             let target = if *unique {
                 &mut def.unique_together
             } else {
@@ -1057,11 +1076,12 @@ pub(super) fn build(
                         Err(_) => (Vec::new(), None),
                     },
                 };
-                let def = apply(prev, &effect, mi);
+                let def = apply(prev, &effect, (mi, op.range));
                 let ev = st.events[id as usize].len() as u32;
                 st.events[id as usize].push(Event {
                     effect,
                     migration: mi,
+                    range: op.range,
                 });
                 applied.push(ev);
                 changed.insert(id, Version { applied, def });
