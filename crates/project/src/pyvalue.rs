@@ -801,7 +801,12 @@ fn from_expr(e: &Expr, names: &ImportMap, b: &ModuleBindings<'_>, depth: usize) 
             }
             match b.get(id) {
                 Some(bound) if !std::ptr::eq(bound, e) => rec(bound),
-                _ => PyValue::Unknown,
+                Some(_) => PyValue::Unknown,
+                None => match id {
+                    "dict" | "list" | "tuple" | "set" | "frozenset" | "str" | "int" | "float"
+                    | "bool" | "bytes" | "object" => PyValue::Ref(format!("builtins.{id}")),
+                    _ => PyValue::Unknown,
+                },
             }
         }
         Expr::Attribute(_) => {

@@ -233,8 +233,8 @@ fn diagnostic(project: &Project, o: &ModelOutcome, c: &Change) -> Diagnostic {
                     list(removed)
                 ),
                 _ => format!(
-                    "the {}s of `{model}` differ from the migrations: {} in models.py, {} in the migrations{since}",
-                    what,
+                    "the {} of `{model}` differ from the migrations: {} in models.py, {} in the migrations{since}",
+                    if *constraints { "constraints" } else { "indexes" },
                     list(added),
                     list(removed)
                 ),

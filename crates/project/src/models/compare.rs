@@ -115,6 +115,8 @@ pub struct ModelsReport {
     pub outcomes: Vec<ModelOutcome>,
     /// Apps whose models were not compared at all, with why.
     pub skipped_apps: Vec<(String, String)>,
+    /// Apps with migrations but no models module: nothing to compare.
+    pub without_models_module: Vec<String>,
 }
 
 impl ModelsReport {
@@ -160,6 +162,11 @@ pub fn compare(declared: &Declared, input: &Input<'_>) -> ModelsReport {
         .map(|a| a.label.as_str())
         .collect();
     for app in labels {
+        let here = declared.models.iter().any(|m| m.app == app);
+        if declared.without_module.contains(app) && !here {
+            report.without_models_module.push(app.to_owned());
+            continue;
+        }
         if let Some(why) = app_uncertain(app, input) {
             report.skipped_apps.push((app.to_owned(), why));
             continue;

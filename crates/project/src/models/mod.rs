@@ -145,6 +145,9 @@ pub struct Declared {
     /// can't be read, a class defined under a condition...). A model of the migrations
     /// missing from `models` is then not reported.
     pub incomplete: std::collections::BTreeMap<String, String>,
+    /// Apps with no models module: Django imports none for them, and what their
+    /// migrations create is not compared (models declared elsewhere, or a partial tree).
+    pub without_module: std::collections::BTreeSet<String>,
     /// Per app label: lowercased names of classes that may be models (a base outside
     /// the project, a class under a condition), with why they can't be read.
     pub maybe_models:

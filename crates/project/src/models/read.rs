@@ -270,9 +270,10 @@ pub(crate) fn read(
         if r.resolves(&m) {
             queue.push((m, true));
         } else {
-            // Django imports `<app>.models` only when it exists; an app without one has
-            // no models of its own.
-            let _ = label;
+            // Django imports `<app>.models` only when it exists. Models of the
+            // migrations of an app without one may be declared anywhere (or the tree is
+            // partial): their absence proves nothing.
+            out.without_module.insert(label.clone());
         }
     }
     let mut seen: BTreeMap<String, bool> = BTreeMap::new();
@@ -709,7 +710,7 @@ impl Reader<'_, '_> {
                 }
                 match name {
                     "dict" | "list" | "tuple" | "set" | "frozenset" | "str" | "int" | "bool"
-                    | "float" | "object" => R::Qual(format!("builtins.{name}")),
+                    | "float" | "bytes" | "object" => R::Qual(format!("builtins.{name}")),
                     _ => R::Unknown,
                 }
             }
@@ -1023,11 +1024,20 @@ impl Reader<'_, '_> {
             None => self.kind_of(&bases),
         };
         let (body, locals) = self.read_body(c, file, def, &kind);
-        let kind = match (&kind, &body.meta) {
-            (Kind::Model { .. }, _) => Kind::Model {
+        let kind = match kind {
+            Kind::Model { .. } => Kind::Model {
                 abstract_: self.own_abstract(c, &body),
             },
-            _ => kind,
+            // `use_in_migrations` of the class's own body wins over its bases'.
+            Kind::Manager { use_in_migrations } => Kind::Manager {
+                use_in_migrations: match locals.get("use_in_migrations") {
+                    Some(R::Value(PyValue::Bool(b))) => Some(*b),
+                    Some(_) => None,
+                    None if body.names.contains("use_in_migrations") => None,
+                    None => use_in_migrations,
+                },
+            },
+            other => other,
         };
         Info {
             span: Span::new(file, def.name.range),
