@@ -909,11 +909,13 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>, n: &ImportMap) -> Operation {
         // django-pg-migration-tools' safer variants do what Django's do to the state.
         "AddField" | "SaferAddFieldForeignKey" | "SaferAddFieldOneToOne" => OpKind::AddField {
             model: lit(arg(0, "model_name")),
-            field: field_with_name(arg(2, "field"), arg(1, "name"), b, n),
+            field: field_with_name(arg(2, "field"), arg(1, "name"), b, n)
+                .map(|f| preserving_default(f, arg(3, "preserve_default"))),
         },
         "AlterField" | "SaferAlterFieldSetNotNull" => OpKind::AlterField {
             model: lit(arg(0, "model_name")),
-            field: field_with_name(arg(2, "field"), arg(1, "name"), b, n),
+            field: field_with_name(arg(2, "field"), arg(1, "name"), b, n)
+                .map(|f| preserving_default(f, arg(3, "preserve_default"))),
         },
         "RemoveField" | "SaferRemoveFieldForeignKey" => OpKind::RemoveField {
             model: lit(arg(0, "model_name")),
@@ -1126,6 +1128,29 @@ fn field_with_name(
     let mut f = field_of(field?, b, n)?;
     f.name = lit(name);
     Some(f)
+}
+
+/// AddField/AlterField with `preserve_default=False`: the default was a one-off value
+/// for the rows already there, and Django's state keeps the field without it.
+fn preserving_default(mut f: Field, preserve: Option<&Expr>) -> Field {
+    let Some(p) = preserve else { return f };
+    match eval::bool_value(p) {
+        Some(true) => f,
+        Some(false) => {
+            f.kwargs.retain(|k| k.name != "default");
+            let mut call = (*f.call).clone();
+            call.kwargs.retain(|(k, _)| k != "default");
+            f.call = Arc::new(call);
+            f
+        }
+        None => {
+            // Unknown: whether the default stays is not known.
+            let mut call = (*f.call).clone();
+            call.splat = true;
+            f.call = Arc::new(call);
+            f
+        }
+    }
 }
 
 /// `models.Index(...)`, `models.UniqueConstraint(...)`, `models.CheckConstraint(...)`.

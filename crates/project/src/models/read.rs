@@ -219,6 +219,8 @@ struct Reader<'i, 'a> {
     choices: BTreeMap<ClassRef, Option<Rc<Vec<(String, PyValue, PyValue)>>>>,
     depth: usize,
     definitions: BTreeSet<String>,
+    /// Classes changed after their class statement (`Model.add_to_class(...)`).
+    modified: BTreeSet<ClassRef>,
 }
 
 /// Reads every model of the project's apps.
@@ -261,6 +263,7 @@ pub(crate) fn read(
         choices: BTreeMap::new(),
         depth: 0,
         definitions: BTreeSet::new(),
+        modified: BTreeSet::new(),
     };
 
     // The models modules, and the project modules they import (transitively).
@@ -335,6 +338,9 @@ pub(crate) fn read(
     }
 
     let defaults = default_auto_fields(&mut r, &packages, installed, settings);
+    for module in seen.keys() {
+        r.note_modified_classes(module);
+    }
 
     for (module, certain) in &seen {
         let Some((file, parsed, _)) = r.parsed(module) else {
@@ -1348,6 +1354,69 @@ impl Reader<'_, '_> {
         }
     }
 
+    /// Records the classes a module changes after their class statement: `X.add_to_class
+    /// (...)`, `field.contribute_to_class(X, ...)`, `setattr(X, ...)`, `X.attr = ...`.
+    fn note_modified_classes(&mut self, module: &str) {
+        let Some((_, parsed, _)) = self.parsed(module) else {
+            return;
+        };
+        let mut targets: Vec<&Expr> = Vec::new();
+        fn walk<'a>(body: &'a [Stmt], depth: usize, out: &mut Vec<&'a Expr>) {
+            if depth > 4 {
+                return;
+            }
+            for s in body {
+                match s {
+                    Stmt::Expr(e) => {
+                        if let Expr::Call(c) = e.value.as_ref() {
+                            match c.func.as_ref() {
+                                Expr::Attribute(a) if a.attr.id.as_str() == "add_to_class" => {
+                                    out.push(&a.value)
+                                }
+                                Expr::Attribute(a)
+                                    if a.attr.id.as_str() == "contribute_to_class" =>
+                                {
+                                    out.extend(c.arguments.args.first())
+                                }
+                                Expr::Name(n) if n.id.as_str() == "setattr" => {
+                                    out.extend(c.arguments.args.first())
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    Stmt::Assign(a) => {
+                        for t in &a.targets {
+                            if let Expr::Attribute(x) = t {
+                                out.push(&x.value);
+                            }
+                        }
+                    }
+                    Stmt::If(i) => {
+                        walk(&i.body, depth + 1, out);
+                        for c in &i.elif_else_clauses {
+                            walk(&c.body, depth + 1, out);
+                        }
+                    }
+                    Stmt::Try(t) => {
+                        walk(&t.body, depth + 1, out);
+                        walk(&t.orelse, depth + 1, out);
+                        walk(&t.finalbody, depth + 1, out);
+                    }
+                    Stmt::For(f) => walk(&f.body, depth + 1, out),
+                    Stmt::With(w) => walk(&w.body, depth + 1, out),
+                    _ => {}
+                }
+            }
+        }
+        walk(parsed.body(), 0, &mut targets);
+        for t in targets {
+            if let R::Class(c) = self.expr(t, module, None) {
+                self.modified.insert(c);
+            }
+        }
+    }
+
     /// A field class of the project with no construction of its own.
     fn plain_field_class(&mut self, c: &ClassRef, depth: usize) -> bool {
         if depth > MAX_DEPTH {
@@ -1574,6 +1643,12 @@ impl Reader<'_, '_> {
             .ok_or_else(|| format!("class `{}` can't be read", c.name))?;
         if let Some(p) = &info.body.problem {
             return Err(p.clone());
+        }
+        if self.modified.contains(c) {
+            return Err(format!(
+                "`{}` is changed after its class statement (`add_to_class`, `setattr`...)",
+                c.name
+            ));
         }
         let mut fields: Vec<DeclaredField> = Vec::new();
         let mut maybe = info.body.maybe_fields.clone();
@@ -1937,6 +2012,12 @@ impl Reader<'_, '_> {
             return Err("`Meta.base_manager_name` is set".to_owned());
         }
         let mro = self.mro(&Node::Project(c.clone()), 0)?;
+        if let Some(Node::Project(m)) = mro
+            .iter()
+            .find(|n| matches!(n, Node::Project(x) if self.modified.contains(x)))
+        {
+            return Err(format!("`{}` is changed after its class statement", m.name));
+        }
         // (name, declaration), by depth among model classes, then declaration order.
         let mut managers: Vec<(String, ManagerDecl)> = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
