@@ -652,7 +652,11 @@ fn extract_class(
             _ => {}
         }
     }
-    let mutated = mutated_class_attributes(body);
+    let mut mutated = mutated_class_attributes(body);
+    // In the class body: `operations += [...]`, or attributes set under a condition.
+    for stmt in bodies.iter().flat_map(|b| b.iter()) {
+        conditional_class_attributes(stmt, 0, &mut mutated);
+    }
     // A Migration with its own `__init__` may set any attribute at run time.
     let has_init = bodies
         .iter()
@@ -674,6 +678,61 @@ fn extract_class(
         }
     }
     m
+}
+
+/// Class attributes a statement of the class body changes in a way not read here: an
+/// augmented assignment, or any binding under `if`/`for`/`try`/`with`.
+fn conditional_class_attributes(stmt: &Stmt, depth: usize, out: &mut Vec<&'static str>) {
+    const ATTRS: [&str; 4] = ["dependencies", "replaces", "run_before", "operations"];
+    let mut note = |t: &Expr| {
+        if let Expr::Name(n) = t {
+            if let Some(a) = ATTRS.iter().copied().find(|x| *x == n.id.as_str()) {
+                out.push(a);
+            }
+        }
+    };
+    match stmt {
+        Stmt::AugAssign(a) => note(&a.target),
+        Stmt::Assign(a) if depth > 0 => a.targets.iter().for_each(&mut note),
+        Stmt::AnnAssign(a) if depth > 0 => note(&a.target),
+        Stmt::If(i) => {
+            for s in &i.body {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+            for c in &i.elif_else_clauses {
+                for s in &c.body {
+                    conditional_class_attributes(s, depth + 1, out);
+                }
+            }
+        }
+        Stmt::For(f) => {
+            for s in f.body.iter().chain(&f.orelse) {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+        }
+        Stmt::While(w) => {
+            for s in &w.body {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+        }
+        Stmt::With(w) => {
+            for s in &w.body {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+        }
+        Stmt::Try(t) => {
+            for s in t.body.iter().chain(&t.orelse).chain(&t.finalbody) {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+            for h in &t.handlers {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                for s in &h.body {
+                    conditional_class_attributes(s, depth + 1, out);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Attributes of `Migration` changed by module-level statements after the class:
@@ -1187,6 +1246,20 @@ fn together(e: &Expr, b: &ModuleBindings<'_>) -> Option<Vec<Vec<String>>> {
     if e.is_none_literal_expr() {
         return Some(Vec::new());
     }
+    // `set()`, `set([...])`, as older `makemigrations` wrote them.
+    if let Expr::Call(call) = e {
+        let callee = eval::dotted_name(&call.func);
+        if !matches!(callee.as_deref(), Some("set" | "frozenset"))
+            || !call.arguments.keywords.is_empty()
+        {
+            return None;
+        }
+        return match call.arguments.args.as_ref() {
+            [] => Some(Vec::new()),
+            [one] => together(one, b),
+            _ => None,
+        };
+    }
     let elts: &[Expr] = match e {
         Expr::Set(s) => &s.elts,
         _ => eval::sequence_elements(e)?,
@@ -1194,8 +1267,12 @@ fn together(e: &Expr, b: &ModuleBindings<'_>) -> Option<Vec<Vec<String>>> {
     if elts.is_empty() {
         return Some(Vec::new());
     }
-    // A flat tuple of names is one group.
+    // A flat tuple of names is one group (Django's `normalize_together`); a set of names
+    // is not normalized by Django, and its pairs would be the names' characters.
     if elts.iter().all(|x| eval::str_value(x).is_some()) {
+        if matches!(e, Expr::Set(_)) {
+            return None;
+        }
         return Some(vec![elts.iter().filter_map(eval::str_value).collect()]);
     }
     let mut out = Vec::new();

@@ -34,6 +34,9 @@ pub enum PyValue {
     Ref(String),
     /// `settings.NAME`.
     Setting(String),
+    /// A value derived by convention, not read (the label of a library's model from its
+    /// module path): equal when the same, undecided otherwise.
+    Likely(Box<PyValue>),
     /// An object built by a call: a validator, `Decimal("1.0")`, `Q(...)`, an index, a
     /// field given as an argument. What Django's `deconstruct()` gives for it, when the
     /// object deconstructs to the call that built it.
@@ -212,6 +215,10 @@ pub fn py_eq(a: &PyValue, b: &PyValue, exact: &dyn Fn(&str) -> bool) -> Option<b
     use PyValue as V;
     match (a, b) {
         (V::Unknown, _) | (_, V::Unknown) => None,
+        (V::Likely(x), y) | (y, V::Likely(x)) => match py_eq(x, y, exact) {
+            Some(true) => Some(true),
+            _ => None,
+        },
         (V::None, V::None) => Some(true),
         // Numbers compare across types: True == 1 == 1.0, Decimal("1.0") == 1.
         (x, y) if number(x).is_some() && number(y).is_some() => {
@@ -375,12 +382,9 @@ fn dedup(x: &[PyValue], exact: &dyn Fn(&str) -> bool) -> Option<Vec<PyValue>> {
     for a in x {
         let mut dup = false;
         for b in &out {
-            match py_eq(a, b, exact)? {
-                true => {
-                    dup = true;
-                    break;
-                }
-                false => {}
+            if py_eq(a, b, exact)? {
+                dup = true;
+                break;
             }
         }
         if !dup {
@@ -533,6 +537,7 @@ impl fmt::Display for PyValue {
             }
             PyValue::Ref(p) => f.write_str(short_path(p)),
             PyValue::Setting(s) => write!(f, "settings.{s}"),
+            PyValue::Likely(v) => write!(f, "{v}"),
             PyValue::Call(c) => {
                 write!(f, "{}(", short_path(&c.path))?;
                 let mut first = true;
@@ -775,7 +780,26 @@ pub fn simplify_call(call: CallValue) -> PyValue {
         }
         _ => {}
     }
+    if !builds_itself(&call.path) {
+        // A function's result (`int_list_validator(...)` returns a RegexValidator): not
+        // what the call says.
+        return PyValue::Unknown;
+    }
     PyValue::Call(Arc::new(call))
+}
+
+/// Whether calling `path` builds an object that `deconstruct()` gives back as that very
+/// call: a class (by Python's naming, a capitalized name), a few lower-case classes of
+/// the standard library, and Django's `SET()`.
+fn builds_itself(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    if last.chars().next().is_some_and(char::is_uppercase) {
+        return true;
+    }
+    matches!(
+        path,
+        "datetime.date" | "datetime.datetime" | "datetime.time" | "datetime.timedelta"
+    )
 }
 
 /// Reads a value from a migration's source, resolving names through the module's

@@ -333,6 +333,33 @@ impl ProjectReport {
         self.models_decided = m.decided();
         self.models_undecidable = m.undecidable();
         let what = |app: &str| format!("model changes of app `{app}` (MIG010)");
+        if let Some(cmd) = &m.overridden {
+            self.push(
+                "model changes (MIG010)",
+                format!("not compared: the project overrides `makemigrations` ({cmd}), which may write migrations its own way"),
+                None,
+                None,
+            );
+        }
+        if !m.test_apps.is_empty() {
+            let shown: Vec<String> = m
+                .test_apps
+                .iter()
+                .take(5)
+                .map(|a| format!("`{a}`"))
+                .collect();
+            let more = m.test_apps.len().saturating_sub(5);
+            self.push(
+                "model changes of test apps (MIG010)",
+                format!(
+                    "not compared: {}{} are under a tests folder and INSTALLED_APPS does not list them",
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ),
+                None,
+                None,
+            );
+        }
         for (app, why) in &m.skipped_apps {
             self.push(&what(app), format!("not compared: {why}"), None, None);
         }

@@ -117,6 +117,12 @@ pub struct ModelsReport {
     pub skipped_apps: Vec<(String, String)>,
     /// Apps with migrations but no models module: nothing to compare.
     pub without_models_module: Vec<String>,
+    /// Apps of test suites (under a `tests` folder, not confirmed installed): not
+    /// compared.
+    pub test_apps: Vec<String>,
+    /// The project's own `makemigrations` command, when it has one (nothing is compared:
+    /// it may write migrations differently).
+    pub overridden: Option<String>,
 }
 
 impl ModelsReport {
@@ -146,6 +152,11 @@ pub struct Input<'a> {
     /// migrations), by app label: a model of the migrations missing from models.py is
     /// reported only when no class of that name exists there.
     pub classes_in_app: &'a dyn Fn(&str) -> BTreeSet<String>,
+    /// Where the project adds fields or models at run time (`add_to_class`, a
+    /// translation or history library), if anywhere: then nothing is reported removed.
+    pub dynamic: &'a dyn Fn() -> Option<String>,
+    /// Project app folders that INSTALLED_APPS lists.
+    pub installed_dirs: BTreeSet<String>,
 }
 
 /// Compares every model.
@@ -162,6 +173,10 @@ pub fn compare(declared: &Declared, input: &Input<'_>) -> ModelsReport {
         .map(|a| a.label.as_str())
         .collect();
     for app in labels {
+        if is_test_app(app, input) {
+            report.test_apps.push(app.to_owned());
+            continue;
+        }
         let here = declared.models.iter().any(|m| m.app == app);
         if declared.without_module.contains(app) && !here {
             report.without_models_module.push(app.to_owned());
@@ -201,6 +216,30 @@ pub fn compare(declared: &Declared, input: &Input<'_>) -> ModelsReport {
     report
 }
 
+/// An app of a test suite: its package is under a `tests`/`test` folder (or is one),
+/// and INSTALLED_APPS does not confirm it is installed where `makemigrations` runs.
+fn is_test_app(app: &str, input: &Input<'_>) -> bool {
+    input.apps.iter().filter(|a| a.label == app).any(|a| {
+        let Some(dir) = &a.dir else { return false };
+        if input.installed_dirs.contains(dir) {
+            return false;
+        }
+        dir.split('/').any(|seg| {
+            matches!(
+                seg,
+                "tests"
+                    | "test"
+                    | "testapp"
+                    | "testapps"
+                    | "test_app"
+                    | "testproject"
+                    | "test_project"
+            ) || seg.starts_with("tests_")
+                || seg.starts_with("test_")
+        })
+    })
+}
+
 /// Why an app's final state is not known.
 fn app_uncertain(app: &str, input: &Input<'_>) -> Option<String> {
     let g = input.graph;
@@ -235,6 +274,58 @@ fn app_uncertain(app: &str, input: &Input<'_>) -> Option<String> {
                     m.name
                 ));
             }
+            if let Some(op) = unknown_state_operation(&m.operations) {
+                return Some(format!(
+                    "migration `{}` has an operation djcheck can't read (`{op}`), which may change any model of the app",
+                    m.name
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Operations of libraries that change no model (extensions, collations, markers).
+const NO_STATE_OPERATIONS: &[&str] = &[
+    "CreateExtension",
+    "HStoreExtension",
+    "CITextExtension",
+    "TrigramExtension",
+    "UnaccentExtension",
+    "BtreeGinExtension",
+    "BtreeGistExtension",
+    "CryptoExtension",
+    "BloomExtension",
+    "CreateCollation",
+    "RemoveCollation",
+    "IgnoreMigration",
+];
+
+/// An operation djcheck does not decode, naming no model, on the state side of a
+/// migration: it may change any model of the app.
+fn unknown_state_operation(ops: &[crate::migration::Operation]) -> Option<String> {
+    use crate::migration::OpKind;
+    for op in ops {
+        match &op.kind {
+            OpKind::Unknown { name, model: None } => {
+                let n = name.clone().unwrap_or_else(|| "…".to_owned());
+                if !NO_STATE_OPERATIONS.contains(&n.as_str()) {
+                    return Some(n);
+                }
+            }
+            OpKind::SeparateDatabaseAndState { state, .. } => {
+                if let Some(n) = unknown_state_operation(state) {
+                    return Some(n);
+                }
+            }
+            OpKind::RunSql {
+                state_operations, ..
+            } => {
+                if let Some(n) = unknown_state_operation(state_operations) {
+                    return Some(n);
+                }
+            }
+            _ => {}
         }
     }
     None
@@ -323,6 +414,12 @@ fn removed(
             .push("an operation djcheck can't read may delete it".to_owned());
         return o;
     }
+    if let Some(at) = (input.dynamic)() {
+        o.undecided.push(format!(
+            "the project creates models or fields at run time ({at})"
+        ));
+        return o;
+    }
     o.changes.push(Change {
         kind: ChangeKind::ModelRemoved,
         at,
@@ -371,6 +468,7 @@ fn compare_model(
     if !s.known {
         o.undecided
             .push("an operation djcheck can't read changes it in the migrations".to_owned());
+        return o;
     }
     let (Some(new_kind), Some(old_kind)) = (d.kind, state_kind(s)) else {
         o.undecided
@@ -470,7 +568,12 @@ fn compare_model(
             Some(new) => {
                 let old: BTreeSet<Vec<String>> = s.unique_together.iter().cloned().collect();
                 let newset: BTreeSet<Vec<String>> = new.iter().cloned().collect();
-                if old != newset {
+                let only_fewer = newset.is_subset(&old);
+                if old != newset && only_fewer && (input.dynamic)().is_some() {
+                    // A library adding fields at run time may add groups too.
+                    o.undecided
+                        .push("`Meta.unique_together` may be extended at run time".to_owned());
+                } else if old != newset {
                     o.changes.push(Change {
                         kind: ChangeKind::UniqueTogether {
                             new,
@@ -515,7 +618,12 @@ fn compare_model(
                 .map(|p| django::deconstruct_part(&p.value, &|_| None))
                 .collect();
             match multiset_diff(&new, &old, &exact) {
-                Some((added, removed)) => {
+                Some((added, mut removed)) => {
+                    if !removed.is_empty() && (input.dynamic)().is_some() {
+                        o.undecided
+                            .push(format!("`Meta.{key}` may be extended at run time"));
+                        removed.clear();
+                    }
                     if !added.is_empty() || !removed.is_empty() {
                         o.changes.push(Change {
                             kind: ChangeKind::Parts {
@@ -609,13 +717,10 @@ fn multiset_diff(
             if used[j] {
                 continue;
             }
-            match py_eq(n, x, exact)? {
-                true => {
-                    used[j] = true;
-                    found = true;
-                    break;
-                }
-                false => {}
+            if py_eq(n, x, exact)? {
+                used[j] = true;
+                found = true;
+                break;
             }
         }
         if !found {
@@ -633,7 +738,8 @@ fn multiset_diff(
 
 /// The name Django gives an index declared without one (`Index.set_name_with_model`).
 fn index_name(d: &DeclaredModel, c: &CallValue) -> Option<String> {
-    if c.path != "django.db.models.Index" || !c.args.is_empty() {
+    let suffix = django::index_suffix(&c.path)?;
+    if !c.args.is_empty() {
         return None;
     }
     let fields = c.kw("fields")?.items()?;
@@ -666,12 +772,12 @@ fn index_name(d: &DeclaredModel, c: &CallValue) -> Option<String> {
     let first = columns.first()?;
     let mut hash_data: Vec<&str> = vec![&table];
     hash_data.extend(with_order.iter().map(String::as_str));
-    hash_data.push("idx");
+    hash_data.push(suffix);
     let digest = md5::hex(&hash_data);
     let table_part: String = table.chars().take(11).collect();
     let col_part: String = first.chars().take(7).collect();
-    let mut name = format!("{table_part}_{col_part}_{}_idx", &digest[..6]);
-    if name.len() > 30 {
+    let mut name = format!("{table_part}_{col_part}_{}_{suffix}", &digest[..6]);
+    if name.len() > 27 + suffix.len() {
         return None;
     }
     if name.starts_with('_') || name.chars().next().is_some_and(|ch| ch.is_ascii_digit()) {
@@ -743,7 +849,19 @@ fn compare_fields(
                 Some((label, _)) => PyValue::Str(label.clone()),
                 None => match django::contrib_model_label(p) {
                     Some(l) => PyValue::Str(l.to_owned()),
-                    None => PyValue::Unknown,
+                    // A library's model: by Django's default, its app's label is the
+                    // package holding `models` (an AppConfig may set another).
+                    None => match p.rsplit_once('.') {
+                        Some((module, model)) if !declared.definitions.contains(p) => {
+                            let package = module.strip_suffix(".models").unwrap_or(module);
+                            let label = package.rsplit('.').next().unwrap_or(package);
+                            PyValue::Likely(Box::new(PyValue::Str(format!(
+                                "{label}.{}",
+                                model.to_ascii_lowercase()
+                            ))))
+                        }
+                        _ => PyValue::Unknown,
+                    },
                 },
             },
             PyValue::Str(s) if s == "self" => PyValue::Str(own_label.clone()),
@@ -866,8 +984,21 @@ fn compare_fields(
         .collect();
     let mut added: Vec<&DeclaredField> = fields
         .iter()
-        .filter(|f| !old_names.contains(f.name.as_str()))
+        .filter(|f| !old_names.contains(f.name.as_str()) && !maybe.contains(f.name.as_str()))
         .collect();
+    // Fields added at run time (a translation library's `title_en`, `add_to_class`) are
+    // in the migrations but in no class body: nothing is reported removed then.
+    if !removed.is_empty() {
+        if let Some(at) = (input.dynamic)() {
+            for r in &removed {
+                o.undecided.push(format!(
+                    "field `{}` is not declared, and the project adds fields at run time ({at})",
+                    r.name
+                ));
+            }
+            removed.clear();
+        }
+    }
     // Renames: one removed and one added with the same definition.
     let mut renames: Vec<(&FieldDef, &DeclaredField)> = Vec::new();
     for r in removed.clone() {
@@ -912,6 +1043,9 @@ fn compare_fields(
         });
     }
     for f in fields {
+        if maybe.contains(f.name.as_str()) {
+            continue;
+        }
         let Some(old) = s.fields.iter().find(|x| x.name == f.name) else {
             continue;
         };

@@ -733,10 +733,8 @@ pub fn deconstruct(
                 }
             }
         }
-        "URLField" => {
-            if is(out.get("max_length"), &PyValue::Int(200)) {
-                out.remove("max_length");
-            }
+        "URLField" if is(out.get("max_length"), &PyValue::Int(200)) => {
+            out.remove("max_length");
         }
         "BinaryField" => match get("editable").and_then(truthy) {
             Some(true) => {
@@ -900,8 +898,18 @@ pub fn deconstruct_part(v: &PyValue, auto_name: &dyn Fn(&CallValue) -> Option<St
         .collect();
     let mut out: Vec<(String, PyValue)> = Vec::new();
     let truthy_or_unknown = |v: &PyValue| truthy(v) != Some(false);
+    let postgres_extra: &[&str] = match c.path.as_str() {
+        "django.contrib.postgres.indexes.GinIndex" => &["fastupdate", "gin_pending_list_limit"],
+        "django.contrib.postgres.indexes.GistIndex" => &["buffering", "fillfactor"],
+        "django.contrib.postgres.indexes.BTreeIndex" => &["fillfactor", "deduplicate_items"],
+        "django.contrib.postgres.indexes.HashIndex" => &["fillfactor"],
+        "django.contrib.postgres.indexes.BrinIndex" => &["autosummarize", "pages_per_range"],
+        "django.contrib.postgres.indexes.SpGistIndex" => &["fillfactor"],
+        _ => &[],
+    };
+    let is_index = index_suffix(&c.path).is_some();
     match c.path.as_str() {
-        "django.db.models.Index" => {
+        _ if is_index => {
             let name = match kw("name") {
                 Some(PyValue::Str(s)) if !s.is_empty() => PyValue::Str(s.clone()),
                 Some(PyValue::Str(_)) | Some(PyValue::None) | None => match auto_name(c) {
@@ -937,6 +945,13 @@ pub fn deconstruct_part(v: &PyValue, auto_name: &dyn Fn(&CallValue) -> Option<St
                         v.items()
                             .map_or(PyValue::Unknown, |i| PyValue::Tuple(i.to_vec())),
                     ));
+                }
+            }
+            for k in postgres_extra {
+                if let Some(v) = kw(k) {
+                    if *v != PyValue::None {
+                        out.push(((*k).into(), v.clone()));
+                    }
                 }
             }
         }
@@ -994,7 +1009,14 @@ pub fn deconstruct_part(v: &PyValue, auto_name: &dyn Fn(&CallValue) -> Option<St
                 }
             }
         }
-        _ => return v.clone(),
+        // Another class: compared as written, and only when named (an unnamed one gets
+        // a name djcheck does not compute).
+        _ => {
+            return match kw("name") {
+                Some(PyValue::Str(_)) => v.clone(),
+                _ => PyValue::Unknown,
+            }
+        }
     }
     PyValue::Call(Arc::new(CallValue {
         path: c.path.clone(),
@@ -1002,6 +1024,20 @@ pub fn deconstruct_part(v: &PyValue, auto_name: &dyn Fn(&CallValue) -> Option<St
         kwargs: sorted(out),
         splat: false,
     }))
+}
+
+/// The suffix of the names Django gives the indexes of a class (`idx`, `gin`...).
+pub fn index_suffix(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "django.db.models.Index" => "idx",
+        "django.contrib.postgres.indexes.GinIndex" => "gin",
+        "django.contrib.postgres.indexes.GistIndex" => "gist",
+        "django.contrib.postgres.indexes.BTreeIndex" => "btree",
+        "django.contrib.postgres.indexes.HashIndex" => "hash",
+        "django.contrib.postgres.indexes.BrinIndex" => "brin",
+        "django.contrib.postgres.indexes.SpGistIndex" => "spgist",
+        _ => return None,
+    })
 }
 
 fn sorted(mut v: Vec<(String, PyValue)>) -> Vec<(String, PyValue)> {

@@ -160,6 +160,12 @@ pub struct Declared {
     pub definitions: std::collections::BTreeSet<String>,
     /// The primary key name of each declared model (for `to_field`), by key.
     pub pks: std::collections::BTreeMap<(String, String), String>,
+    /// Files of the modules read at module level: their top-level `X.add_to_class(...)`
+    /// is resolved to the class it changes.
+    pub read_files: std::collections::BTreeSet<String>,
+    /// A top-level `add_to_class`/`contribute_to_class` whose class is not resolved:
+    /// it may add a field to any model.
+    pub unresolved_class_change: Option<String>,
 }
 
 /// Reads the models and compares them with the migrations' final state.
@@ -174,8 +180,44 @@ pub(crate) fn analyse(
     graph: &crate::graph::Graph,
     state: &crate::state::ModelState,
 ) -> ModelsReport {
+    // A project's own `makemigrations` may write migrations its own way.
+    if let Some(cmd) = ld
+        .files
+        .iter()
+        .find(|f| f.ends_with("/management/commands/makemigrations.py"))
+    {
+        return ModelsReport {
+            read: true,
+            overridden: Some(cmd.clone()),
+            ..ModelsReport::default()
+        };
+    }
     let declared = read(ld, apps, installed, settings);
     let ld: &crate::load::Loader<'_> = ld;
+    let dynamic_cell: std::cell::OnceCell<Option<String>> = std::cell::OnceCell::new();
+    let dynamic = || -> Option<String> {
+        dynamic_cell
+            .get_or_init(|| {
+                if let Some(at) = &declared.unresolved_class_change {
+                    return Some(at.clone());
+                }
+                for f in &ld.files {
+                    if f.contains("/migrations/") || f.starts_with("migrations/") {
+                        continue;
+                    }
+                    let Ok(text) = ld.read(f) else { continue };
+                    // Top-level statements of the modules read are resolved there.
+                    let nested_only = declared.read_files.contains(f);
+                    if let Some(marker) = run_time_fields(&text, nested_only) {
+                        return Some(format!("`{marker}` in {f}"));
+                    }
+                }
+                None
+            })
+            .clone()
+    };
+    let installed_dirs: std::collections::BTreeSet<String> =
+        installed.iter().filter_map(|i| i.dir.clone()).collect();
     let classes_in_app = |label: &str| -> std::collections::BTreeSet<String> {
         let mut out = std::collections::BTreeSet::new();
         for app in apps.iter().filter(|a| a.label == label) {
@@ -200,10 +242,51 @@ pub(crate) fn analyse(
         migrations,
         graph,
         state,
-        user_model: user_model.map(|u| format!("{}.{}", u.app, u.model.to_ascii_lowercase())),
+        // Only a user model the settings (or the configuration) name: Django's default,
+        // assumed when the settings read do not set it, may not be where makemigrations
+        // runs.
+        user_model: user_model
+            .filter(|u| u.span.is_some() || ld.opts.auth_user_model.is_some())
+            .map(|u| format!("{}.{}", u.app, u.model.to_ascii_lowercase())),
         classes_in_app: &classes_in_app,
+        dynamic: &dynamic,
+        installed_dirs,
     };
     compare::compare(&declared, &input)
+}
+
+/// A call that adds fields or models to classes at run time, in a module's text:
+/// `add_to_class`, `contribute_to_class` outside a field's own override, and the
+/// registration calls of the libraries that do (django-modeltranslation, django-parler,
+/// django-simple-history, django-mptt).
+/// With `nested_only`, unindented lines are skipped (`add_to_class` there is resolved).
+fn run_time_fields(text: &str, nested_only: bool) -> Option<&'static str> {
+    for line in text.split(['\n', '\r']) {
+        let l = line.trim_start();
+        if l.starts_with('#') {
+            continue;
+        }
+        // A top-level line of a module read is resolved there.
+        let resolved = nested_only && l.len() == line.len();
+        if resolved || l.starts_with("def ") {
+            // Not a call adding a field; a library registration is still one.
+        } else if l.contains("add_to_class(") {
+            return Some("add_to_class");
+        } else if l.contains("contribute_to_class(") && !l.contains("super(") {
+            return Some("contribute_to_class");
+        }
+        for m in [
+            "TranslationOptions",
+            "TranslatedFields(",
+            "HistoricalRecords(",
+            "mptt.register(",
+        ] {
+            if l.contains(m) {
+                return Some(m);
+            }
+        }
+    }
+    None
 }
 
 /// Lowercased names of the classes a module's text defines (`class Name(` or

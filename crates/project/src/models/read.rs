@@ -216,12 +216,26 @@ struct Reader<'i, 'a> {
     cache: Rc<RefCell<Cache>>,
     infos: BTreeMap<ClassRef, Option<Rc<Info>>>,
     busy: BTreeSet<ClassRef>,
-    choices: BTreeMap<ClassRef, Option<Rc<Vec<(String, PyValue, PyValue)>>>>,
+    choices: BTreeMap<ClassRef, Option<Rc<Choices>>>,
     depth: usize,
     definitions: BTreeSet<String>,
     /// Classes changed after their class statement (`Model.add_to_class(...)`).
     modified: BTreeSet<ClassRef>,
+    /// The class statement being read: its module and its index among the module's
+    /// statements. A module-level name bound again after it had another value there.
+    at: Option<(String, usize)>,
+    /// Per module: the index of the last top-level statement binding each name.
+    last_binding: BTreeMap<String, Rc<BTreeMap<String, usize>>>,
+    /// The first `add_to_class`/`contribute_to_class` on a class not resolved.
+    unresolved_class_change: Option<String>,
 }
+
+/// The members of an enumeration class: name, value, label.
+type Choices = Vec<(String, PyValue, PyValue)>;
+/// Local fields, and the names of class attributes that may be fields.
+type LocalFields = (Vec<DeclaredField>, Vec<(String, Span)>);
+/// `Meta` options with where each is set, or why they are not known.
+type Options = Result<Vec<(String, PyValue, Option<Span>)>, String>;
 
 /// Reads every model of the project's apps.
 pub(crate) fn read(
@@ -235,9 +249,12 @@ pub(crate) fn read(
     let mut packages: BTreeMap<String, String> = BTreeMap::new();
     for a in apps {
         let Some(dir) = &a.dir else { continue };
-        let dotted = ld
-            .modules
-            .module_name(&format!("{dir}/__init__.py"))
+        // The name INSTALLED_APPS imports it by, else the one from the deepest source
+        // root (`src/pkg` is `pkg`).
+        let dotted = installed
+            .iter()
+            .find(|i| i.dir.as_deref() == Some(dir.as_str()))
+            .map(|i| i.name.clone())
             .or_else(|| package_of_dir(ld, dir));
         if let Some(d) = dotted {
             packages.insert(d, a.label.clone());
@@ -264,6 +281,9 @@ pub(crate) fn read(
         depth: 0,
         definitions: BTreeSet::new(),
         modified: BTreeSet::new(),
+        at: None,
+        last_binding: BTreeMap::new(),
+        unresolved_class_change: None,
     };
 
     // The models modules, and the project modules they import (transitively).
@@ -411,12 +431,20 @@ pub(crate) fn read(
         })
         .collect();
     out.definitions = std::mem::take(&mut r.definitions);
+    out.unresolved_class_change = r.unresolved_class_change.take();
+    for module in seen.keys() {
+        if let Some(rel) = r.it.source().resolve(module) {
+            out.read_files.insert(rel);
+        }
+    }
     out
 }
 
-/// The dotted name of a package folder without `__init__.py` (a namespace package).
+/// The dotted name of a package folder, from the deepest source root holding it.
 fn package_of_dir(ld: &Loader<'_>, dir: &str) -> Option<String> {
-    for root in &ld.modules.roots {
+    let mut roots: Vec<&String> = ld.modules.roots.iter().collect();
+    roots.sort_by_key(|r| std::cmp::Reverse(r.len()));
+    for root in roots {
         let rest = if root.is_empty() {
             Some(dir)
         } else {
@@ -879,6 +907,9 @@ impl Reader<'_, '_> {
                 if let Some(v) = locals.and_then(|l| l.get(id)) {
                     return v.clone();
                 }
+                if self.rebound_later(module, id) {
+                    return R::Unknown;
+                }
                 self.name_in(module, id)
             }
             Expr::Attribute(a) => {
@@ -1008,7 +1039,42 @@ impl Reader<'_, '_> {
         Some(self.read_class(c, file, def))
     }
 
+    /// Whether a module-level name is bound again after the class statement being read
+    /// (the evaluator knows its last value, not the one the class saw).
+    fn rebound_later(&mut self, module: &str, name: &str) -> bool {
+        let Some((m, idx)) = self.at.clone() else {
+            return false;
+        };
+        if m != module {
+            return false;
+        }
+        let map = match self.last_binding.get(module) {
+            Some(x) => x.clone(),
+            None => {
+                let Some((_, parsed, _)) = self.parsed(module) else {
+                    return false;
+                };
+                let map = Rc::new(last_bindings(parsed.body()));
+                self.last_binding.insert(module.to_owned(), map.clone());
+                map
+            }
+        };
+        map.get(name).is_some_and(|last| *last > idx)
+    }
+
     fn read_class(&mut self, c: &ClassRef, file: FileId, def: &ast::StmtClassDef) -> Info {
+        let index = self.parsed(&c.module).and_then(|(_, p, _)| {
+            p.body()
+                .iter()
+                .position(|s| s.range().contains_range(def.range))
+        });
+        let saved = std::mem::replace(&mut self.at, index.map(|i| (c.module.clone(), i)));
+        let info = self.read_class_at(c, file, def);
+        self.at = saved;
+        info
+    }
+
+    fn read_class_at(&mut self, c: &ClassRef, file: FileId, def: &ast::StmtClassDef) -> Info {
         let mut bases = Vec::new();
         let mut problem = None;
         if let Some(args) = &def.arguments {
@@ -1244,8 +1310,9 @@ impl Reader<'_, '_> {
             }
         }
         let v = self.expr(value, &c.module, Some(locals));
-        if is_model && matches!(v, R::Unknown) {
-            // A name bound to something unknown may be a field object.
+        if is_model && matches!(v, R::Unknown) && may_be_object(value) {
+            // A name bound to something unknown may be a field object (arithmetic, a
+            // lambda, a display or a comprehension never is).
             body.maybe_fields.push((name.to_owned(), span));
         }
         if is_model && matches!(v, R::Value(PyValue::None)) {
@@ -1360,8 +1427,9 @@ impl Reader<'_, '_> {
         let Some((_, parsed, _)) = self.parsed(module) else {
             return;
         };
-        let mut targets: Vec<&Expr> = Vec::new();
-        fn walk<'a>(body: &'a [Stmt], depth: usize, out: &mut Vec<&'a Expr>) {
+        // Each target, and whether the statement adds a field or model to it.
+        let mut targets: Vec<(&Expr, bool)> = Vec::new();
+        fn walk<'a>(body: &'a [Stmt], depth: usize, out: &mut Vec<(&'a Expr, bool)>) {
             if depth > 4 {
                 return;
             }
@@ -1371,15 +1439,19 @@ impl Reader<'_, '_> {
                         if let Expr::Call(c) = e.value.as_ref() {
                             match c.func.as_ref() {
                                 Expr::Attribute(a) if a.attr.id.as_str() == "add_to_class" => {
-                                    out.push(&a.value)
+                                    out.push((&a.value, true))
                                 }
                                 Expr::Attribute(a)
                                     if a.attr.id.as_str() == "contribute_to_class" =>
                                 {
-                                    out.extend(c.arguments.args.first())
+                                    out.extend(c.arguments.args.first().map(|x| (x, true)))
                                 }
                                 Expr::Name(n) if n.id.as_str() == "setattr" => {
-                                    out.extend(c.arguments.args.first())
+                                    out.extend(c.arguments.args.first().map(|x| (x, false)))
+                                }
+                                // `X._meta.get_field("a").validators.append(...)`.
+                                f if mentions_meta(f) => {
+                                    out.extend(chain_root(f).map(|x| (x, false)))
                                 }
                                 _ => {}
                             }
@@ -1388,8 +1460,14 @@ impl Reader<'_, '_> {
                     Stmt::Assign(a) => {
                         for t in &a.targets {
                             if let Expr::Attribute(x) = t {
-                                out.push(&x.value);
+                                // `X.attr = ...`, `X._meta.get_field("a").max_length = 4`.
+                                out.extend(chain_root(&x.value).map(|x| (x, false)));
                             }
+                        }
+                    }
+                    Stmt::AugAssign(a) => {
+                        if let Expr::Attribute(x) = a.target.as_ref() {
+                            out.extend(chain_root(&x.value).map(|x| (x, false)));
                         }
                     }
                     Stmt::If(i) => {
@@ -1410,9 +1488,17 @@ impl Reader<'_, '_> {
             }
         }
         walk(parsed.body(), 0, &mut targets);
-        for t in targets {
-            if let R::Class(c) = self.expr(t, module, None) {
-                self.modified.insert(c);
+        for (t, adds) in targets {
+            match self.expr(t, module, None) {
+                R::Class(c) => {
+                    self.modified.insert(c);
+                }
+                _ if adds && self.unresolved_class_change.is_none() => {
+                    let file = self.it.source().resolve(module).unwrap_or_default();
+                    self.unresolved_class_change =
+                        Some(format!("`add_to_class` on a class not resolved, in {file}"));
+                }
+                _ => {}
             }
         }
     }
@@ -1634,7 +1720,7 @@ impl Reader<'_, '_> {
         c: &ClassRef,
         proxy: bool,
         depth: usize,
-    ) -> Result<(Vec<DeclaredField>, Vec<(String, Span)>), String> {
+    ) -> Result<LocalFields, String> {
         if depth > MAX_DEPTH {
             return Err("its class hierarchy is too deep".to_owned());
         }
@@ -1767,8 +1853,6 @@ impl Reader<'_, '_> {
                                 ),
                                 ("auto_created".into(), PyValue::Bool(true)),
                                 ("parent_link".into(), PyValue::Bool(true)),
-                                ("primary_key".into(), PyValue::Bool(true)),
-                                ("serialize".into(), PyValue::Bool(false)),
                             ],
                             splat: false,
                         },
@@ -1961,10 +2045,11 @@ impl Reader<'_, '_> {
                     // A proxy's fields are its parent's; what it declares is an error.
                     f.clear();
                 }
+                let mut m = m;
                 let pk = if proxy || kind.is_none() {
                     Ok(())
                 } else {
-                    add_auto_pk(&mut f, span, defaults.get(&app).cloned().flatten())
+                    add_auto_pk(&mut f, &mut m, span, defaults.get(&app).cloned().flatten())
                 };
                 (pk.map(|()| f), m)
             }
@@ -1997,11 +2082,7 @@ impl Reader<'_, '_> {
     }
 
     /// The managers Django's state holds for a model (`ModelState.from_model`).
-    fn managers_of(
-        &mut self,
-        c: &ClassRef,
-        options: &Result<Vec<(String, PyValue, Option<Span>)>, String>,
-    ) -> Result<PyValue, String> {
+    fn managers_of(&mut self, c: &ClassRef, options: &Options) -> Result<PyValue, String> {
         let opts = options.as_ref().map_err(Clone::clone)?;
         let opt = |k: &str| {
             opts.iter()
@@ -2017,6 +2098,17 @@ impl Reader<'_, '_> {
             .find(|n| matches!(n, Node::Project(x) if self.modified.contains(x)))
         {
             return Err(format!("`{}` is changed after its class statement", m.name));
+        }
+        for n in &mro {
+            if let Node::Project(pc) = n {
+                if self.node_model(n).is_some() {
+                    if let Some(pi) = self.info(pc) {
+                        if let Some((name, _)) = pi.body.maybe_fields.first() {
+                            return Err(format!("`{name}` may be a manager"));
+                        }
+                    }
+                }
+            }
         }
         // (name, declaration), by depth among model classes, then declaration order.
         let mut managers: Vec<(String, ManagerDecl)> = Vec::new();
@@ -2127,6 +2219,57 @@ fn path_of(r: &R) -> String {
     }
 }
 
+/// Whether an expression may evaluate to an existing object such as a field (a name, an
+/// attribute, a call, a subscript), not to a new number, string, container or function.
+fn may_be_object(e: &Expr) -> bool {
+    match e {
+        Expr::Name(_)
+        | Expr::Attribute(_)
+        | Expr::Call(_)
+        | Expr::Subscript(_)
+        | Expr::Await(_)
+        | Expr::Named(_)
+        | Expr::Starred(_) => true,
+        Expr::If(i) => may_be_object(&i.body) || may_be_object(&i.orelse),
+        Expr::BoolOp(b) => b.values.iter().any(may_be_object),
+        _ => false,
+    }
+}
+
+/// The name an attribute or call chain starts from (`X` of `X._meta.get_field("a")`).
+fn chain_root(e: &Expr) -> Option<&Expr> {
+    let mut cur = e;
+    for _ in 0..32 {
+        match cur {
+            Expr::Name(_) => return Some(cur),
+            Expr::Attribute(a) => cur = &a.value,
+            Expr::Call(c) => cur = &c.func,
+            Expr::Subscript(s) => cur = &s.value,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Whether an attribute or call chain goes through `_meta`.
+fn mentions_meta(e: &Expr) -> bool {
+    let mut cur = e;
+    for _ in 0..32 {
+        match cur {
+            Expr::Attribute(a) => {
+                if a.attr.id.as_str() == "_meta" {
+                    return true;
+                }
+                cur = &a.value;
+            }
+            Expr::Call(c) => cur = &c.func,
+            Expr::Subscript(s) => cur = &s.value,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Forgets what a body declared under a name that is bound again.
 fn forget(body: &mut Body, name: &str) {
     body.fields.retain(|f| f.name != name);
@@ -2147,16 +2290,38 @@ fn bind_names(t: &Expr, f: &mut dyn FnMut(&str)) {
 /// Adds the primary key Django creates when no field is one.
 fn add_auto_pk(
     fields: &mut Vec<DeclaredField>,
+    maybe: &mut Vec<(String, Span)>,
     span: Span,
     class: Option<String>,
 ) -> Result<(), String> {
     let mut unknown = false;
-    for f in fields.iter() {
-        match f.call.kw("primary_key") {
-            Some(PyValue::Bool(true)) => return Ok(()),
-            Some(PyValue::Bool(false)) | None => {}
-            Some(PyValue::Int(i)) if *i != 0 => return Ok(()),
-            Some(_) => unknown = true,
+    let link = |f: &DeclaredField| {
+        matches!(f.origin, FieldOrigin::ParentLink)
+            || f.call.kw("parent_link") == Some(&PyValue::Bool(true))
+    };
+    for f in fields.iter_mut() {
+        if link(f) && f.call.kw("primary_key").is_none() {
+            continue;
+        }
+        let pk = match f.call.kw("primary_key") {
+            Some(PyValue::Bool(true)) => true,
+            Some(PyValue::Bool(false)) | None => false,
+            Some(PyValue::Int(i)) => *i != 0,
+            Some(_) => {
+                unknown = true;
+                false
+            }
+        };
+        if pk {
+            if unknown {
+                break;
+            }
+            // `Options.setup_pk`: the primary key is not serialized.
+            f.call.kwargs.retain(|(k, _)| k != "serialize");
+            f.call
+                .kwargs
+                .push(("serialize".into(), PyValue::Bool(false)));
+            return Ok(());
         }
         if f.call.args.len() > 2 && matches!(f.class, FieldClass::Django(_)) {
             // `primary_key` may be given by position.
@@ -2165,6 +2330,25 @@ fn add_auto_pk(
     }
     if unknown {
         return Err("whether a field is the primary key can't be read statically".to_owned());
+    }
+    // An attribute of unknown kind may be the primary key: then whether `id` exists is
+    // not known.
+    if !maybe.is_empty() {
+        for f in fields.iter().filter(|f| link(f)) {
+            maybe.push((f.name.clone(), f.span));
+        }
+        maybe.push(("id".to_owned(), span));
+        return Ok(());
+    }
+    // Multi-table inheritance: the link to the first parent is the primary key.
+    if let Some(f) = fields.iter_mut().find(|f| link(f)) {
+        f.call
+            .kwargs
+            .push(("primary_key".into(), PyValue::Bool(true)));
+        f.call
+            .kwargs
+            .push(("serialize".into(), PyValue::Bool(false)));
+        return Ok(());
     }
     let (class, path) = match class {
         Some(p) => match django::known_field_class(&p) {
@@ -2237,6 +2421,86 @@ fn qual_kind(q: &str) -> Kind {
             Kind::Plain
         }
         _ => Kind::Unknown(format!("base `{q}` is outside the project")),
+    }
+}
+
+/// The index of the last top-level statement binding each name of a module.
+fn last_bindings(body: &[Stmt]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (i, s) in body.iter().enumerate() {
+        let mut names: Vec<String> = Vec::new();
+        match s {
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    bind_names(t, &mut |n| names.push(n.to_owned()));
+                }
+            }
+            Stmt::AnnAssign(a) => bind_names(&a.target, &mut |n| names.push(n.to_owned())),
+            Stmt::AugAssign(a) => bind_names(&a.target, &mut |n| names.push(n.to_owned())),
+            Stmt::ClassDef(c) => names.push(c.name.id.as_str().to_owned()),
+            Stmt::FunctionDef(f) => names.push(f.name.id.as_str().to_owned()),
+            Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                for imp in djcheck_python::functions::imports_of(s) {
+                    names.push(imp.bound);
+                }
+            }
+            // Compound statements may bind anything: every name they assign.
+            Stmt::If(_) | Stmt::Try(_) | Stmt::For(_) | Stmt::While(_) | Stmt::With(_) => {
+                collect_bound(std::slice::from_ref(s), 0, &mut names);
+            }
+            _ => {}
+        }
+        for n in names {
+            out.insert(n, i);
+        }
+    }
+    out
+}
+
+fn collect_bound(body: &[Stmt], depth: usize, out: &mut Vec<String>) {
+    if depth > 6 {
+        return;
+    }
+    for s in body {
+        match s {
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    bind_names(t, &mut |n| out.push(n.to_owned()));
+                }
+            }
+            Stmt::AnnAssign(a) => bind_names(&a.target, &mut |n| out.push(n.to_owned())),
+            Stmt::AugAssign(a) => bind_names(&a.target, &mut |n| out.push(n.to_owned())),
+            Stmt::ClassDef(c) => out.push(c.name.id.as_str().to_owned()),
+            Stmt::FunctionDef(f) => out.push(f.name.id.as_str().to_owned()),
+            Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                for imp in djcheck_python::functions::imports_of(s) {
+                    out.push(imp.bound);
+                }
+            }
+            Stmt::If(i) => {
+                collect_bound(&i.body, depth + 1, out);
+                for c in &i.elif_else_clauses {
+                    collect_bound(&c.body, depth + 1, out);
+                }
+            }
+            Stmt::Try(t) => {
+                collect_bound(&t.body, depth + 1, out);
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    collect_bound(&h.body, depth + 1, out);
+                }
+                collect_bound(&t.orelse, depth + 1, out);
+                collect_bound(&t.finalbody, depth + 1, out);
+            }
+            Stmt::For(f) => {
+                bind_names(&f.target, &mut |n| out.push(n.to_owned()));
+                collect_bound(&f.body, depth + 1, out);
+                collect_bound(&f.orelse, depth + 1, out);
+            }
+            Stmt::While(w) => collect_bound(&w.body, depth + 1, out),
+            Stmt::With(w) => collect_bound(&w.body, depth + 1, out),
+            _ => {}
+        }
     }
 }
 
