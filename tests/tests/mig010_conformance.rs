@@ -34,6 +34,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// An app of a generated project: its label, Django's verdict, its edits (kind, name).
+type AppEdits<'a> = (String, &'a Value, Vec<(String, String)>);
+
 const PROJECTS: usize = 24;
 const APPS: usize = 12;
 const SEED: u64 = 1710;
@@ -106,7 +109,7 @@ fn mig010_agrees_with_makemigrations_check() {
     for (name, p) in manifest["projects"].as_object().unwrap() {
         let dir = out.join(name);
         let (changed, undecided) = djcheck_verdicts(&dir);
-        let mut apps: Vec<(String, &Value, Vec<(String, String)>)> = p["apps"]
+        let mut apps: Vec<AppEdits<'_>> = p["apps"]
             .as_object()
             .unwrap()
             .iter()

@@ -182,15 +182,23 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
             }
         })
         .collect();
-    let rules: Vec<&'static dyn djcheck_linter::Rule> = all
+    // Secret detectors always run, for what they mask in other findings' snippets; their
+    // own findings are reported only when selected.
+    let runs = |r: &&'static dyn djcheck_linter::Rule| {
+        selection.runs(r.meta().code, r.meta().on_by_default)
+    };
+    let (rules, maskers): (Vec<_>, Vec<_>) = all
         .into_iter()
-        .filter(|r| selection.runs(r.meta().code, r.meta().on_by_default))
-        .collect();
+        .filter(|r| runs(r) || r.finds_secrets())
+        .partition(|r| runs(r));
     // models.py is read only for the rule comparing it with the migrations.
-    load.skip_models = !rules.iter().any(|r| r.meta().code == MODEL_CHANGES);
+    load.skip_models = !rules
+        .iter()
+        .any(|r: &&'static dyn djcheck_linter::Rule| r.meta().code == MODEL_CHANGES);
     let opts = RunOptions {
         load,
         rules,
+        maskers,
         severity,
         threads: a.threads,
         known_codes: codes.clone(),

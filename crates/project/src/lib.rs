@@ -57,6 +57,10 @@ pub enum FileRole {
     Urls,
     /// A models module (or a module it imports).
     Models,
+    /// Another Python module (read for the URL names it reverses).
+    Source,
+    /// A template (read for its `{% url %}` tags).
+    Template,
     /// A path met while walking (a symlink loop, an unreadable folder).
     Walk,
 }
@@ -70,6 +74,8 @@ impl FileRole {
             FileRole::Entrypoint => "entry point",
             FileRole::Urls => "URL configuration",
             FileRole::Models => "models module",
+            FileRole::Source => "Python module",
+            FileRole::Template => "template",
             FileRole::Walk => "path",
         }
     }
@@ -92,6 +98,8 @@ pub enum ProblemKind {
     },
     TooDeep {
         limit: usize,
+        /// The first node past the limit.
+        at: djcheck_python::TextRange,
     },
 }
 

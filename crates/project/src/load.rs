@@ -46,9 +46,10 @@ impl std::error::Error for LoadError {}
 /// Parses text, refusing trees nested deeper than the limit.
 pub fn parse_checked(text: &str, limits: &Limits) -> Result<ParsedModule, ProblemKind> {
     let parsed = djcheck_python::parse_module(text);
-    if djcheck_python::nesting_depth_exceeds(&parsed.module, limits.max_nesting) {
+    if let Some(at) = djcheck_python::too_deep_at(&parsed.module, limits.max_nesting) {
         return Err(ProblemKind::TooDeep {
             limit: limits.max_nesting,
+            at,
         });
     }
     Ok(parsed)
@@ -70,6 +71,8 @@ pub(crate) struct Loader<'o> {
     pub(crate) problems: Vec<FileProblem>,
     pub(crate) files: BTreeSet<String>,
     pub(crate) modules: Modules,
+    /// Real paths of files whose name is not valid UTF-8 ([`discover::Tree::os_paths`]).
+    os_paths: BTreeMap<String, std::path::PathBuf>,
 }
 
 impl Loader<'_> {
@@ -91,7 +94,10 @@ impl Loader<'_> {
         if let Some(t) = self.opts.overrides.get(rel) {
             return Ok(t.clone());
         }
-        fs::read_text(&self.opts.root.join(rel), &self.opts.limits)
+        match self.os_paths.get(rel) {
+            Some(p) => fs::read_text(p, &self.opts.limits),
+            None => fs::read_text(&self.opts.root.join(rel), &self.opts.limits),
+        }
     }
 
     /// Reads and parses a file sequentially, recording its problems. `None` if unusable.
@@ -100,8 +106,10 @@ impl Loader<'_> {
         rel: &str,
         role: FileRole,
     ) -> Option<(FileId, ParsedModule)> {
-        let already = self.ids.contains_key(rel);
         let id = self.register(rel);
+        // A file may be registered before it is read (the root URLconf is named before it
+        // is loaded): its problems are recorded once, when it is first read.
+        let already = self.problems.iter().any(|p| p.file == id);
         let result = self.read(rel);
         match result {
             Ok(text) => {
@@ -287,6 +295,7 @@ pub fn load(
         problems: Vec::new(),
         files,
         modules,
+        os_paths: tree.os_paths.clone(),
     };
     for (path, msg) in &tree.problems {
         let id = ld.register(path);
@@ -721,19 +730,27 @@ fn find_settings_module(
     Ok(None)
 }
 
-/// A module that sets what every Django settings module sets, or pulls its settings in
-/// from elsewhere (a star import, django-split-settings).
+/// A module that sets what every Django settings module sets, at its top level, or pulls
+/// its settings in from elsewhere (a star import, django-split-settings). An app's own
+/// options module that only reads `settings.INSTALLED_APPS` is none.
 fn looks_like_settings(text: &str) -> bool {
-    [
+    const NAMES: [&str; 5] = [
         "INSTALLED_APPS",
         "ROOT_URLCONF",
         "DATABASES",
         "MIDDLEWARE",
-        "split_settings",
-    ]
-    .iter()
-    .any(|k| text.contains(k))
-        || text.contains("import *")
+        "SECRET_KEY",
+    ];
+    text.split(['\n', '\r']).any(|line| {
+        let sets = NAMES.iter().any(|n| {
+            line.strip_prefix(n).is_some_and(|rest| {
+                let rest = rest.trim_start();
+                rest.starts_with('=') || rest.starts_with("+=") || rest.starts_with(':')
+            })
+        });
+        let star = line.starts_with("from ") && line.trim_end().ends_with("import *");
+        sets || star || (line.starts_with("include(") && text.contains("split_settings"))
+    })
 }
 
 fn user_model(

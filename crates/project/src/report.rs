@@ -100,7 +100,7 @@ pub struct ProjectReport {
     pub models_undecidable: usize,
 }
 
-const FIX_SETTINGS: &str = "set `settings` in [tool.djcheck] (or pass --settings)";
+const FIX_SETTINGS: &str = "set `settings` in [tool.djcheck], or pass --settings";
 const FIX_ROOT: &str = "set `root-urlconf` in [tool.djcheck]";
 
 impl ProjectReport {

@@ -6,19 +6,16 @@ declare_rule! {
     /// ## What it finds
     /// While a custom user model is configured (`AUTH_USER_MODEL`, or the
     /// `auth-user-model` option): a relation to `auth.User` (`"auth.user"`,
-    /// `"auth.User"`), or a relation to the custom user model by its literal name
-    /// (`"users.User"`) instead of `settings.AUTH_USER_MODEL`. The literal name is right,
-    /// and not reported, when `django.contrib.auth` is not installed (INSTALLED_APPS read
-    /// completely without it): the model is then not swappable, and `makemigrations`
-    /// writes it so.
+    /// `"auth.User"`), the swapped-out model. A relation to the custom user model by its
+    /// literal name (`"users.User"`) is not reported here: it works whenever the
+    /// migration depends on the one creating the user model, and when it does not,
+    /// AUTH001 reports the missing dependency (one finding for one cause).
     ///
     /// ## Why it matters
     /// `auth.User` is swapped out: its table `auth_user` is never created, so the foreign
     /// key points at nothing (PostgreSQL: `relation "auth_user" does not exist`; fields.E301
     /// at startup). SQLite, which does not enforce the foreign key, lets tests pass and
-    /// production on PostgreSQL fail. A literal name instead of the setting hides the
-    /// dependency on the swappable model: `makemigrations` always writes
-    /// `settings.AUTH_USER_MODEL`, so a literal means a hand-edited or stale migration.
+    /// production on PostgreSQL fail.
     ///
     /// ## Example
     /// ```python
@@ -44,10 +41,6 @@ impl Rule for HardcodedUserModel {
             return;
         }
         let auth_user = ("auth".to_owned(), "user".to_owned());
-        // Without `django.contrib.auth`, nothing is swappable: `makemigrations` writes the
-        // user model's literal label and a plain dependency, which is right.
-        let auth_installed =
-            project.universe.contrib.contains("auth") || !project.universe.complete;
         for m in &project.migrations {
             for r in state::references(m) {
                 if r.kind != RefKind::Relation {
@@ -63,13 +56,6 @@ impl Rule for HardcodedUserModel {
                             .diagnostic(format!("relation to `{}`, which is swapped out by `AUTH_USER_MODEL = \"{}\"`", r.written, user.written))
                             .at(span, "swapped-out model")
                             .note("`auth_user` is never created once `auth.User` is swapped out: PostgreSQL fails with `relation \"auth_user\" does not exist`; SQLite, which does not enforce the foreign key, may not notice")
-                            .help("use `to=settings.AUTH_USER_MODEL` with `migrations.swappable_dependency(settings.AUTH_USER_MODEL)`"),
-                    );
-                } else if *k == user.key && auth_installed {
-                    out.push(
-                        Self::META
-                            .diagnostic(format!("relation to the user model by name `{}` instead of `settings.AUTH_USER_MODEL`", r.written))
-                            .at(span, "literal user model")
                             .help("use `to=settings.AUTH_USER_MODEL` with `migrations.swappable_dependency(settings.AUTH_USER_MODEL)`"),
                     );
                 }

@@ -13,8 +13,9 @@ declare_rule! {
     /// followed, no pattern list or discovery loop that cannot be read statically, no
     /// third-party include that could add names there. Calls inside a `try` that handles
     /// `NoReverseMatch`, `{% url ... as var %}` (which never fails), files that switch
-    /// URLconfs (`override_settings(ROOT_URLCONF=...)`, `urlconf=`) and projects that set
-    /// `request.urlconf` are skipped.
+    /// URLconfs (`override_settings(ROOT_URLCONF=...)`, `urlconf=`), projects that set
+    /// `request.urlconf`, and projects that extend a URL module's patterns at run time
+    /// from another module (an `AppConfig.ready()` appending plugin URLs) are skipped.
     ///
     /// ## Why it matters
     /// Django raises `NoReverseMatch` when the code runs: a typo in a name, or a name or
@@ -29,7 +30,7 @@ declare_rule! {
     /// ## How to fix
     /// Use the name the pattern has (the help line suggests the closest one), or add
     /// `name=` to the pattern you mean.
-    pub struct UnknownUrlName { code: "URL007", name: "unknown-url-name", severity: Warning, opt_in: true }
+    pub struct UnknownUrlName { code: "URL007", name: "unknown-url-name", severity: Warning }
 }
 
 impl Rule for UnknownUrlName {
@@ -39,7 +40,11 @@ impl Rule for UnknownUrlName {
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let tree = &project.urls;
-        if tree.per_request_urlconf || tree.root.is_none() || tree.references.is_empty() {
+        if tree.per_request_urlconf
+            || tree.extended_at_run_time
+            || tree.root.is_none()
+            || tree.references.is_empty()
+        {
             return;
         }
         let scopes = Scopes::build(tree);

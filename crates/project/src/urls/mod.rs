@@ -211,6 +211,9 @@ pub struct UrlTree {
     /// The project can switch URLconfs per request or per test (`request.urlconf`,
     /// django-hosts): references can't be checked against this tree.
     pub per_request_urlconf: bool,
+    /// A list of a URL module is changed from another module at run time (an
+    /// `AppConfig.ready()` appending plugin URLs): which names exist is known only then.
+    pub extended_at_run_time: bool,
 }
 
 impl UrlTree {

@@ -24,6 +24,21 @@ struct Scan {
     /// It imports a list of a URL module of the tree and changes it (at run time, as an
     /// `AppConfig.ready()` may): the module and the name.
     extends_url_list: Option<(String, String)>,
+    /// Not read: not a regular file (the message says what it is).
+    refused: Option<String>,
+}
+
+impl Scan {
+    fn refused(rel: &str, e: &crate::fs::ReadProblem) -> Option<Scan> {
+        matches!(e, crate::fs::ReadProblem::NotRegular(_)).then(|| Scan {
+            rel: rel.to_owned(),
+            text: String::new(),
+            refs: Vec::new(),
+            per_request: false,
+            extends_url_list: None,
+            refused: Some(e.to_string()),
+        })
+    }
 }
 
 pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
@@ -35,16 +50,13 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
         .iter()
         .filter(|f| !f.split('/').any(|c| c == "migrations"))
         .collect();
-    // The modules the tree was built from, and their files (a list of one of them changed
-    // from elsewhere at run time makes the tree incomplete).
+    // The modules the tree was built from: a list of one of them changed from another
+    // module at run time (in a function, an `AppConfig.ready()`; the evaluator does not
+    // carry a change made through an imported name back to the module that owns the
+    // list) makes the tree incomplete.
     let url_modules: Vec<String> = tree.modules_read.clone();
-    let url_files: std::collections::BTreeSet<String> = url_modules
-        .iter()
-        .filter_map(|m| ldr.modules.resolve(&ldr.files, m))
-        .collect();
     let mut scans: Vec<Scan> = py
         .par_iter()
-        .filter(|rel| !url_files.contains(rel.as_str()))
         .filter_map(|rel| scan_python(ldr, rel, &url_modules))
         .collect();
     let templates: Vec<Scan> = tree
@@ -53,6 +65,28 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
         .filter_map(|rel| scan_template(ldr, rel))
         .collect();
     scans.extend(templates);
+    // A named pipe or device among them was refused without being opened: say so once.
+    for s in &scans {
+        if let Some(message) = &s.refused {
+            let role = if s.rel.ends_with(".py") {
+                crate::FileRole::Source
+            } else {
+                crate::FileRole::Template
+            };
+            let known = ld.problems.iter().any(|p| ld.db.file(p.file).path == s.rel);
+            if !known {
+                let id = ld.register(&s.rel);
+                ld.problems.push(crate::FileProblem {
+                    file: id,
+                    role,
+                    kind: crate::ProblemKind::Unreadable {
+                        message: message.clone(),
+                        offset: None,
+                    },
+                });
+            }
+        }
+    }
     scans.sort_by(|a, b| a.rel.cmp(&b.rel));
     for s in scans {
         tree.per_request_urlconf |= s.per_request;
@@ -63,6 +97,7 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
             ));
             tree.complete = false;
             tree.top_complete = false;
+            tree.extended_at_run_time = true;
         }
         if s.refs.is_empty() {
             continue;
@@ -84,7 +119,10 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
 const CALL_WORDS: &[&str] = &["reverse(", "reverse_lazy(", "redirect(", "resolve_url("];
 
 fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &[String]) -> Option<Scan> {
-    let text = ld.read(rel).ok()?;
+    let text = match ld.read(rel) {
+        Ok(t) => t,
+        Err(e) => return Scan::refused(rel, &e),
+    };
     // A project that sets `request.urlconf` (or uses django-hosts) resolves names
     // against other URLconfs at run time.
     let per_request = text.contains(".urlconf =")
@@ -100,6 +138,7 @@ fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &[String]) -> Option<Sca
             refs: Vec::new(),
             per_request,
             extends_url_list: extends_url_list.clone(),
+            refused: None,
         })
     };
     if !CALL_WORDS.iter().any(|w| text.contains(w)) {
@@ -138,6 +177,7 @@ fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &[String]) -> Option<Sca
         text,
         per_request,
         extends_url_list,
+        refused: None,
     })
 }
 
@@ -339,7 +379,10 @@ impl<'a> Visitor<'a> for Finder<'_> {
 }
 
 fn scan_template(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
-    let text = ld.read(rel).ok()?;
+    let text = match ld.read(rel) {
+        Ok(t) => t,
+        Err(e) => return Scan::refused(rel, &e),
+    };
     if !text.contains("url") {
         return None;
     }
@@ -353,6 +396,7 @@ fn scan_template(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
         refs,
         per_request: false,
         extends_url_list: None,
+        refused: None,
     })
 }
 
