@@ -22,6 +22,11 @@ declare_rule! {
     /// know, a class body with conditions — that part is not compared and nothing is
     /// reported about it; the project report (`summary.project.models`, `djcheck
     /// project`) counts the models compared completely and says why the others are not.
+    /// Nothing is reported removed where the project adds fields at run time
+    /// (`add_to_class` on a class not resolved, django-modeltranslation, django-parler,
+    /// django-simple-history, django-mptt registrations); apps of a test suite that
+    /// INSTALLED_APPS does not list, and projects with their own `makemigrations`
+    /// command, are not compared.
     ///
     /// ## Why it matters
     /// A model change without its migration ships code that expects a schema the
