@@ -191,6 +191,10 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         .into_iter()
         .filter(|r| runs(r) || r.finds_secrets())
         .partition(|r| runs(r));
+    // models.py is read only for the rule comparing it with the migrations.
+    load.skip_models = !rules
+        .iter()
+        .any(|r: &&'static dyn djcheck_linter::Rule| r.meta().code == MODEL_CHANGES);
     let opts = RunOptions {
         load,
         rules,
@@ -505,6 +509,9 @@ pub(crate) fn load_options(
         ..LoadOptions::default()
     }
 }
+
+/// The rule that compares models.py with the migrations: the models are read for it.
+const MODEL_CHANGES: &str = "MIG010";
 
 /// Where `--write-baseline` writes when neither a path nor the config key `baseline` says.
 const DEFAULT_BASELINE: &str = "djcheck-baseline.json";

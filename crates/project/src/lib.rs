@@ -26,7 +26,9 @@ pub mod git;
 pub mod graph;
 mod load;
 pub mod migration;
+pub mod models;
 pub mod modules;
+pub mod pyvalue;
 pub mod renames;
 pub mod report;
 pub mod settings;
@@ -53,6 +55,8 @@ pub enum FileRole {
     Entrypoint,
     /// A URL module (or a module it imports).
     Urls,
+    /// A models module (or a module it imports).
+    Models,
     /// Another Python module (read for the URL names it reverses).
     Source,
     /// A template (read for its `{% url %}` tags).
@@ -69,6 +73,7 @@ impl FileRole {
             FileRole::AppConfig => "app configuration",
             FileRole::Entrypoint => "entry point",
             FileRole::Urls => "URL configuration",
+            FileRole::Models => "models module",
             FileRole::Source => "Python module",
             FileRole::Template => "template",
             FileRole::Walk => "path",
@@ -162,6 +167,8 @@ pub struct LoadOptions {
     pub analysis: AnalysisOptions,
     /// A git revision to compare with (rename detection and diff mode).
     pub base: Option<git::BaseRef>,
+    /// Do not read the models modules (no rule selected needs them).
+    pub skip_models: bool,
 }
 
 /// The custom user model, as configured.
@@ -210,6 +217,8 @@ pub struct Project {
     pub graph: Graph,
     /// The model state over the graph, down to fields (see [`state`]).
     pub state: state::ModelState,
+    /// The models declared in models.py compared with that state (see [`models`]).
+    pub models: models::ModelsReport,
     pub universe: AppUniverse,
     pub options: AnalysisOptions,
     /// The URL tree from ROOT_URLCONF.

@@ -513,6 +513,22 @@ pub fn load(
     }
 
     let model_state = crate::state::build(&migrations, &graph);
+    // The models declared in models.py, compared with the state the migrations build.
+    let models = if opts.skip_models {
+        crate::models::ModelsReport::default()
+    } else {
+        crate::models::analyse(
+            &mut ld,
+            &apps,
+            &report.installed,
+            &settings,
+            user_model.as_ref(),
+            &migrations,
+            &graph,
+            &model_state,
+        )
+    };
+    report.models_compared(&ld, &models);
 
     // The URL tree (after everything else, so its extra reads never delay the graph).
     mem.settings_module = settings.module.clone().filter(|_| settings.readable);
@@ -546,6 +562,7 @@ pub fn load(
         migrations,
         graph,
         state: model_state,
+        models,
         universe,
         options: opts.analysis.clone(),
         base: base_snapshot,
