@@ -38,15 +38,20 @@ struct FileRules<'a> {
 }
 
 impl FileVisitor for FileRules<'_> {
-    fn visit(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn visit(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) -> bool {
+        let mut complete = true;
         for rule in self.rules {
             let mut local = Vec::new();
             let r = catch_unwind(AssertUnwindSafe(|| rule.check_file(cx, &mut local)));
             match r {
                 Ok(()) => out.extend(local),
-                Err(p) => record(self.errors, rule.meta().code, Some(cx.path), &p),
+                Err(p) => {
+                    complete = false;
+                    record(self.errors, rule.meta().code, Some(cx.path), &p);
+                }
             }
         }
+        complete
     }
 }
 
