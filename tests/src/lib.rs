@@ -7,6 +7,8 @@
 // files), where a lone CR never separates lines.
 #![allow(clippy::disallowed_methods)]
 
+pub mod fuzzing;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root.

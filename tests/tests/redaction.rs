@@ -263,3 +263,185 @@ fn the_check_catches_a_leak() {
         .unwrap();
     assert_no_secret(&text, "the migration's own source");
 }
+
+/// A project whose secrets sit where other findings show them: SQL password clauses in
+/// RunSQL (SQL005 and SQL007 show those lines), a password sqlparser quotes in its error
+/// (SQL007's note), a token on the line of a SQL002 finding, and a secret-named setting
+/// on the line of an AUTH005 finding, where no SEC rule looks.
+fn leaky_project(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("djcheck-leak-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (rel, text) in [
+        (
+            "manage.py",
+            "import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"proj.settings\")\n",
+        ),
+        ("proj/__init__.py", ""),
+        (
+            "proj/settings.py",
+            "INSTALLED_APPS = [\"blog\"]\nAUTH_USER_MODEL = \"blog.Account\"; DB_PASSWORD = \"Db-pa55word-x\"\n",
+        ),
+        ("blog/__init__.py", ""),
+        ("blog/migrations/__init__.py", ""),
+        (
+            "blog/migrations/0001_initial.py",
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    operations = [\n        migrations.RunSQL(\"CREATE USER report WITH PASSWORD 'R3port-Pw-2024'\"),\n        migrations.RunSQL(\"PREPARE p AS SELECT 1 FROM t PASSWORD 'Un-parsable-Pw9'\", migrations.RunSQL.noop),\n        migrations.RunSQL(\"DROP TABLE legacy_tokens\", reverse_sql=\"SELECT 'ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO3'\"),\n        migrations.RunSQL('DROP TABLE \"ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4\"', migrations.RunSQL.noop),\n    ]\n",
+        ),
+        ("blog/migrations/0002_recall.py", RECALL_MIGRATION),
+    ] {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+/// The recall gaps of issue 18: each value is a secret SEC001 or SEC002 now finds.
+const RECALL_MIGRATION: &str = r#"import os
+
+from django.db import migrations
+
+DB = os.environ.get("DB_PASSWORD", "Fallb4ck-Pw-77")
+AWS_SECRET_ACCESS_KEY = "Wq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2z"
+SLACK = "xoxb-2918374650123-4729103847561-Rk2vX9qL4tW7nZ1cF6hJ3bY5"
+DSN = "postgres://deploy:Xk9#mP2q?zz@10.0.4.17:5432/app"
+KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBq8mR2vL9xT4pW7\n-----END EC PRIVATE KEY-----"
+
+
+class Seed:
+    password = "Cl4ss-Attr-Pw"
+
+
+def forwards(apps, schema_editor):
+    User = apps.get_model("auth", "User")
+    User.objects.create_user(username="a", password="Conc4t" + "-Pw-99")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("blog", "0001_initial")]
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+"#;
+
+/// The recall-gap secrets, as written (a concatenation by its pieces).
+const RECALLED: &[&str] = &[
+    "Fallb4ck-Pw-77",
+    "Wq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2z",
+    "xoxb-2918374650123-4729103847561-Rk2vX9qL4tW7nZ1cF6hJ3bY5",
+    "Xk9#mP2q?zz",
+    "MHcCAQEEIBq8mR2vL9xT4pW7",
+    "Cl4ss-Attr-Pw",
+    "Conc4t",
+    "-Pw-99",
+];
+
+const LEAKY: &[&str] = &[
+    "R3port-Pw-2024",
+    "Un-parsable-Pw9",
+    "ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO3",
+    // A table named with a token: SQL002 names the table in its message and help.
+    "ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4",
+    "Db-pa55word-x",
+];
+
+#[test]
+fn secrets_other_findings_show_are_masked_in_every_format_and_selection() {
+    let dir = leaky_project("formats");
+    for format in formats() {
+        // SQL007 is off by default: each selection turns it on.
+        for select in [
+            &["--extend-select", "SQL"][..],
+            &["--select", "SQL,AUTH"][..],
+            &["--extend-select", "SQL", "--ignore", "SEC"][..],
+            &["--select", "SQL007"][..],
+        ] {
+            let mut args = vec!["check", ".", "--no-config", "--format", &format];
+            args.extend_from_slice(select);
+            let (code, out, err) = djcheck(&args, &dir);
+            let what = format!("{args:?}");
+            // SQL007 alone is info: no failing exit code.
+            let expected = if select.contains(&"SQL007") { 0 } else { 1 };
+            assert_eq!(code, expected, "{what}: findings expected\n{out}\n{err}");
+            assert!(out.contains("SQL007"), "{what}: no SQL007 in\n{out}");
+            for secret in LEAKY.iter().chain(RECALLED) {
+                for form in forms(secret) {
+                    assert!(
+                        !out.contains(&form) && !err.contains(&form),
+                        "{what}: `{}…` appears whole:\n{out}\n{err}",
+                        &secret[..3]
+                    );
+                }
+            }
+            // The findings that show those lines are there (the test checks something).
+            let everything = select.len() == 2 && select[1] == "SQL";
+            if everything || select[1] == "SQL,AUTH" {
+                for code in ["SQL002", "SQL005", "SQL007", "AUTH005"] {
+                    assert!(out.contains(code), "{what}: no {code} in\n{out}");
+                }
+            }
+            if everything {
+                assert!(
+                    out.contains("SEC001") && out.contains("SEC002"),
+                    "{what}\n{out}"
+                );
+                if format == "json" {
+                    // Every recall gap is a finding now.
+                    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+                    let recalled = v["diagnostics"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|d| {
+                            d["path"] == "blog/migrations/0002_recall.py"
+                                && d["code"].as_str().unwrap().starts_with("SEC")
+                        })
+                        .count();
+                    assert_eq!(recalled, 7, "{out}");
+                }
+            } else if format == "sarif" {
+                // The driver lists every rule; results name theirs.
+                assert!(
+                    !out.contains("\"ruleId\": \"SEC"),
+                    "{what}: SEC reported\n{out}"
+                );
+            } else {
+                assert!(
+                    !out.contains("SEC00"),
+                    "{what}: SEC reported unselected\n{out}"
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sql_password_clauses_are_sec001_findings() {
+    let dir = leaky_project("sec001");
+    let (_, out, _) = djcheck(
+        &[
+            "check",
+            ".",
+            "--no-config",
+            "--format",
+            "json",
+            "--select",
+            "SEC001",
+        ],
+        &dir,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let messages: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.contains(&"hardcoded password \"R3po…\" (14 characters) in a SQL password clause"),
+        "{messages:?}"
+    );
+    // Text snippets show the masked line.
+    let (_, text, _) = djcheck(&["check", ".", "--no-config", "--select", "SQL005"], &dir);
+    assert!(text.contains("PASSWORD 'R3po**********'"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -182,21 +182,27 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
             }
         })
         .collect();
-    let rules: Vec<&'static dyn djcheck_linter::Rule> = all
+    // Secret detectors always run, for what they mask in other findings' snippets; their
+    // own findings are reported only when selected.
+    let runs = |r: &&'static dyn djcheck_linter::Rule| {
+        selection.runs(r.meta().code, r.meta().on_by_default)
+    };
+    let (rules, maskers): (Vec<_>, Vec<_>) = all
         .into_iter()
-        .filter(|r| selection.runs(r.meta().code, r.meta().on_by_default))
-        .collect();
+        .filter(|r| runs(r) || r.finds_secrets())
+        .partition(|r| runs(r));
     if !a.no_cache {
         let dir = match (&a.cache_dir, &cfg.cache_dir) {
             (Some(d), _) => abs(d),
             (None, Some(d)) => root.join(d),
             (None, None) => root.join(".djcheck_cache"),
         };
-        load.cache = Some(cache_options(dir, &rules));
+        load.cache = Some(cache_options(dir, &rules, &maskers));
     }
     let opts = RunOptions {
         load,
         rules,
+        maskers,
         severity,
         threads: a.threads,
         known_codes: codes.clone(),
@@ -482,6 +488,7 @@ pub(crate) fn load_config(
 fn cache_options(
     dir: PathBuf,
     rules: &[&'static dyn djcheck_linter::Rule],
+    maskers: &[&'static dyn djcheck_linter::Rule],
 ) -> djcheck_project::cache::CacheOptions {
     let exe = std::env::current_exe()
         .and_then(std::fs::metadata)
@@ -500,9 +507,16 @@ fn cache_options(
         .collect();
     codes.sort();
     let listed: Vec<&str> = codes.iter().map(|c| c.0).collect();
+    let mut masking: Vec<&str> = maskers.iter().map(|r| r.meta().code).collect();
+    masking.sort_unstable();
     djcheck_project::cache::CacheOptions {
         dir,
-        salt: format!("{}\0{exe}\0{}", crate::args::VERSION, listed.join(",")),
+        salt: format!(
+            "{}\0{exe}\0{}\0{}",
+            crate::args::VERSION,
+            listed.join(","),
+            masking.join(",")
+        ),
         rules: codes,
     }
 }

@@ -107,12 +107,12 @@ const PYPROJECT_TABLE: &[&str] = &["tool", "djcheck"];
 pub fn find(root: &Path) -> Result<Option<Loaded>, ConfigError> {
     for name in ["djcheck.toml", ".djcheck.toml"] {
         let p = root.join(name);
-        if p.is_file() {
+        if present(&p)? {
             return load_file(&p).map(Some);
         }
     }
     let p = root.join("pyproject.toml");
-    if p.is_file() {
+    if present(&p)? {
         let text = read(&p)?;
         return parse_pyproject(&p, text);
     }
@@ -139,10 +139,55 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     })
 }
 
+/// Largest config file read: a `pyproject.toml` is a few kilobytes.
+const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
+
 fn read(path: &Path) -> Result<String, ConfigError> {
-    #[allow(clippy::disallowed_methods)] // Config is read by the CLI before analysis starts.
-    std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("{}: cannot read config: {e}", path.display())))
+    use std::io::Read;
+    let fail = |e: &dyn std::fmt::Display| {
+        ConfigError(format!("{}: cannot read config: {e}", path.display()))
+    };
+    // A named pipe would block `open` until something writes to it, a device would read
+    // without end: only regular files are opened.
+    let meta = std::fs::metadata(path).map_err(|e| fail(&e))?;
+    if !meta.is_file() {
+        return Err(fail(&"not a regular file"));
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(fail(&format!(
+            "file is {} bytes, larger than the {MAX_CONFIG_BYTES}-byte limit",
+            meta.len()
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(&e))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(fail(&"file grew past the size limit while being read"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        fail(&format!(
+            "invalid UTF-8 at byte offset {}",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// A config file name that exists but is not a regular file (a folder or a named pipe
+/// called `djcheck.toml`) is an error rather than silently skipped.
+fn present(p: &Path) -> Result<bool, ConfigError> {
+    if p.is_file() {
+        return Ok(true);
+    }
+    match std::fs::metadata(p) {
+        Ok(_) => Err(ConfigError(format!(
+            "{}: cannot read config: not a regular file",
+            p.display()
+        ))),
+        Err(_) => Ok(false),
+    }
 }
 
 /// Parses top-level djcheck options.

@@ -54,7 +54,17 @@ impl SourceFile {
         ranges.sort_by_key(|r| (r.start(), r.end()));
         for r in ranges {
             let (s, e) = (usize::from(r.start()), usize::from(r.end()));
-            if s < last || e > self.text.len() {
+            if e > self.text.len()
+                || e <= last
+                || !self.text.is_char_boundary(s)
+                || !self.text.is_char_boundary(e)
+            {
+                continue;
+            }
+            if s < last {
+                // Overlaps the range masked before it: star what goes past it.
+                out.extend(std::iter::repeat_n('*', e - last));
+                last = e;
                 continue;
             }
             out.push_str(&self.text[last..s]);
@@ -152,5 +162,25 @@ impl SourceDb {
 
     pub(crate) fn line_range(&self, id: FileId, line: usize) -> Option<Range<usize>> {
         self.file(id).line_index.line_range(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_masks_hide_everything_they_cover() {
+        let mut db = SourceDb::new();
+        let id = db.add("a.py".to_owned(), "x = 'hunter22-and-more'\n".to_owned());
+        // The second range starts inside the first and ends after it: before, it was
+        // skipped and its end shown.
+        db.file_mut(id).masked = vec![
+            TextRange::new(5.into(), 13.into()),
+            TextRange::new(9.into(), 22.into()),
+        ];
+        let shown = db.file(id).display_text();
+        assert_eq!(shown, "x = 'hunt*************'\n");
+        assert_eq!(shown.len(), db.file(id).text.len());
     }
 }

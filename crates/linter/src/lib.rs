@@ -20,7 +20,7 @@ pub mod testing;
 
 pub use djcheck_diagnostics::{Diagnostic, FileId, Label, Severity, Span};
 pub use djcheck_project::{FileContext, Project};
-pub use runner::{load_project, run, RunOptions, RunResult};
+pub use runner::{load_project, run, scrub_messages, RunOptions, RunResult};
 pub use selection::Selection;
 
 /// A rule's identity and documentation.
@@ -89,6 +89,26 @@ pub trait Rule: Sync + Send {
 
     /// Runs once on the whole project.
     fn check_project(&self, _project: &Project, _out: &mut Vec<Diagnostic>) {}
+
+    /// True for the secret detectors: they run even when not selected, and what their
+    /// findings mask ([`Diagnostic::redact`]) is masked in every snippet; their findings
+    /// are reported only when they are selected.
+    fn finds_secrets(&self) -> bool {
+        false
+    }
+
+    /// Source ranges of a Python file a snippet shows that hold something this rule takes
+    /// for a credential, found or not by its own checks (any literal that looks like one,
+    /// by name or format, on any line): rendered snippets mask them. Called only for
+    /// rules whose [`Rule::finds_secrets`] is true, selected or not, on the files some
+    /// diagnostic points into. `parsed` may hold syntax errors (its tree is partial).
+    fn secret_ranges(
+        &self,
+        _text: &str,
+        _parsed: &djcheck_python::ParsedModule,
+        _out: &mut Vec<djcheck_diagnostics::TextRange>,
+    ) {
+    }
 }
 
 /// Declares a rule type whose doc comment becomes its documentation.

@@ -1,7 +1,7 @@
 //! Running the rules: parallel, isolated, deterministic.
 
-use crate::{suppress, Diagnostic, Rule, Severity};
-use djcheck_project::{FileContext, FileVisitor, LoadOptions, Project};
+use crate::{suppress, Diagnostic, Rule, Severity, Span};
+use djcheck_project::{FileContext, FileFindings, FileVisitor, LoadOptions, Project};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -22,6 +22,9 @@ pub struct RunOptions {
     /// Every registered rule code, enabled or not: a suppression comment naming none of
     /// them is reported. Empty: unknown codes in suppressions are not reported.
     pub known_codes: Vec<&'static str>,
+    /// Secret detectors ([`Rule::finds_secrets`]) that are not enabled: they run for what
+    /// they mask, and their findings are dropped.
+    pub maskers: Vec<&'static dyn Rule>,
 }
 
 pub struct RunResult {
@@ -34,17 +37,32 @@ pub struct RunResult {
 
 struct FileRules<'a> {
     rules: &'a [&'static dyn Rule],
+    maskers: &'a [&'static dyn Rule],
     errors: &'a Mutex<Vec<String>>,
 }
 
 impl FileVisitor for FileRules<'_> {
-    fn visit(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) -> bool {
+    fn visit(&self, cx: &FileContext<'_>, out: &mut FileFindings) -> bool {
         let mut complete = true;
         for rule in self.rules {
             let mut local = Vec::new();
             let r = catch_unwind(AssertUnwindSafe(|| rule.check_file(cx, &mut local)));
             match r {
-                Ok(()) => out.extend(local),
+                Ok(()) => out.diagnostics.extend(local),
+                Err(p) => {
+                    complete = false;
+                    record(self.errors, rule.meta().code, Some(cx.path), &p);
+                }
+            }
+        }
+        // What the maskers' findings mask.
+        for rule in self.maskers {
+            let mut local = Vec::new();
+            let r = catch_unwind(AssertUnwindSafe(|| rule.check_file(cx, &mut local)));
+            match r {
+                Ok(()) => out
+                    .masked
+                    .extend(local.iter().flat_map(|d| d.redact.iter().copied())),
                 Err(p) => {
                     complete = false;
                     record(self.errors, rule.meta().code, Some(cx.path), &p);
@@ -109,32 +127,50 @@ fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
     let errors = Mutex::new(Vec::new());
     let visitor = FileRules {
         rules: &opts.rules,
+        maskers: &opts.maskers,
         errors: &errors,
     };
-    let (mut project, mut diagnostics) =
+    let (mut project, findings) =
         djcheck_project::load(&opts.load, &visitor).map_err(|e| e.to_string())?;
-    let project_diags: Vec<Vec<Diagnostic>> = opts
+    let FileFindings {
+        mut diagnostics,
+        masked,
+    } = findings;
+    let all: Vec<(&'static dyn Rule, bool)> = opts
         .rules
+        .iter()
+        .map(|r| (*r, true))
+        .chain(opts.maskers.iter().map(|r| (*r, false)))
+        .collect();
+    let project_diags: Vec<(bool, Vec<Diagnostic>)> = all
         .par_iter()
-        .map(|rule| {
+        .map(|(rule, enabled)| {
             let mut out = Vec::new();
             match catch_unwind(AssertUnwindSafe(|| rule.check_project(&project, &mut out))) {
-                Ok(()) => out,
+                Ok(()) => (*enabled, out),
                 Err(p) => {
                     record(&errors, rule.meta().code, None, &p);
-                    Vec::new()
+                    (*enabled, Vec::new())
                 }
             }
         })
         .collect();
-    diagnostics.extend(project_diags.into_iter().flatten());
+    let mut masker_spans = masked;
+    for (enabled, diags) in project_diags {
+        if enabled {
+            diagnostics.extend(diags);
+        } else {
+            masker_spans.extend(diags.iter().flat_map(|d| d.redact.iter().copied()));
+        }
+    }
     // Secrets are masked even when the finding about them is suppressed: another
     // diagnostic (a report about the suppression comment on that very line) may show the
     // line.
-    let secrets: Vec<djcheck_diagnostics::Span> = diagnostics
+    let mut secrets: Vec<Span> = diagnostics
         .iter()
         .flat_map(|d| d.redact.iter().copied())
         .collect();
+    secrets.extend(masker_spans);
     // Suppression comments, after every rule has run and before severities are
     // overridden, so that the reports about the comments get overrides too.
     let enabled: Vec<&'static str> = opts.rules.iter().map(|r| r.meta().code).collect();
@@ -155,6 +191,17 @@ fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
             d.severity = *s;
         }
     }
+    // Credentials on the lines snippets show are masked too, found or not by a rule.
+    secrets.extend(credential_like(
+        &project,
+        &diagnostics,
+        &all,
+        &opts.load.limits,
+        &errors,
+    ));
+    // No message quotes a secret whole, whichever rule wrote it (a SQL rule naming an
+    // object whose name holds a token, say).
+    scrub_project_messages(&project, &secrets, &mut diagnostics);
     // Secrets found by rules are masked in every rendered snippet.
     for s in &secrets {
         let f = project.db.file_mut(s.file);
@@ -171,4 +218,147 @@ fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
         diagnostics,
         internal_errors,
     })
+}
+
+/// What the secret detectors take for credentials in the Python files the diagnostics
+/// point into, each file parsed once more (only files some diagnostic shows).
+fn credential_like(
+    project: &Project,
+    diagnostics: &[Diagnostic],
+    rules: &[(&'static dyn Rule, bool)],
+    limits: &djcheck_python::Limits,
+    errors: &Mutex<Vec<String>>,
+) -> Vec<Span> {
+    let detectors: Vec<&'static dyn Rule> = rules
+        .iter()
+        .map(|(r, _)| *r)
+        .filter(|r| r.finds_secrets())
+        .collect();
+    if detectors.is_empty() {
+        return Vec::new();
+    }
+    let files: std::collections::BTreeSet<djcheck_diagnostics::FileId> = diagnostics
+        .iter()
+        .flat_map(|d| d.primary.iter().chain(d.labels.iter().map(|l| &l.span)))
+        .map(|s| s.file)
+        .filter(|f| {
+            let file = project.db.file(*f);
+            file.path.ends_with(".py") && !file.text.is_empty()
+        })
+        .collect();
+    let files: Vec<djcheck_diagnostics::FileId> = files.into_iter().collect();
+    files
+        .par_iter()
+        .flat_map_iter(|f| {
+            let text = &project.db.file(*f).text;
+            let mut out = Vec::new();
+            let parsed = djcheck_python::parse_module(text);
+            // A tree too deep to walk is shown only at one point: nothing to look for.
+            if !djcheck_python::nesting_depth_exceeds(&parsed.module, limits.max_nesting) {
+                for r in &detectors {
+                    let mut local = Vec::new();
+                    match catch_unwind(AssertUnwindSafe(|| {
+                        r.secret_ranges(text, &parsed, &mut local)
+                    })) {
+                        Ok(()) => out.extend(local),
+                        Err(p) => {
+                            let path = &project.db.file(*f).path;
+                            record(errors, r.meta().code, Some(path), &p);
+                        }
+                    }
+                }
+            }
+            out.into_iter()
+                .map(|r| Span::new(*f, r))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The secrets of the masked ranges, for [`scrub_messages`].
+fn scrub_project_messages(project: &Project, secrets: &[Span], diagnostics: &mut [Diagnostic]) {
+    let texts = secrets.iter().filter_map(|s| {
+        project
+            .db
+            .file(s.file)
+            .text
+            .get(usize::from(s.range.start())..usize::from(s.range.end()))
+    });
+    scrub_messages(texts, diagnostics);
+}
+
+/// Replaces, in every message, label, note and help, the text of every masked range by
+/// its first characters and `…`: rules write redacted messages about the secrets they
+/// find, but another rule may quote source text that holds one (a SQL rule naming an
+/// object whose name holds a token). `masked` are the texts of the masked ranges.
+pub fn scrub_messages<'t>(masked: impl Iterator<Item = &'t str>, diagnostics: &mut [Diagnostic]) {
+    let mut texts: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for t in masked {
+        // A short secret's mask starts before it (on its quote): keep what follows.
+        let t = t.rsplit(['"', '\'']).next().unwrap_or(t);
+        if t.chars().count() >= 4 {
+            texts.insert(t);
+        }
+    }
+    if texts.is_empty() {
+        return;
+    }
+    // Longest first, so that a secret inside a longer one does not split it.
+    let mut texts: Vec<&str> = texts.into_iter().collect();
+    texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    let shown: Vec<(&str, String)> = texts
+        .into_iter()
+        .map(|t| {
+            let keep = (t.chars().count() / 2).min(4);
+            (t, format!("{}…", t.chars().take(keep).collect::<String>()))
+        })
+        .collect();
+    let scrub = |s: &mut String| {
+        for (t, r) in &shown {
+            if s.contains(t) {
+                *s = s.replace(t, r);
+            }
+        }
+    };
+    for d in diagnostics {
+        scrub(&mut d.message);
+        scrub(&mut d.primary_label);
+        for l in &mut d.labels {
+            scrub(&mut l.message);
+        }
+        for n in &mut d.notes {
+            scrub(n);
+        }
+        if let Some(h) = &mut d.help {
+            scrub(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_never_quote_a_masked_text() {
+        let mut d = vec![crate::Diagnostic::new(
+            "SQL002",
+            "drop-without-if-exists",
+            Severity::Warning,
+            "`DROP TABLE` of `ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4`",
+        )
+        .note("short: abc, quoted: x")];
+        d[0].help =
+            Some("use `DROP TABLE IF EXISTS ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4`".into());
+        // The second mask starts on the quote before its secret, as short ones do.
+        let masked = ["ghp_R8mK2vX9qL4tW7nZ1cF6hJ3bY5dG0sAeUiO4", "=\"abc"];
+        scrub_messages(masked.into_iter(), &mut d);
+        assert_eq!(d[0].message, "`DROP TABLE` of `ghp_…`");
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("use `DROP TABLE IF EXISTS ghp_…`")
+        );
+        // Under four characters: not a text worth replacing anywhere.
+        assert_eq!(d[0].notes[0], "short: abc, quoted: x");
+    }
 }

@@ -47,14 +47,40 @@ const MAX_SHARD_BYTES: u64 = 1 << 30;
 
 /// What a cached migration file gave.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+// Entries live in the cache's maps; boxing the migration would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     /// It could not be parsed (syntax errors, nesting too deep).
     Problem(ProblemKind),
-    /// Its facts and its per-file diagnostics.
+    /// Its facts, its per-file diagnostics, and the secrets found by detectors that are
+    /// not selected (masked all the same).
     Parsed {
         migration: Migration,
         diagnostics: Vec<CachedDiagnostic>,
+        masked: Vec<TextRange>,
     },
+}
+
+impl Outcome {
+    /// The outcome of a parsed migration `m` of file `file`; `None` when a finding
+    /// points into another file (it can't be cached with this file alone).
+    pub fn parsed(m: &Migration, findings: &crate::FileFindings, file: FileId) -> Option<Outcome> {
+        let diagnostics = findings
+            .diagnostics
+            .iter()
+            .map(|d| CachedDiagnostic::new(d, file))
+            .collect::<Option<Vec<_>>>()?;
+        let masked = findings
+            .masked
+            .iter()
+            .map(|s| (s.file == file).then_some(s.range))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Outcome::Parsed {
+            migration: m.clone(),
+            diagnostics,
+            masked,
+        })
+    }
 }
 
 /// A per-file diagnostic, stored without its file (every span is in the file).
@@ -425,6 +451,7 @@ mod tests {
             outcome: Outcome::Parsed {
                 migration: Migration::opaque(file, "blog", "0001_initial"),
                 diagnostics: vec![CachedDiagnostic::new(&d, file).unwrap()],
+                masked: vec![TextRange::default()],
             },
         }
     }

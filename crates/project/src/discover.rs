@@ -36,6 +36,9 @@ pub struct Tree {
     pub venvs: Vec<PathBuf>,
     /// Problems met while walking (symlink loops, unreadable folders), by relative path.
     pub problems: Vec<(String, String)>,
+    /// Files whose path is not valid UTF-8: the real path, by the (lossy) relative path
+    /// used everywhere else, so that reading them opens the file that was found.
+    pub os_paths: std::collections::BTreeMap<String, PathBuf>,
 }
 
 /// Converts a path under `root` to the `/`-separated relative form used everywhere.
@@ -132,6 +135,11 @@ pub fn walk_skipping(root: &Path, skip: &[&str], exclude: &dyn Fn(&str, bool) ->
             || exclude(&rel, false)
         {
             continue;
+        }
+        if path.to_str().is_none()
+            && (rel.ends_with(".py") || rel.ends_with(".html") || rel.ends_with(".txt"))
+        {
+            tree.os_paths.insert(rel.clone(), path.to_owned());
         }
         if rel.ends_with(".py") {
             tree.py_files.insert(rel);

@@ -9,6 +9,9 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadProblem {
     Io(String),
+    /// A FIFO, socket, device or folder: opening one may block forever (a FIFO waits for
+    /// a writer) or read without end (a device), so it is refused before it is opened.
+    NotRegular(&'static str),
     TooLarge {
         size: u64,
         limit: u64,
@@ -21,6 +24,7 @@ impl std::fmt::Display for ReadProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadProblem::Io(e) => write!(f, "cannot read file: {e}"),
+            ReadProblem::NotRegular(kind) => write!(f, "not a regular file ({kind})"),
             ReadProblem::TooLarge { size, limit } => write!(
                 f,
                 "file is {size} bytes, larger than the {limit}-byte limit"
@@ -30,13 +34,51 @@ impl std::fmt::Display for ReadProblem {
     }
 }
 
-/// Reads a file as text, refusing files over the size limit before reading them whole.
+/// What a file that is not a regular file is, for messages.
+fn kind_of(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
+}
+
+/// Refuses anything but a regular file, following symbolic links, without opening it.
+pub fn check_regular(path: &Path) -> Result<(), ReadProblem> {
+    let meta = std::fs::metadata(path).map_err(|e| ReadProblem::Io(e.to_string()))?;
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(ReadProblem::NotRegular(kind_of(meta.file_type())))
+    }
+}
+
+/// Reads a file as text, refusing files over the size limit before reading them whole,
+/// and anything that is not a regular file before opening it.
 pub fn read_text(path: &Path, limits: &Limits) -> Result<String, ReadProblem> {
+    check_regular(path)?;
     let file = std::fs::File::open(path).map_err(|e| ReadProblem::Io(e.to_string()))?;
-    let size = file
+    let meta = file
         .metadata()
-        .map_err(|e| ReadProblem::Io(e.to_string()))?
-        .len();
+        .map_err(|e| ReadProblem::Io(e.to_string()))?;
+    // Replaced between the check and the open: check what was opened.
+    if !meta.is_file() {
+        return Err(ReadProblem::NotRegular(kind_of(meta.file_type())));
+    }
+    let size = meta.len();
     if size > limits.max_file_bytes {
         return Err(ReadProblem::TooLarge {
             size,

@@ -54,6 +54,10 @@ pub enum FileRole {
     Entrypoint,
     /// A URL module (or a module it imports).
     Urls,
+    /// Another Python module (read for the URL names it reverses).
+    Source,
+    /// A template (read for its `{% url %}` tags).
+    Template,
     /// A path met while walking (a symlink loop, an unreadable folder).
     Walk,
 }
@@ -66,6 +70,8 @@ impl FileRole {
             FileRole::AppConfig => "app configuration",
             FileRole::Entrypoint => "entry point",
             FileRole::Urls => "URL configuration",
+            FileRole::Source => "Python module",
+            FileRole::Template => "template",
             FileRole::Walk => "path",
         }
     }
@@ -88,6 +94,8 @@ pub enum ProblemKind {
     },
     TooDeep {
         limit: usize,
+        /// The first node past the limit.
+        at: djcheck_python::TextRange,
     },
 }
 
@@ -201,17 +209,26 @@ pub struct FileContext<'a> {
     pub options: &'a FileOptions,
 }
 
+/// What the per-file rules found.
+#[derive(Debug, Default)]
+pub struct FileFindings {
+    pub diagnostics: Vec<Diagnostic>,
+    /// Secrets found by detectors whose findings are not reported (not selected): masked
+    /// in every snippet all the same.
+    pub masked: Vec<Span>,
+}
+
 /// Called once per parsed file, on a worker thread, while its syntax tree exists.
 pub trait FileVisitor: Sync {
-    /// Pushes the file's diagnostics. Returns false when they are incomplete (a rule
+    /// Pushes the file's findings. Returns false when they are incomplete (a rule
     /// failed): such results are not cached.
-    fn visit(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) -> bool;
+    fn visit(&self, cx: &FileContext<'_>, out: &mut FileFindings) -> bool;
 }
 
 /// A visitor that does nothing.
 pub struct NoVisitor;
 impl FileVisitor for NoVisitor {
-    fn visit(&self, _: &FileContext<'_>, _: &mut Vec<Diagnostic>) -> bool {
+    fn visit(&self, _: &FileContext<'_>, _: &mut FileFindings) -> bool {
         true
     }
 }

@@ -9,10 +9,10 @@ use crate::modules::Modules;
 use crate::report::{AppKind, InstalledApp, ProjectReport};
 use crate::settings::{self, Settings, SettingsSource};
 use crate::{
-    base, discover, fs, urls, App, FileContext, FileProblem, FileRole, FileVisitor, LoadOptions,
-    ProblemKind, Project, UserModel, UNKNOWN_USER_APP,
+    base, discover, fs, urls, App, FileContext, FileFindings, FileProblem, FileRole, FileVisitor,
+    LoadOptions, ProblemKind, Project, UserModel, UNKNOWN_USER_APP,
 };
-use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};
+use djcheck_diagnostics::{FileId, SourceDb, Span};
 use djcheck_pyeval::{self as pyeval, Val};
 use djcheck_python::{Limits, ParsedModule};
 use rayon::prelude::*;
@@ -46,9 +46,10 @@ impl std::error::Error for LoadError {}
 /// Parses text, refusing trees nested deeper than the limit.
 pub fn parse_checked(text: &str, limits: &Limits) -> Result<ParsedModule, ProblemKind> {
     let parsed = djcheck_python::parse_module(text);
-    if djcheck_python::nesting_depth_exceeds(&parsed.module, limits.max_nesting) {
+    if let Some(at) = djcheck_python::too_deep_at(&parsed.module, limits.max_nesting) {
         return Err(ProblemKind::TooDeep {
             limit: limits.max_nesting,
+            at,
         });
     }
     Ok(parsed)
@@ -60,7 +61,7 @@ type JobResult = (
     Result<String, fs::ReadProblem>,
     Option<Migration>,
     Option<ProblemKind>,
-    Vec<Diagnostic>,
+    FileFindings,
 );
 
 pub(crate) struct Loader<'o> {
@@ -72,6 +73,8 @@ pub(crate) struct Loader<'o> {
     pub(crate) modules: Modules,
     /// Files whose text was read without a problem (and is in `db`).
     pub(crate) read_ok: BTreeSet<FileId>,
+    /// Real paths of files whose name is not valid UTF-8 ([`discover::Tree::os_paths`]).
+    os_paths: BTreeMap<String, std::path::PathBuf>,
 }
 
 impl Loader<'_> {
@@ -93,7 +96,10 @@ impl Loader<'_> {
         if let Some(t) = self.opts.overrides.get(rel) {
             return Ok(t.clone());
         }
-        fs::read_text(&self.opts.root.join(rel), &self.opts.limits)
+        match self.os_paths.get(rel) {
+            Some(p) => fs::read_text(p, &self.opts.limits),
+            None => fs::read_text(&self.opts.root.join(rel), &self.opts.limits),
+        }
     }
 
     /// Reads and parses a file sequentially, recording its problems. `None` if unusable.
@@ -265,7 +271,7 @@ fn unreadable(e: &fs::ReadProblem) -> ProblemKind {
 pub fn load(
     opts: &LoadOptions,
     visitor: &dyn FileVisitor,
-) -> Result<(Project, Vec<Diagnostic>), LoadError> {
+) -> Result<(Project, FileFindings), LoadError> {
     let cache = open_cache(opts);
     load_with_cache(opts, visitor, cache.as_ref())
 }
@@ -279,7 +285,7 @@ pub fn load_with_cache(
     opts: &LoadOptions,
     visitor: &dyn FileVisitor,
     cache: Option<&crate::cache::FileCache>,
-) -> Result<(Project, Vec<Diagnostic>), LoadError> {
+) -> Result<(Project, FileFindings), LoadError> {
     let root = opts.root.clone();
     let excludes = build_excludes(&root, &opts.exclude);
     let skip = if opts.no_default_excludes {
@@ -307,6 +313,7 @@ pub fn load_with_cache(
         files,
         modules,
         read_ok: BTreeSet::new(),
+        os_paths: tree.os_paths.clone(),
     };
     for (path, msg) in &tree.problems {
         let id = ld.register(path);
@@ -401,7 +408,7 @@ pub fn load_with_cache(
         .map(|(rel, app, name, id)| {
             let text = ldr.read(rel);
             let Ok(t) = &text else {
-                return (text, None, None, Vec::new());
+                return (text, None, None, FileFindings::default());
             };
             let Some(cache) = cache else {
                 let (m, problem, diags, _) = migration_facts(&mj, t, rel, (app, name, *id));
@@ -418,14 +425,7 @@ pub fn load_with_cache(
             let (m, problem, diags, complete) = migration_facts(&mj, t, rel, (app, name, *id));
             let outcome = match (&m, &problem) {
                 (_, Some(kind)) => Some(crate::cache::Outcome::Problem(kind.clone())),
-                (Some(m), None) if complete => diags
-                    .iter()
-                    .map(|d| crate::cache::CachedDiagnostic::new(d, *id))
-                    .collect::<Option<Vec<_>>>()
-                    .map(|diagnostics| crate::cache::Outcome::Parsed {
-                        migration: m.clone(),
-                        diagnostics,
-                    }),
+                (Some(m), None) if complete => crate::cache::Outcome::parsed(m, &diags, *id),
                 _ => None,
             };
             if let Some(outcome) = outcome {
@@ -447,6 +447,7 @@ pub fn load_with_cache(
 
     let mut migrations = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut masked = Vec::new();
     let mut without_class: Vec<(FileId, migration::Key)> = Vec::new();
     let mut dirs_with_class: BTreeSet<String> = BTreeSet::new();
     let mut per_dir: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -492,7 +493,8 @@ pub fn load_with_cache(
                 migrations.push(Migration::opaque(*id, app, name));
             }
         }
-        diagnostics.extend(diags);
+        diagnostics.extend(diags.diagnostics);
+        masked.extend(diags.masked);
     }
     // Drop "migrations" packages that hold no migration at all but do hold modules
     // (a library or test helpers that happen to be named so).
@@ -579,7 +581,13 @@ pub fn load_with_cache(
         files_checked,
         report,
     };
-    Ok((project, diagnostics))
+    Ok((
+        project,
+        FileFindings {
+            diagnostics,
+            masked,
+        },
+    ))
 }
 
 /// What reading the migration files needs from the project.
@@ -597,20 +605,15 @@ fn migration_facts(
     text: &str,
     rel: &str,
     (app, name, id): (&str, &str, FileId),
-) -> (
-    Option<Migration>,
-    Option<ProblemKind>,
-    Vec<Diagnostic>,
-    bool,
-) {
+) -> (Option<Migration>, Option<ProblemKind>, FileFindings, bool) {
     let cx = &jobs.extract;
     let parsed = match parse_checked(text, jobs.limits) {
-        Err(kind) => return (None, Some(kind), Vec::new(), true),
+        Err(kind) => return (None, Some(kind), FileFindings::default(), true),
         Ok(p) => p,
     };
     if !parsed.errors.is_empty() {
         let kind = ProblemKind::Syntax(parsed.errors.clone());
-        return (None, Some(kind), Vec::new(), true);
+        return (None, Some(kind), FileFindings::default(), true);
     }
     let mut m = migration::extract(id, app, name, parsed.body(), cx);
     // `Migration` bound another way (an import, a possible star import): Django finds
@@ -629,7 +632,7 @@ fn migration_facts(
         migration: m.class_range.is_some().then_some(&m),
         options: &jobs.options,
     };
-    let mut diags = Vec::new();
+    let mut diags = FileFindings::default();
     let complete = jobs.visitor.visit(&fcx, &mut diags);
     (Some(m), None, diags, complete)
 }
@@ -640,19 +643,28 @@ fn restore(
     outcome: crate::cache::Outcome,
     id: FileId,
     rules: &[(&'static str, &'static str)],
-) -> Option<(Option<Migration>, Option<ProblemKind>, Vec<Diagnostic>)> {
+) -> Option<(Option<Migration>, Option<ProblemKind>, FileFindings)> {
     match outcome {
-        crate::cache::Outcome::Problem(kind) => Some((None, Some(kind), Vec::new())),
+        crate::cache::Outcome::Problem(kind) => Some((None, Some(kind), FileFindings::default())),
         crate::cache::Outcome::Parsed {
             mut migration,
             diagnostics,
+            masked,
         } => {
             migration.file = id;
-            let diags = diagnostics
+            let diagnostics = diagnostics
                 .iter()
                 .map(|d| d.restore(id, rules))
                 .collect::<Option<Vec<_>>>()?;
-            Some((Some(migration), None, diags))
+            let masked = masked.into_iter().map(|r| Span::new(id, r)).collect();
+            Some((
+                Some(migration),
+                None,
+                FileFindings {
+                    diagnostics,
+                    masked,
+                },
+            ))
         }
     }
 }

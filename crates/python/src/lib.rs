@@ -14,6 +14,7 @@
 pub mod eval;
 pub mod functions;
 mod line_index;
+mod nesting;
 mod source;
 
 pub use line_index::{LineCol, LineIndex};
@@ -49,6 +50,16 @@ impl ParsedModule {
 /// Deeply nested input produces a deeply nested tree; callers must run this (and drop
 /// the result) on a thread with a large stack, and check [`nesting_depth_exceeds`].
 pub fn parse_module(text: &str) -> ParsedModule {
+    // Brackets nested past Python's limit are refused before parsing: the parser's cost
+    // on some deep shapes (nested f-strings) grows with the square of the depth.
+    if let Some(at) = nesting::first_too_deep(text, MAX_BRACKET_NESTING) {
+        let empty = ruff_python_parser::parse_unchecked_source("", ast::PySourceType::Python);
+        let start = TextSize::try_from(at).unwrap_or_default();
+        return ParsedModule {
+            module: empty.into_syntax(),
+            errors: vec![too_many_brackets(TextRange::at(start, TextSize::from(1)))],
+        };
+    }
     let parsed = ruff_python_parser::parse_unchecked_source(text, ast::PySourceType::Python);
     let mut errors: Vec<SyntaxError> = parsed
         .errors()
@@ -80,12 +91,7 @@ fn bracket_depth_error(tokens: &ast::token::Tokens) -> Option<SyntaxError> {
             TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
                 depth += 1;
                 if depth > MAX_BRACKET_NESTING {
-                    return Some(SyntaxError {
-                        message: format!(
-                            "too many nested parentheses (Python allows {MAX_BRACKET_NESTING})"
-                        ),
-                        range: t.range(),
-                    });
+                    return Some(too_many_brackets(t.range()));
                 }
             }
             TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
@@ -97,21 +103,36 @@ fn bracket_depth_error(tokens: &ast::token::Tokens) -> Option<SyntaxError> {
     None
 }
 
+fn too_many_brackets(range: TextRange) -> SyntaxError {
+    SyntaxError {
+        message: format!("too many nested parentheses (Python allows {MAX_BRACKET_NESTING})"),
+        range,
+    }
+}
+
 /// Returns true when the tree nests deeper than `limit` nodes.
+pub fn nesting_depth_exceeds(module: &ModModule, limit: usize) -> bool {
+    too_deep_at(module, limit).is_some()
+}
+
+/// The first node (in source order) nested deeper than `limit` nodes, if any.
 ///
 /// The walk stops descending at the limit, so its own recursion is bounded by `limit`.
-pub fn nesting_depth_exceeds(module: &ModModule, limit: usize) -> bool {
+pub fn too_deep_at(module: &ModModule, limit: usize) -> Option<TextRange> {
     struct Depth {
         depth: usize,
         limit: usize,
-        exceeded: bool,
+        found: Option<TextRange>,
     }
     impl<'a> SourceOrderVisitor<'a> for Depth {
-        fn enter_node(&mut self, _node: AnyNodeRef<'a>) -> TraversalSignal {
+        fn enter_node(&mut self, node: AnyNodeRef<'a>) -> TraversalSignal {
             // `leave_node` runs for skipped nodes too, so always count the entry.
             self.depth += 1;
-            if self.exceeded || self.depth > self.limit {
-                self.exceeded = true;
+            if self.found.is_some() {
+                return TraversalSignal::Skip;
+            }
+            if self.depth > self.limit {
+                self.found = Some(node.range());
                 return TraversalSignal::Skip;
             }
             TraversalSignal::Traverse
@@ -123,15 +144,15 @@ pub fn nesting_depth_exceeds(module: &ModModule, limit: usize) -> bool {
     let mut v = Depth {
         depth: 0,
         limit,
-        exceeded: false,
+        found: None,
     };
     for stmt in &module.body {
         source_order::walk_stmt(&mut v, stmt);
-        if v.exceeded {
-            return true;
+        if v.found.is_some() {
+            break;
         }
     }
-    v.exceeded
+    v.found
 }
 
 #[cfg(test)]
@@ -157,8 +178,10 @@ mod tests {
         assert!(!nesting_depth_exceeds(&p.module, 1000));
         let src = format!("x = {}1{}\n", "[".repeat(2000), "]".repeat(2000));
         let p = parse_module(&src);
-        assert!(nesting_depth_exceeds(&p.module, 1000));
+        // Refused before parsing, at the 201st bracket.
+        assert!(p.module.body.is_empty());
         assert!(p.errors[0].message.contains("too many nested parentheses"));
+        assert_eq!(usize::from(p.errors[0].range.start()), 4 + 200);
         let src = format!("x = 1{}\n", " + 1".repeat(3000));
         let p = parse_module(&src);
         assert!(p.errors.is_empty());

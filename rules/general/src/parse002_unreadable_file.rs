@@ -5,9 +5,12 @@ use djcheck_python::{TextRange, TextSize};
 declare_rule! {
     /// ## What it finds
     /// A file djcheck analyses that cannot be read as Python source text: permission
-    /// denied, invalid UTF-8, a NUL byte, larger than the size limit (8 MiB), nested
-    /// deeper than the nesting limit (2,000 levels), or a folder that loops back on
-    /// itself through symbolic links.
+    /// denied, not a regular file (a named pipe, a socket or a device, refused before it is
+    /// opened, since opening a named pipe waits for a writer), invalid UTF-8, a NUL byte,
+    /// larger than the size limit (8 MiB), a syntax tree nested deeper than the nesting
+    /// limit (2,000 levels) without brackets (brackets nested past Python's own limit are
+    /// a syntax error, PARSE001), or a folder that loops back on itself through symbolic
+    /// links.
     ///
     /// ## Why it matters
     /// Python refuses invalid UTF-8 and NUL bytes in source files, so Django cannot import
@@ -20,8 +23,8 @@ declare_rule! {
     /// is not valid UTF-8.
     ///
     /// ## How to fix
-    /// Re-save the file as UTF-8, remove the NUL bytes, fix its permissions, or break the
-    /// symbolic link loop. A file beyond the limits should be split (for a squashed
+    /// Re-save the file as UTF-8, remove the NUL bytes, fix its permissions, replace the
+    /// named pipe or device by a regular file, or break the symbolic link loop. A file beyond the limits should be split (for a squashed
     /// migration: squash in smaller steps).
     pub struct UnreadableFile { code: "PARSE002", name: "unreadable-file", severity: Error }
 }
@@ -51,16 +54,34 @@ impl Rule for UnreadableFile {
                         "NUL byte"
                     } else if message.contains("UTF-8") {
                         "not UTF-8"
+                    } else if message.contains("symbolic link loop") {
+                        "not followed"
+                    } else if message.contains("not a regular file") {
+                        "refused without opening it"
+                    } else if message.contains("larger than") {
+                        "refused without reading it"
                     } else {
-                        ""
+                        "this file could not be read"
                     };
                     (message.clone(), range, label)
                 }
-                ProblemKind::TooDeep { limit } => (
-                    format!("file nests deeper than {limit} levels, the limit djcheck analyses"),
-                    TextRange::default(),
-                    "",
-                ),
+                ProblemKind::TooDeep { limit, at } => {
+                    // The first character of the node past the limit: the node itself may
+                    // span most of the file.
+                    let text = &project.db.file(p.file).text;
+                    let o = usize::from(at.start());
+                    let len = text
+                        .get(o..)
+                        .and_then(|t| t.chars().next())
+                        .map_or(0, char::len_utf8);
+                    (
+                        format!(
+                            "file nests deeper than {limit} levels, the limit djcheck analyses"
+                        ),
+                        TextRange::at(at.start(), TextSize::new(u32::try_from(len).unwrap_or(0))),
+                        "nested too deep from here",
+                    )
+                }
             };
             out.push(
                 Self::META

@@ -61,7 +61,11 @@ const CREDENTIALS: &[(&str, &str, usize)] = &[
         0,
     ),
     ("GitLab token", r"\bglpat-[A-Za-z0-9_\-]{20,}", 0),
-    ("Slack token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", 0),
+    (
+        "Slack token",
+        r"\b(?:xoxe\.)?xox[abposre]-[A-Za-z0-9\-]{10,}",
+        0,
+    ),
     (
         "Slack webhook URL",
         r"https://hooks\.slack\.com/((?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,})",
@@ -82,7 +86,8 @@ const CREDENTIALS: &[(&str, &str, usize)] = &[
     ),
     (
         "URL with a password",
-        r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/?#@]*:([^\s/?#]+)@([^\s/?#:@]+)",
+        // The password may hold `#` and `?` (written unencoded, as people do), not `/`.
+        r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/?#@]*:([^\s/@]+)@([^\s/?#:@]+)",
         1,
     ),
 ];
@@ -118,6 +123,35 @@ const HASHES: &[(&str, &str, usize)] = &[
         0,
     ),
 ];
+
+/// A password clause of SQL: PostgreSQL's `[ENCRYPTED] PASSWORD '...'` (`CREATE`/`ALTER
+/// ROLE`/`USER`), MySQL's `IDENTIFIED [WITH plugin] BY '...'` and `SET PASSWORD [FOR u] =
+/// [PASSWORD(]'...'`. Group 1 or 2 is the password, single- or double-quoted.
+static SQL_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)\b(?:password(?:\s+for\s+\S+)?|identified(?:\s+with\s+\w+)?\s+by)\s*(?:=\s*)?(?:password\s*\(\s*)?[en]?(?:'((?:[^'\\]|''|\\.){1,256})'|"((?:[^"\\]|""|\\.){1,256})")"#,
+    )
+    .ok()
+});
+
+/// Passwords written in SQL password clauses inside `value` (see [`SQL_PASSWORD`]).
+pub fn sql_password_clauses(value: &str) -> Vec<Found> {
+    let mut out = Vec::new();
+    let Some(re) = SQL_PASSWORD.as_ref() else {
+        return out;
+    };
+    for caps in re.captures_iter(value) {
+        let Some(m) = caps.get(1).or_else(|| caps.get(2)) else {
+            continue;
+        };
+        out.push(Found {
+            kind: "SQL password",
+            start: m.start(),
+            end: m.end(),
+        });
+    }
+    out
+}
 
 static CREDENTIAL_PATTERNS: LazyLock<Patterns> = LazyLock::new(|| compile(CREDENTIALS));
 static HASH_PATTERNS: LazyLock<Patterns> = LazyLock::new(|| compile(HASHES));
@@ -173,8 +207,9 @@ pub fn credentials(value: &str) -> Vec<Found> {
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/')
                 .count();
-            // A header over `...` or a few characters is a documentation example.
-            if base64 >= 64 && !is_placeholder(body) {
+            // A header over `...` or a few characters is a documentation example; a short
+            // or truncated key body is still key material.
+            if base64 >= 16 && !is_placeholder(body) {
                 out.push(Found {
                     kind: "private key",
                     start: m.start(),
@@ -369,6 +404,7 @@ mod tests {
         assert_eq!(HASH_PATTERNS.list.len(), HASHES.len());
         assert!(CREDENTIAL_PATTERNS.set.is_some() && HASH_PATTERNS.set.is_some());
         assert!(PEM_HEADER.is_some() && AWS_KEY_ID.is_some() && TWILIO_ACCOUNT_SID.is_some());
+        assert!(SQL_PASSWORD.is_some());
     }
 
     #[test]
@@ -460,6 +496,33 @@ mod tests {
         none("the token is shown once");
         none("SELECT id FROM auth_user WHERE password = %s");
         none("xoxb-not-a-real-token-at-all");
+        none("http://host:8000/path@x");
+    }
+
+    #[test]
+    fn recall() {
+        one(
+            "xoxb-2918374650123-4729103847561-Rk2vX9qL4tW7nZ1cF6hJ3bY5",
+            "Slack token",
+            "xoxb-2918374650123-4729103847561-Rk2vX9qL4tW7nZ1cF6hJ3bY5",
+        );
+        one(
+            "xoxe.xoxp-1-Mi0yLTI5MTgzNzQ2NTAxMjMtNDcyOTEwMzg0NzU2MQ",
+            "Slack token",
+            "xoxe.xoxp-1-Mi0yLTI5MTgzNzQ2NTAxMjMtNDcyOTEwMzg0NzU2MQ",
+        );
+        one(
+            "postgres://deploy:Xk9#mP2q?z@10.0.4.17:5432/app",
+            "URL with a password",
+            "Xk9#mP2q?z",
+        );
+        one(
+            "postgresql://app:Tr0ub4dor@db-primary/app",
+            "URL with a password",
+            "Tr0ub4dor",
+        );
+        let short = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBq8mR2vL9xT4pW7\n-----END EC PRIVATE KEY-----";
+        one(short, "private key", short);
     }
 
     #[test]
@@ -482,6 +545,36 @@ mod tests {
             .len(),
             1
         );
+    }
+
+    #[test]
+    fn sql_password_clauses_are_found() {
+        let pw = |sql: &str| -> Vec<String> {
+            sql_password_clauses(sql)
+                .into_iter()
+                .map(|f| sql[f.start..f.end].to_owned())
+                .collect()
+        };
+        assert_eq!(
+            pw("CREATE USER bob WITH PASSWORD 'S3cr3t-pw'"),
+            ["S3cr3t-pw"]
+        );
+        assert_eq!(pw("ALTER ROLE app ENCRYPTED PASSWORD 'it''s'"), ["it''s"]);
+        assert_eq!(
+            pw("CREATE USER 'u'@'%' IDENTIFIED BY 'My$ql-pw'"),
+            ["My$ql-pw"]
+        );
+        assert_eq!(
+            pw("ALTER USER u IDENTIFIED WITH mysql_native_password BY \"n4tive\""),
+            ["n4tive"]
+        );
+        assert_eq!(
+            pw("SET PASSWORD FOR u = PASSWORD('0ld-style')"),
+            ["0ld-style"]
+        );
+        assert!(pw("CREATE USER bob WITH PASSWORD %s").is_empty());
+        assert!(pw("ALTER TABLE auth_user ALTER COLUMN password TYPE varchar(128)").is_empty());
+        assert!(pw("UPDATE auth_user SET password = '' WHERE id = 1").is_empty());
     }
 
     #[test]

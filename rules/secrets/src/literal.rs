@@ -98,10 +98,26 @@ impl LitText {
 }
 
 /// The literal of an expression, if it is a plain string literal (not an f-string, not
-/// bytes).
+/// bytes) or a `+` of such literals (`"hun" + "ter2"`).
 pub fn lit_of(e: &Expr, text: &str) -> Option<LitText> {
+    concat(e, text, 0)
+}
+
+fn concat(e: &Expr, text: &str, depth: usize) -> Option<LitText> {
     match e {
         Expr::StringLiteral(s) => Some(LitText::of_string(s, text)),
+        Expr::BinOp(b) if matches!(b.op, ast::Operator::Add) && depth < 16 => {
+            let mut left = concat(&b.left, text, depth + 1)?;
+            let right = concat(&b.right, text, depth + 1)?;
+            let offset = left.value.len();
+            for mut p in right.parts {
+                p.value_start += offset;
+                left.parts.push(p);
+            }
+            left.value.push_str(&right.value);
+            left.range = b.range;
+            Some(left)
+        }
         _ => None,
     }
 }

@@ -6,7 +6,7 @@ use djcheck_python::ast::visitor::{self, Visitor};
 use djcheck_python::ast::{self, Expr, ExprContext, Stmt};
 use djcheck_python::eval;
 use djcheck_python::functions::{root_of, Func, ModuleScope};
-use djcheck_python::{Ranged, TextRange};
+use djcheck_python::{ParsedModule, Ranged, TextRange};
 use std::collections::{BTreeMap, BTreeSet};
 
 declare_rule! {
@@ -31,7 +31,17 @@ declare_rule! {
     ///   `.create(password=...)`, `.update(...)` and `defaults={"password": ...}`;
     /// - a Django password hash (`pbkdf2_sha256$...`, `argon2$...`, `bcrypt_sha256$...`,
     ///   `scrypt$...`, `sha1$...`, `md5$...`) anywhere in the migration file, RunSQL
-    ///   strings included.
+    ///   strings included;
+    /// - a password in a SQL password clause anywhere in the migration file (RunSQL,
+    ///   `schema_editor.execute()`): `CREATE`/`ALTER ROLE`/`USER ... [ENCRYPTED] PASSWORD
+    ///   '...'`, MySQL's `IDENTIFIED [WITH plugin] BY '...'` and `SET PASSWORD [FOR u] =
+    ///   '...'`;
+    /// - anywhere in the migration module, reached by `RunPython` or not: a module
+    ///   constant or a class attribute named like a secret (`password = "..."` in a class
+    ///   body), and the fallback of an environment lookup of a variable named like a
+    ///   secret (`os.environ.get("DB_PASSWORD", "...")`).
+    ///
+    /// A value written as a concatenation of literals (`"hun" + "ter2"`) is read whole.
     ///
     /// Not secrets: `""`, unusable-password markers (values starting with `!`), `None`,
     /// and values read at run time (`os.environ[...]`, settings, function calls). For
@@ -125,34 +135,32 @@ impl Rule for HardcodedPassword {
         &Self::META
     }
 
+    fn finds_secrets(&self) -> bool {
+        true
+    }
+
+    /// Any secret-named literal, password argument, SQL password or hash of the file,
+    /// wherever it is (not only in the code `RunPython` runs).
+    fn secret_ranges(&self, text: &str, parsed: &ParsedModule, out: &mut Vec<TextRange>) {
+        let scope = ModuleScope::new(parsed.body());
+        let mut findings = Findings::default();
+        let mut w = Walker::new(text, &scope, None, &mut findings, None);
+        w.visit_body(parsed.body());
+        scan_module(text, &scope, &mut findings);
+        scan_literals(text, parsed.body(), &mut findings);
+        for f in findings.list.values() {
+            out.extend(f.masks(text));
+        }
+    }
+
     fn check_file(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
         let Some(rp) = run_python_scope(cx) else {
             return;
         };
         let mut findings = Findings::default();
         scan_run_python(cx.text, &rp, &mut findings);
-        // Password hashes anywhere in the file, RunSQL included.
-        for lit in crate::literal::all_literals(cx.parsed.body(), cx.text) {
-            for h in formats::password_hashes(&lit.value) {
-                let secret = lit.value[h.start..h.end].to_owned();
-                let range = lit.source_range(h.start, h.end);
-                let primary = if range == lit.content() {
-                    lit.range
-                } else {
-                    range
-                };
-                findings.add(Finding {
-                    secret,
-                    secret_range: range,
-                    primary,
-                    what: Kind::Hash,
-                    place: String::new(),
-                    labels: Vec::new(),
-                    notes: Vec::new(),
-                    strength: 0,
-                });
-            }
-        }
+        scan_module(cx.text, &rp.scope, &mut findings);
+        scan_literals(cx.text, cx.parsed.body(), &mut findings);
         for f in findings.list.into_values() {
             out.push(f.diagnostic(cx));
         }
@@ -209,12 +217,22 @@ impl Finding {
             Kind::Password | Kind::Hash => "read the password at run time without a default (`os.environ[\"ADMIN_PASSWORD\"]`), or create the account with an unusable password (`make_password(None)`) and set the real one outside the repository; then change this password wherever the migration ran: it stays in the repository's history",
             Kind::Secret => "read the secret at run time (`os.environ[\"NAME\"]` or a setting) and rotate this one: it stays in the repository's history",
         });
-        let mask = mask_range(cx.text, self.secret_range);
-        d = d.redact(Span::new(cx.file, mask));
-        for r in other_occurrences(cx.text, &self.secret, mask) {
-            d = d.redact(Span::new(cx.file, mask_range(cx.text, r)));
+        for m in self.masks(cx.text) {
+            d = d.redact(Span::new(cx.file, m));
         }
         d
+    }
+
+    /// Where the secret is, and wherever else it is written: masked in snippets.
+    fn masks(&self, text: &str) -> Vec<TextRange> {
+        let mask = mask_range(text, self.secret_range);
+        let mut out = vec![mask];
+        out.extend(
+            other_occurrences(text, &self.secret, mask)
+                .into_iter()
+                .map(|r| mask_range(text, r)),
+        );
+        out
     }
 }
 
@@ -324,7 +342,10 @@ fn looks_like_secret(value: &str, name: &str, key: &str) -> bool {
     {
         return false;
     }
-    if !formats::credentials(value).is_empty() {
+    // SEC002 reports values in a known format, and AWS secret keys under an AWS name.
+    if !formats::credentials(value).is_empty()
+        || (formats::looks_like_aws_secret(value) && name.to_ascii_lowercase().contains("aws"))
+    {
         return false;
     }
     // Stripe publishable keys are public by design, and test-mode keys reach no money.
@@ -400,6 +421,101 @@ fn scan_run_python<'a>(text: &'a str, rp: &RunPythonScope<'a>, findings: &mut Fi
             let mut w = Walker::new(text, &rp.scope, None, findings, None);
             w.visit_stmt(stmt);
         }
+    }
+}
+
+/// Literals holding a password whatever the code around them: Django password hashes
+/// and SQL password clauses (`CREATE USER ... PASSWORD '...'`), in RunSQL and
+/// `execute()` alike.
+fn scan_literals(text: &str, body: &[Stmt], findings: &mut Findings) {
+    for lit in crate::literal::all_literals(body, text) {
+        for h in formats::password_hashes(&lit.value) {
+            let secret = lit.value[h.start..h.end].to_owned();
+            let range = lit.source_range(h.start, h.end);
+            let primary = if range == lit.content() {
+                lit.range
+            } else {
+                range
+            };
+            findings.add(Finding {
+                secret,
+                secret_range: range,
+                primary,
+                what: Kind::Hash,
+                place: String::new(),
+                labels: Vec::new(),
+                notes: Vec::new(),
+                strength: 0,
+            });
+        }
+        for c in formats::sql_password_clauses(&lit.value) {
+            let secret = lit.value[c.start..c.end].to_owned();
+            // A hash there is reported as a hash, above.
+            if !is_password_literal(&secret) || is_hash(&secret) {
+                continue;
+            }
+            let range = lit.source_range(c.start, c.end);
+            findings.add(Finding {
+                secret,
+                secret_range: range,
+                primary: range,
+                what: Kind::Password,
+                place: " in a SQL password clause".to_owned(),
+                labels: Vec::new(),
+                notes: vec!["the statement runs, and may be logged, on every database the migration is applied to".to_owned()],
+                strength: 2,
+            });
+        }
+    }
+}
+
+/// What the module itself holds, reached or not: secret-named module constants and class
+/// attributes (`password = "..."` in a class body), and the fallbacks of environment
+/// lookups of secret-named variables (`os.environ.get("DB_PASSWORD", "...")`) anywhere in
+/// the file.
+fn scan_module<'a>(text: &'a str, scope: &ModuleScope<'a>, findings: &mut Findings) {
+    for stmt in scope.body {
+        match stmt {
+            Stmt::Assign(_) | Stmt::AnnAssign(_) => {
+                let mut w = Walker::new(text, scope, None, findings, None);
+                w.assignment_only(stmt);
+            }
+            Stmt::ClassDef(c) => {
+                for s in &c.body {
+                    if matches!(s, Stmt::Assign(_) | Stmt::AnnAssign(_)) {
+                        let mut w = Walker::new(text, scope, None, findings, None);
+                        w.assignment_only(s);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    struct EnvCalls<'a> {
+        calls: Vec<&'a ast::ExprCall>,
+    }
+    impl<'a> Visitor<'a> for EnvCalls<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(c) = expr {
+                if eval::dotted_name(&c.func).is_some_and(|n| ENV_GETTERS.contains(&n.as_str())) {
+                    self.calls.push(c);
+                }
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut env = EnvCalls { calls: Vec::new() };
+    env.visit_body(scope.body);
+    for c in env.calls {
+        let Some(var) = c.arguments.args.first().and_then(eval::str_value) else {
+            continue;
+        };
+        let Some(default) = eval::argument(c, 1, "default") else {
+            continue;
+        };
+        let mut w = Walker::new(text, scope, None, findings, None);
+        // The variable's name says what the fallback is.
+        w.name_sink_flowed(c.range(), default, &var);
     }
 }
 
@@ -485,7 +601,7 @@ impl<'s, 'a> Walker<'s, 'a> {
             return;
         }
         match e {
-            Expr::StringLiteral(_) => {
+            Expr::StringLiteral(_) | Expr::BinOp(_) => {
                 if let Some(lit) = lit_of(e, self.text) {
                     out.push(Flowed { lit, env: None });
                 }
@@ -557,6 +673,54 @@ impl<'s, 'a> Walker<'s, 'a> {
             }
             self.push(f, kind, format!(" passed to `{callee}()`"), labels, 2);
         }
+    }
+
+    /// A module-level or class-level assignment: its targets, not the calls in its value.
+    fn assignment_only(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    self.check_target(t, &a.value);
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(v) = &a.value {
+                    self.check_target(&a.target, v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The fallback of an environment lookup of a secret-named variable.
+    fn name_sink_flowed(&mut self, call: TextRange, default: &'a Expr, var: &str) {
+        let Some(key) = secret_name(var) else {
+            return;
+        };
+        let Some(lit) = lit_of(default, self.text) else {
+            return;
+        };
+        if !looks_like_secret(&lit.value, var, key) {
+            return;
+        }
+        let kind = if is_hash(&lit.value) {
+            Kind::Hash
+        } else if is_password_word(key) {
+            Kind::Password
+        } else {
+            Kind::Secret
+        };
+        let f = Flowed {
+            lit,
+            env: Some((call, Some(var.to_owned()))),
+        };
+        self.push(
+            f,
+            kind,
+            format!(" as the fallback of `{var}`"),
+            Vec::new(),
+            1,
+        );
     }
 
     /// A value given to something named like a secret.
@@ -976,6 +1140,48 @@ def reverse(apps, schema_editor, admin_password="def4ult!"):
         let out = fires(&RULE, &src);
         assert_eq!(out.len(), 1);
         assert!(out[0].0.starts_with("argon2$"), "{:?}", out[0]);
+    }
+
+    #[test]
+    fn recall_gaps() {
+        let out = run(
+            r#"DB = os.environ.get("DB_PASSWORD", "s3rv1ce-pw")
+
+class Seed:
+    password = "cl4ss-attr"
+
+def forwards(apps, schema_editor):
+    User = apps.get_model("auth", "User")
+    User.objects.create_user(username="a", password="hun" + "ter-22")
+    schema_editor.execute("CREATE USER report WITH PASSWORD 'R3port-pw'")"#,
+            r#"migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RunSQL("ALTER ROLE app ENCRYPTED PASSWORD 'Sq1-r0le-pw'", migrations.RunSQL.noop),"#,
+        );
+        let lits = literals(&out);
+        assert_eq!(
+            lits,
+            [
+                "\"s3rv1ce-pw\"",
+                "\"cl4ss-attr\"",
+                "\"hun\" + \"ter-22\"",
+                "R3port-pw",
+                "Sq1-r0le-pw"
+            ],
+            "{out:?}"
+        );
+        assert!(
+            out[0].1.contains("as the fallback of `DB_PASSWORD`"),
+            "{}",
+            out[0].1
+        );
+        assert!(out[2]
+            .1
+            .starts_with("hardcoded password \"hunt…\" (9 characters)"));
+        assert!(
+            out[4].1.ends_with("in a SQL password clause"),
+            "{}",
+            out[4].1
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@ use crate::formats::{self, Found};
 use crate::literal::{all_literals, mask_range, other_occurrences, redacted, LitText};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
 use djcheck_project::migration::{OpKind, Operation};
-use djcheck_python::TextRange;
+use djcheck_python::ast::Stmt;
+use djcheck_python::{LineIndex, ParsedModule, TextRange};
 
 declare_rule! {
     /// ## What it finds
@@ -11,17 +12,20 @@ declare_rule! {
     /// known format:
     ///
     /// - AWS access key ids (`AKIA...`, `ASIA...`), and AWS secret access keys next to
-    ///   them (a 40-character key within ten lines of a key id, or after
-    ///   `aws_secret_access_key` in the same string);
+    ///   them (a 40-character key within ten lines of a key id, after
+    ///   `aws_secret_access_key` in the same string, or on a line that names an AWS
+    ///   secret before it: `AWS_SECRET_ACCESS_KEY = "..."`);
     /// - GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), GitLab
     ///   tokens (`glpat-`), Slack tokens (`xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxs-`,
-    ///   `xoxr-`) and Slack webhook URLs (`hooks.slack.com/services/...`);
+    ///   `xoxr-`, `xoxe-`, and rotating `xoxe.xoxp-` tokens) and Slack webhook URLs
+    ///   (`hooks.slack.com/services/...`);
     /// - Stripe live keys (`sk_live_`, `rk_live_`), Google API keys (`AIza...`), Twilio
     ///   API keys (`SK` and 32 hex digits) and auth tokens (32 hex digits within ten lines
     ///   of an account SID `AC...`), SendGrid API keys (`SG.xxx.yyy`);
-    /// - PEM private keys (`-----BEGIN ... PRIVATE KEY-----`), JSON Web Tokens
+    /// - PEM private keys (`-----BEGIN ... PRIVATE KEY-----` over at least 16 base64
+    ///   characters, so a short or truncated key counts), JSON Web Tokens
     ///   (`eyJ...`.`eyJ...`.`...`), and URLs with a password
-    ///   (`postgres://user:password@host/db`).
+    ///   (`postgres://user:password@host/db`, the password possibly holding `#` or `?`).
     ///
     /// False-positive policy: a value is a placeholder, not a credential, and is not
     /// reported, when it contains a placeholder word (`example`, `sample`, `dummy`,
@@ -77,57 +81,99 @@ impl Rule for HardcodedToken {
         };
         let mut sql = Vec::new();
         run_sql_ranges(&m.operations, &mut sql);
-        let lits = all_literals(cx.parsed.body(), cx.text);
-        let mut found: Vec<(&LitText, Found)> = Vec::new();
-        for lit in &lits {
-            for f in formats::credentials(&lit.value) {
-                found.push((lit, f));
-            }
-        }
-        // The halves that are only recognisable next to their key id.
-        let line_of = |r: TextRange| {
-            cx.text
-                .get(..usize::from(r.start()))
-                .map_or(0, |t| t.bytes().filter(|b| *b == b'\n').count())
-        };
-        let aws_ids: Vec<usize> = lits
-            .iter()
-            .filter(|l| formats::is_aws_key_id(l.value.trim()))
-            .map(|l| line_of(l.range))
-            .collect();
-        let twilio_sids: Vec<usize> = lits
-            .iter()
-            .filter(|l| formats::is_twilio_account_sid(l.value.trim()))
-            .map(|l| line_of(l.range))
-            .collect();
-        let near = |ids: &[usize], line: usize| ids.iter().any(|i| i.abs_diff(line) <= PAIR_LINES);
-        for lit in &lits {
-            let v = lit.value.trim();
-            let start = lit.value.len() - lit.value.trim_start().len();
-            let kind = if formats::looks_like_aws_secret(v) && near(&aws_ids, line_of(lit.range)) {
-                "AWS secret access key"
-            } else if formats::looks_like_twilio_token(v) && near(&twilio_sids, line_of(lit.range))
-            {
-                "Twilio auth token"
-            } else {
-                continue;
-            };
-            if found.iter().any(|(l, _)| std::ptr::eq(*l, lit)) {
-                continue;
-            }
-            found.push((
-                lit,
-                Found {
-                    kind,
-                    start,
-                    end: start + v.len(),
-                },
-            ));
-        }
-        for (lit, f) in found {
-            out.push(diagnostic(cx, lit, &f, &sql));
+        for (lit, f) in find(cx.text, cx.parsed.body()) {
+            out.push(diagnostic(cx, &lit, &f, &sql));
         }
     }
+
+    fn finds_secrets(&self) -> bool {
+        true
+    }
+
+    fn secret_ranges(&self, text: &str, parsed: &ParsedModule, out: &mut Vec<TextRange>) {
+        for (lit, f) in find(text, parsed.body()) {
+            out.extend(masks(text, &lit, &f));
+        }
+    }
+}
+
+/// Every credential of the module's literals, by format or by the key id next to it.
+fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
+    let lits = all_literals(body, text);
+    let mut found: Vec<(usize, Found)> = Vec::new();
+    for (i, lit) in lits.iter().enumerate() {
+        for f in formats::credentials(&lit.value) {
+            found.push((i, f));
+        }
+    }
+    // The halves that are only recognisable next to their key id.
+    let index = LineIndex::new(text);
+    let line_of = |r: TextRange| index.line_of(r.start());
+    let aws_ids: Vec<usize> = lits
+        .iter()
+        .filter(|l| formats::is_aws_key_id(l.value.trim()))
+        .map(|l| line_of(l.range))
+        .collect();
+    let twilio_sids: Vec<usize> = lits
+        .iter()
+        .filter(|l| formats::is_twilio_account_sid(l.value.trim()))
+        .map(|l| line_of(l.range))
+        .collect();
+    let near = |ids: &[usize], line: usize| ids.iter().any(|i| i.abs_diff(line) <= PAIR_LINES);
+    for (i, lit) in lits.iter().enumerate() {
+        let v = lit.value.trim();
+        let start = lit.value.len() - lit.value.trim_start().len();
+        let kind = if formats::looks_like_aws_secret(v)
+            && (near(&aws_ids, line_of(lit.range)) || named_aws_secret(text, lit.range))
+        {
+            "AWS secret access key"
+        } else if formats::looks_like_twilio_token(v) && near(&twilio_sids, line_of(lit.range)) {
+            "Twilio auth token"
+        } else {
+            continue;
+        };
+        if found.iter().any(|(l, _)| *l == i) {
+            continue;
+        }
+        found.push((
+            i,
+            Found {
+                kind,
+                start,
+                end: start + v.len(),
+            },
+        ));
+    }
+    found
+        .into_iter()
+        .map(|(i, f)| (lits[i].clone(), f))
+        .collect()
+}
+
+/// The ranges a credential's finding masks: where it is, and wherever else it is written.
+fn masks(text: &str, lit: &LitText, f: &Found) -> Vec<TextRange> {
+    let secret = &lit.value[f.start..f.end];
+    let mask = mask_range(text, lit.source_range(f.start, f.end));
+    let mut out = vec![mask];
+    out.extend(
+        other_occurrences(text, secret, mask)
+            .into_iter()
+            .map(|r| mask_range(text, r)),
+    );
+    out
+}
+
+/// The literal is assigned to, keyed by or passed as a name saying it is an AWS secret
+/// key (`AWS_SECRET_ACCESS_KEY = "..."`, `"aws_secret_access_key": "..."`): the source
+/// of its line before it names both.
+fn named_aws_secret(text: &str, lit: TextRange) -> bool {
+    let start = usize::from(lit.start());
+    let Some(before) = text.get(..start) else {
+        return false;
+    };
+    let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let head = before[line_start..].to_ascii_lowercase();
+    head.contains("aws") && head.contains("secret")
 }
 
 fn run_sql_ranges(ops: &[Operation], out: &mut Vec<TextRange>) {
@@ -172,10 +218,8 @@ fn diagnostic(cx: &FileContext<'_>, lit: &LitText, f: &Found, sql: &[TextRange])
     if sql.iter().any(|s| s.contains_range(lit.range)) {
         d = d.note("it is in the SQL of a `RunSQL` operation: it runs, and is logged, on every database the migration is applied to");
     }
-    let mask = mask_range(cx.text, range);
-    d = d.redact(Span::new(cx.file, mask));
-    for r in other_occurrences(cx.text, secret, mask) {
-        d = d.redact(Span::new(cx.file, mask_range(cx.text, r)));
+    for m in masks(cx.text, lit, f) {
+        d = d.redact(Span::new(cx.file, m));
     }
     d
 }
@@ -254,6 +298,38 @@ def forwards(apps, schema_editor):
         assert!(out[1]
             .1
             .starts_with("hardcoded AWS secret access key \"Zq8m…\" (40"));
+    }
+
+    #[test]
+    fn aws_secret_keys_by_name() {
+        let src = migration(
+            r#"AWS_SECRET_ACCESS_KEY = "Zq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2r"
+
+def forwards(apps, schema_editor):
+    apps.get_model("conf", "Storage").objects.create(aws_secret_key="Yq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2s")"#,
+            "migrations.RunPython(forwards, migrations.RunPython.noop),",
+        );
+        let out = fires(&RULE, &src);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out
+            .iter()
+            .all(|(_, m)| m.starts_with("hardcoded AWS secret access key")));
+    }
+
+    #[test]
+    fn many_literals_cost_linear_time() {
+        // Lines were counted from the start of the file for every literal: quadratic.
+        let constants: String = (0..50_000)
+            .map(|i| format!("C{i} = \"value {i}\"\n"))
+            .collect();
+        let src = migration(
+            &format!("{constants}KEY_ID = \"AKIAQ3EGRXM2PLVNHTZW\""),
+            "migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),",
+        );
+        let t = std::time::Instant::now();
+        let out = check(&RULE, &src);
+        assert_eq!(out.len(), 1);
+        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
     }
 
     #[test]

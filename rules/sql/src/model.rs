@@ -108,7 +108,22 @@ impl Unit {
             if prev_end.is_some_and(|e| e < t.start) {
                 out.push(' ');
             }
-            out.push_str(self.map.text.get(t.start..t.end).unwrap_or(""));
+            let text = self.map.text.get(t.start..t.end).unwrap_or("");
+            // A password clause's value is a secret: never quoted in a message.
+            let secret = k > 0
+                && matches!(
+                    t.token,
+                    Token::SingleQuotedString(_)
+                        | Token::DoubleQuotedString(_)
+                        | Token::EscapedStringLiteral(_)
+                        | Token::NationalStringLiteral(_)
+                        | Token::DollarQuotedString(_)
+                )
+                && st
+                    .toks
+                    .get(k - 1)
+                    .is_some_and(|p| p.is_any(&["PASSWORD", "BY"]));
+            out.push_str(if secret { "'…'" } else { text });
             prev_end = Some(t.end);
             if let Some((after, insert)) = edit {
                 if after == k {
@@ -134,6 +149,8 @@ pub struct Op {
     pub forward: Vec<Unit>,
     /// The strings of `reverse_sql`, in order, with the same rule.
     pub backward: Vec<Unit>,
+    /// Strings longer than [`MAX_SQL_LEN`], not analysed: their source range and length.
+    pub too_long: Vec<(TextRange, usize)>,
 }
 
 /// What [`analyse`] last computed on this thread, and for which file.
@@ -182,18 +199,26 @@ fn analyse_uncached(cx: &FileContext<'_>) -> Vec<Op> {
     let d = cx.options.sql_dialect;
     let mut out = Vec::with_capacity(ops.len());
     for run in ops {
-        let forward = units(&run.sql, false, d, &mut seen);
-        let backward = units(&run.reverse, true, d, &mut seen);
+        let mut too_long = Vec::new();
+        let forward = units(&run.sql, false, d, &mut seen, &mut too_long);
+        let backward = units(&run.reverse, true, d, &mut seen, &mut too_long);
         out.push(Op {
             tables_before: run.tables_before,
             forward,
             backward,
+            too_long,
         });
     }
     out
 }
 
-fn units(arg: &Arg, reverse: bool, d: SqlDialect, seen: &mut BTreeSet<(u32, u32)>) -> Vec<Unit> {
+fn units(
+    arg: &Arg,
+    reverse: bool,
+    d: SqlDialect,
+    seen: &mut BTreeSet<(u32, u32)>,
+    too_long: &mut Vec<(TextRange, usize)>,
+) -> Vec<Unit> {
     let Arg::Sql { units, .. } = arg else {
         return Vec::new();
     };
@@ -203,6 +228,8 @@ fn units(arg: &Arg, reverse: bool, d: SqlDialect, seen: &mut BTreeSet<(u32, u32)
             continue;
         }
         if u.text.text.len() > MAX_SQL_LEN {
+            // Reported (SQL007, info), never skipped silently.
+            too_long.push((u.range, u.text.text.len()));
             continue;
         }
         out.push(analyse_text(u.text.clone(), reverse, d));

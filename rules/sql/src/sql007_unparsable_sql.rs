@@ -1,5 +1,5 @@
 use crate::common;
-use crate::model::Parse;
+use crate::model::{self, Parse};
 use crate::shape::Shape;
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
 
@@ -15,7 +15,8 @@ declare_rule! {
     /// SQL rules check it that way and PostgreSQL sqlparser does not know (such as
     /// `trim(BOTH FROM x)`) is no finding. `DO` blocks and the bodies of functions and
     /// procedures, written in other languages, are not reported: djcheck reads their
-    /// guards itself.
+    /// guards itself. A SQL string longer than 1 MiB (a data load) is not read at all,
+    /// and reported so.
     ///
     /// ## Why it matters
     /// It is information, not an error: the statement may well be valid for the
@@ -64,11 +65,28 @@ impl Rule for UnparsableSql {
                 Self::META
                     .diagnostic("the SQL parser cannot read this statement")
                     .at(Span::new(cx.file, range), "the parser stops here")
-                    .note(format!("sqlparser: {}", lowercase_first(message.trim())))
-                    .note("the other SQL rules checked this statement by its keywords"),
+                    .note(format!(
+                        "sqlparser: {}",
+                        lowercase_first(&redact_input(message.trim(), &u.map.text, &st.toks))
+                    ))
+                    .note("no SQL rule could tell what this statement does"),
             );
         });
         for op in ops.iter() {
+            for (range, len) in &op.too_long {
+                // Its first character: the string itself spans thousands of lines.
+                let range = djcheck_python::TextRange::at(range.start(), 1.into());
+                out.push(
+                    Self::META
+                        .diagnostic(format!(
+                            "SQL string of {len} bytes not analysed: longer than the {}-byte limit",
+                            model::MAX_SQL_LEN
+                        ))
+                        .at(Span::new(cx.file, range), "too long to analyse")
+                        .note("no SQL rule checked this string: strings this long are data loads, and reading them costs about a second and a hundred megabytes per megabyte")
+                        .help("check its DDL by hand, or move the data load out of the migration (a fixture, or a management command)"),
+                );
+            }
             for u in op.forward.iter().chain(&op.backward) {
                 let Some(e) = &u.lex_error else { continue };
                 let Some(range) = u.source(e.at, e.at + 1) else {
@@ -78,12 +96,79 @@ impl Rule for UnparsableSql {
                     Self::META
                         .diagnostic("the SQL tokenizer cannot read this string")
                         .at(Span::new(cx.file, range), "the tokenizer stops here")
-                        .note(format!("sqlparser: {}", lowercase_first(&e.message)))
+                        .note(format!(
+                            "sqlparser: {}",
+                            lowercase_first(&redact_quoted(&e.message))
+                        ))
                         .note("no SQL rule checked this string"),
                 );
             }
         }
     }
+}
+
+/// sqlparser's messages quote the input where it stopped (`found: 'hunter2'`, `found:
+/// sk_live_...` when quotes are unbalanced, `No infix parser for token Word(...)`): it
+/// may be a secret. Every piece of the statement's text that is not a keyword (words,
+/// literals, numbers of four characters or more) is replaced by `…`, then the contents
+/// of every quoted part. The snippet shows where the parser stopped, masked.
+fn redact_input(message: &str, sql: &str, toks: &[crate::lex::Tok]) -> String {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let mut pieces: Vec<&str> = Vec::new();
+    for t in toks {
+        if let Token::Word(w) = &t.token {
+            if w.quote_style.is_none() && w.keyword != Keyword::NoKeyword {
+                continue;
+            }
+            pieces.push(&w.value);
+        }
+        if let Some(text) = sql.get(t.start..t.end) {
+            pieces.push(text);
+        }
+        match &t.token {
+            Token::SingleQuotedString(v)
+            | Token::DoubleQuotedString(v)
+            | Token::NationalStringLiteral(v)
+            | Token::EscapedStringLiteral(v)
+            | Token::Number(v, _) => pieces.push(v),
+            Token::DollarQuotedString(d) => pieces.push(&d.value),
+            _ => {}
+        }
+    }
+    // Longest first, so a piece inside a longer one does not split it.
+    pieces.retain(|p| p.chars().count() >= 4);
+    pieces.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let mut out = message.to_owned();
+    for p in pieces {
+        if out.contains(p) {
+            out = out.replace(p, "…");
+        }
+    }
+    redact_quoted(&out)
+}
+
+/// The contents of every quoted part of a message, dropped.
+fn redact_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '\'' || c == '"' {
+            let mut closed = false;
+            for d in chars.by_ref() {
+                if d == c {
+                    closed = true;
+                    break;
+                }
+            }
+            out.push('…');
+            if closed {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// Statements whose kind the keyword reading knows, so that the SQL rules checked them
@@ -170,6 +255,54 @@ mod tests {
              SELECT trim(BOTH FROM x) FROM t;
              CREATE OR REPLACE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f('!')",
         );
+    }
+
+    #[test]
+    fn quoted_literals_are_dropped_from_parser_messages() {
+        assert_eq!(
+            redact_quoted("Expected: end of statement, found: 'S3cr3t-pw'"),
+            "Expected: end of statement, found: '…'"
+        );
+        assert_eq!(redact_quoted("found: \"x"), "found: \"…");
+        // sqlparser stops at the password and quotes it.
+        let src =
+            crate::testing::migration_with_sql("PREPARE p AS SELECT 1 'S3cr3t-pw' 'S3cr3t-pw'");
+        let out = djcheck_linter::testing::check(&R, &src);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].notes[0].ends_with("found: …"), "{:?}", out[0].notes);
+        assert!(!out[0].notes.iter().any(|n| n.contains("S3cr3t")));
+    }
+
+    #[test]
+    fn unbalanced_quotes_never_put_a_secret_in_the_note() {
+        // Found by fuzzing: the quotes pair up differently, and the token sqlparser
+        // quotes is the bare secret.
+        let src = crate::testing::migration_with_sql(
+            "UPDATE i SET token = 'skE i SET token = 'sk_live_51Hq8mR2vL9xT4pW7nK1cF6hJ' WHERE n = 'x'",
+        );
+        let out = djcheck_linter::testing::check(&R, &src);
+        assert!(!out.is_empty());
+        for d in &out {
+            assert!(
+                !d.notes.iter().any(|n| n.contains("sk_live")),
+                "{:?}",
+                d.notes
+            );
+        }
+    }
+
+    #[test]
+    fn sql_over_the_size_limit_is_reported_not_skipped() {
+        let sql = "CREATE TABLE t (id int);\n".repeat(crate::model::MAX_SQL_LEN / 20);
+        let src = crate::testing::migration_with_sql(&sql);
+        let out = djcheck_linter::testing::check(&R, &src);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].message.starts_with("SQL string of "),
+            "{}",
+            out[0].message
+        );
+        assert!(out[0].message.contains("not analysed"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 use crate::shadow::{covers_compiled, Compiled};
 use crate::util::{condition_labels, key};
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta};
+use djcheck_project::urls::route;
 use djcheck_project::urls::{Name, NodeId, NodeKind, RouteKind, UrlTree};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
@@ -82,6 +83,8 @@ impl Rule for ShadowedRoute {
                             .and_then(|r| r.text.clone())
                             .unwrap_or_default();
                         let same = route_a == route_b;
+                        let route_a = route::shown(&route_a);
+                        let route_b = route::shown(&route_b);
                         let mut d = Self::META
                             .diagnostic(format!(
                                 "unreachable route `{route_b}`: an earlier pattern matches every path it matches"

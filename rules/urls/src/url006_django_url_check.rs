@@ -1,6 +1,6 @@
 use crate::util::key;
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Severity, Span};
-use djcheck_project::urls::route::{route_checks, RouteCheck};
+use djcheck_project::urls::route::{self, route_checks, RouteCheck};
 use djcheck_project::urls::{Name, NodeKind, RouteKind};
 use std::collections::BTreeSet;
 
@@ -76,7 +76,10 @@ impl Rule for DjangoUrlCheck {
             let Some(call) = node.call else { continue };
             let route = node.route.as_ref();
             let route_text = route.and_then(|r| r.text.clone());
-            let shown = route_text.clone().unwrap_or_else(|| "…".to_owned());
+            // Long routes are cut in messages (the snippet shows where the route is).
+            let shown = route_text
+                .as_deref()
+                .map_or_else(|| "…".to_owned(), |t| route::shown(t).into_owned());
             if let (Some(r), Some(text)) = (route, &route_text) {
                 if r.kind != RouteKind::Locale {
                     // Without a known APPEND_SLASH, W002 cannot be decided.
@@ -89,7 +92,7 @@ impl Rule for DjangoUrlCheck {
                         if !seen.insert((key(span), c.id(), format!("{c:?}{text}"))) {
                             continue;
                         }
-                        out.push(route_diagnostic(c, r.kind, text, span));
+                        out.push(route_diagnostic(c, r.kind, &shown, span));
                     }
                 }
             }

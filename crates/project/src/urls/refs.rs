@@ -26,6 +26,21 @@ struct Scan {
     /// It imports a list of a URL module of the tree and changes it (at run time, as an
     /// `AppConfig.ready()` may): the module and the name.
     extends_url_list: Option<(String, String)>,
+    /// Not read: not a regular file (the message says what it is).
+    refused: Option<String>,
+}
+
+impl Scan {
+    fn refused(rel: &str, e: &crate::fs::ReadProblem) -> Option<Scan> {
+        matches!(e, crate::fs::ReadProblem::NotRegular(_)).then(|| Scan {
+            rel: rel.to_owned(),
+            text: None,
+            refs: Vec::new(),
+            per_request: false,
+            extends_url_list: None,
+            refused: Some(e.to_string()),
+        })
+    }
 }
 
 pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
@@ -52,6 +67,28 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
         .filter_map(|rel| scan_template(ldr, rel))
         .collect();
     scans.extend(templates);
+    // A named pipe or device among them was refused without being opened: say so once.
+    for s in &scans {
+        if let Some(message) = &s.refused {
+            let role = if s.rel.ends_with(".py") {
+                crate::FileRole::Source
+            } else {
+                crate::FileRole::Template
+            };
+            let known = ld.problems.iter().any(|p| ld.db.file(p.file).path == s.rel);
+            if !known {
+                let id = ld.register(&s.rel);
+                ld.problems.push(crate::FileProblem {
+                    file: id,
+                    role,
+                    kind: crate::ProblemKind::Unreadable {
+                        message: message.clone(),
+                        offset: None,
+                    },
+                });
+            }
+        }
+    }
     scans.sort_by(|a, b| a.rel.cmp(&b.rel));
     for s in scans {
         tree.per_request_urlconf |= s.per_request;
@@ -144,7 +181,10 @@ fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &UrlModules<'_>) -> Opti
     let text: &str = match held {
         Some(t) => t,
         None => {
-            owned = ld.read(rel).ok()?;
+            owned = match ld.read(rel) {
+                Ok(t) => t,
+                Err(e) => return Scan::refused(rel, &e),
+            };
             &owned
         }
     };
@@ -162,6 +202,7 @@ fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &UrlModules<'_>) -> Opti
             refs: Vec::new(),
             per_request,
             extends_url_list: extends_url_list.clone(),
+            refused: None,
         })
     };
     if !CALL_WORDS.iter().any(|w| text.contains(w)) {
@@ -205,6 +246,7 @@ fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &UrlModules<'_>) -> Opti
         text,
         per_request,
         extends_url_list,
+        refused: None,
     })
 }
 
@@ -406,7 +448,10 @@ impl<'a> Visitor<'a> for Finder<'_> {
 }
 
 fn scan_template(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
-    let text = ld.read(rel).ok()?;
+    let text = match ld.read(rel) {
+        Ok(t) => t,
+        Err(e) => return Scan::refused(rel, &e),
+    };
     if !text.contains("url") {
         return None;
     }
@@ -420,6 +465,7 @@ fn scan_template(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
         refs,
         per_request: false,
         extends_url_list: None,
+        refused: None,
     })
 }
 

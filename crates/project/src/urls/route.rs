@@ -36,21 +36,54 @@ pub enum PathPart {
     },
 }
 
+/// Routes longer than this, in characters, are not read (no parameters, no shadowing
+/// comparison): real routes are a few dozen characters, and a route of megabytes is
+/// either generated or hostile. Django's own checks on the route text still run.
+pub const MAX_ROUTE_CHARS: usize = 4096;
+
+/// How many characters of a route messages show before cutting it.
+const SHOWN_ROUTE_CHARS: usize = 80;
+
+/// A route as messages quote it: whole when short, else its first characters and `…`,
+/// so a long route never fills the output.
+pub fn shown(route: &str) -> std::borrow::Cow<'_, str> {
+    match route.char_indices().nth(SHOWN_ROUTE_CHARS) {
+        None => std::borrow::Cow::Borrowed(route),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &route[..cut])),
+    }
+}
+
 /// Splits a `path()` route the way Django's `_route_to_regex` does, with the regular
 /// expression `<(?:(?P<converter>[^>:]+):)?(?P<parameter>[^>]+)>`. Returns `None` where
 /// Django raises `ImproperlyConfigured` for the syntax (whitespace inside `<...>`, a
-/// parameter that is not an identifier); an unknown converter is returned as written
-/// (it may be registered with `register_converter`).
+/// parameter that is not an identifier), and for routes longer than
+/// [`MAX_ROUTE_CHARS`]; an unknown converter is returned as written (it may be
+/// registered with `register_converter`).
 pub fn parse_path_route(route: &str) -> Option<Vec<PathPart>> {
-    let chars: Vec<char> = route.chars().collect();
+    let chars: Vec<char> = route.chars().take(MAX_ROUTE_CHARS + 1).collect();
+    if chars.len() > MAX_ROUTE_CHARS {
+        return None;
+    }
+    // The next `>` and the next `:` at or after each index: one backward pass, so
+    // matching a parameter never rescans the route (linear for any number of `<`).
+    let mut next_gt = vec![chars.len(); chars.len() + 1];
+    let mut next_colon = vec![chars.len(); chars.len() + 1];
+    for i in (0..chars.len()).rev() {
+        next_gt[i] = if chars[i] == '>' { i } else { next_gt[i + 1] };
+        next_colon[i] = if chars[i] == ':' {
+            i
+        } else {
+            next_colon[i + 1]
+        };
+    }
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut i = 0;
     while i < chars.len() {
         if chars[i] == '<' {
-            if let Some((converter, name, end)) = match_parameter(&chars, i) {
-                let whole: String = chars[i..end].iter().collect();
-                if whole.chars().any(char::is_whitespace) {
+            if let Some((converter, name, end)) = match_parameter(&chars, i, &next_gt, &next_colon)
+            {
+                if chars[i..end].iter().any(|c| c.is_whitespace()) {
                     return None;
                 }
                 if !is_identifier(&name) {
@@ -75,32 +108,29 @@ pub fn parse_path_route(route: &str) -> Option<Vec<PathPart>> {
 
 /// Matches `<(?:([^>:]+):)?([^>]+)>` at `start` (which holds `<`): the converter, the
 /// parameter, and the index after `>`.
-fn match_parameter(chars: &[char], start: usize) -> Option<(String, String, usize)> {
+fn match_parameter(
+    chars: &[char],
+    start: usize,
+    next_gt: &[usize],
+    next_colon: &[usize],
+) -> Option<(String, String, usize)> {
     let body_start = start + 1;
-    // With a converter: `[^>:]+` (greedy, it stops at the first `:` or `>`), then `:`.
-    let mut j = body_start;
-    while j < chars.len() && chars[j] != '>' && chars[j] != ':' {
-        j += 1;
+    let gt = next_gt[body_start.min(chars.len())];
+    if gt == chars.len() {
+        return None;
     }
-    if j > body_start && j < chars.len() && chars[j] == ':' {
-        let mut k = j + 1;
-        while k < chars.len() && chars[k] != '>' {
-            k += 1;
-        }
-        if k > j + 1 && k < chars.len() {
-            let converter: String = chars[body_start..j].iter().collect();
-            let name: String = chars[j + 1..k].iter().collect();
-            return Some((converter, name, k + 1));
-        }
+    // With a converter: `[^>:]+` (greedy, it stops at the first `:` or `>`), then `:`,
+    // then `[^>]+` up to the `>`.
+    let colon = next_colon[body_start.min(chars.len())];
+    if colon < gt && colon > body_start && gt > colon + 1 {
+        let converter: String = chars[body_start..colon].iter().collect();
+        let name: String = chars[colon + 1..gt].iter().collect();
+        return Some((converter, name, gt + 1));
     }
     // Without a converter: `[^>]+` then `>`.
-    let mut k = body_start;
-    while k < chars.len() && chars[k] != '>' {
-        k += 1;
-    }
-    if k > body_start && k < chars.len() {
-        let name: String = chars[body_start..k].iter().collect();
-        return Some(("str".to_owned(), name, k + 1));
+    if gt > body_start {
+        let name: String = chars[body_start..gt].iter().collect();
+        return Some(("str".to_owned(), name, gt + 1));
     }
     None
 }
@@ -153,11 +183,25 @@ pub fn params(kind: RouteKind, route: &str) -> Option<Vec<Param>> {
 }
 
 /// Capturing groups of a regular expression: the named ones when there are any (Django
-/// then ignores unnamed groups), else the unnamed ones by position.
+/// then ignores unnamed groups), else the unnamed ones by position. One pass with a
+/// stack of open groups, each body kept as a range until it is needed, so nested groups
+/// cost linear time; `None` for a regex longer than [`MAX_ROUTE_CHARS`] or with an
+/// unclosed group.
 fn regex_groups(regex: &str) -> Option<Vec<Param>> {
-    let chars: Vec<char> = regex.chars().collect();
-    let mut named = Vec::new();
-    let mut unnamed = Vec::new();
+    let chars: Vec<char> = regex.chars().take(MAX_ROUTE_CHARS + 1).collect();
+    if chars.len() > MAX_ROUTE_CHARS {
+        return None;
+    }
+    /// An open group: where its body starts, and its name (`None`: unnamed capturing,
+    /// `Some("")`: not capturing).
+    struct Open {
+        body: usize,
+        name: Option<String>,
+    }
+    let mut stack: Vec<Open> = Vec::new();
+    // (position of the group's `(`, name, body range), in order of their `(`.
+    let mut groups: Vec<(usize, Option<String>, usize, usize)> = Vec::new();
+    let mut opened: Vec<usize> = Vec::new();
     let mut i = 0;
     let mut in_class = false;
     while i < chars.len() {
@@ -173,88 +217,87 @@ fn regex_groups(regex: &str) -> Option<Vec<Param>> {
             i += 1;
             continue;
         }
-        if c == '[' {
-            in_class = true;
-            // `[]...]` and `[^]...]`: a leading `]` is a literal.
-            if chars.get(i + 1) == Some(&']') {
-                i += 1;
-            } else if chars.get(i + 1) == Some(&'^') && chars.get(i + 2) == Some(&']') {
-                i += 2;
-            }
-            i += 1;
-            continue;
-        }
-        if c == '(' {
-            let rest: String = chars[i..chars.len().min(i + 4)].iter().collect();
-            if rest.starts_with("(?P<") {
-                let name_start = i + 4;
-                let mut j = name_start;
-                while j < chars.len() && chars[j] != '>' {
-                    j += 1;
+        match c {
+            '[' => {
+                in_class = true;
+                // `[]...]` and `[^]...]`: a leading `]` is a literal.
+                if chars.get(i + 1) == Some(&']') {
+                    i += 1;
+                } else if chars.get(i + 1) == Some(&'^') && chars.get(i + 2) == Some(&']') {
+                    i += 2;
                 }
-                let name: String = chars[name_start..j.min(chars.len())].iter().collect();
-                let end = group_end(&chars, j + 1)?;
-                let body: String = chars[(j + 1).min(end)..end].iter().collect();
-                named.push(Param {
-                    name,
-                    accepts: body,
-                });
-            } else if chars.get(i + 1) == Some(&'?') {
-                // A non-capturing group or an assertion: its inner groups still count.
-            } else {
-                let end = group_end(&chars, i + 1)?;
-                let body: String = chars[i + 1..end].iter().collect();
-                unnamed.push(body);
             }
+            '(' => {
+                opened.push(i);
+                if chars.get(i + 1) == Some(&'?')
+                    && chars.get(i + 2) == Some(&'P')
+                    && chars.get(i + 3) == Some(&'<')
+                {
+                    let name_start = i + 4;
+                    let mut j = name_start;
+                    while j < chars.len() && chars[j] != '>' {
+                        j += 1;
+                    }
+                    stack.push(Open {
+                        body: (j + 1).min(chars.len()),
+                        name: Some(chars[name_start..j.min(chars.len())].iter().collect()),
+                    });
+                    i = j;
+                } else if chars.get(i + 1) == Some(&'?') {
+                    // A non-capturing group or an assertion: its inner groups still count.
+                    stack.push(Open {
+                        body: i + 1,
+                        name: Some(String::new()),
+                    });
+                } else {
+                    stack.push(Open {
+                        body: i + 1,
+                        name: None,
+                    });
+                }
+            }
+            ')' => {
+                if let Some(open) = stack.pop() {
+                    let at = opened.get(stack.len()).copied().unwrap_or(0);
+                    opened.truncate(stack.len());
+                    if open.name.as_deref() != Some("") {
+                        groups.push((at, open.name, open.body.min(i), i));
+                    }
+                }
+            }
+            _ => {}
         }
         i += 1;
     }
+    if !stack.is_empty() {
+        return None;
+    }
+    // Closed groups were recorded innermost first: back to the order of their `(`.
+    groups.sort_by_key(|g| g.0);
+    let body = |s: usize, e: usize| -> String { chars[s..e].iter().collect() };
+    let named: Vec<Param> = groups
+        .iter()
+        .filter_map(|(_, n, s, e)| {
+            n.as_ref().map(|name| Param {
+                name: name.clone(),
+                accepts: body(*s, *e),
+            })
+        })
+        .collect();
     if !named.is_empty() {
         return Some(named);
     }
     Some(
-        unnamed
-            .into_iter()
+        groups
+            .iter()
+            .filter(|g| g.1.is_none())
             .enumerate()
-            .map(|(n, body)| Param {
+            .map(|(n, (_, _, s, e))| Param {
                 name: format!("#{n}"),
-                accepts: body,
+                accepts: body(*s, *e),
             })
             .collect(),
     )
-}
-
-/// The index of the `)` closing a group whose body starts at `start`.
-fn group_end(chars: &[char], start: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = start;
-    let mut in_class = false;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\\' {
-            i += 2;
-            continue;
-        }
-        if in_class {
-            if c == ']' {
-                in_class = false;
-            }
-        } else if c == '[' {
-            in_class = true;
-            if chars.get(i + 1) == Some(&']') {
-                i += 1;
-            }
-        } else if c == '(' {
-            depth += 1;
-        } else if c == ')' {
-            if depth == 0 {
-                return Some(i);
-            }
-            depth -= 1;
-        }
-        i += 1;
-    }
-    None
 }
 
 /// A Django system check on a route that can be decided from its text.
@@ -415,5 +458,39 @@ mod tests {
         assert_eq!(p.len(), 2);
         let p = params(RouteKind::Regex, r"^a/[(]x/$").unwrap();
         assert!(p.is_empty());
+        // Nested groups, in the order of their `(`; non-capturing groups skipped.
+        let p = regex_groups(r"^((a)(?:b(c))d)$").unwrap();
+        let bodies: Vec<&str> = p.iter().map(|p| p.accepts.as_str()).collect();
+        assert_eq!(bodies, ["(a)(?:b(c))d", "a", "c"]);
+        let p = regex_groups(r"^(?P<outer>x(?P<inner>[0-9]+))$").unwrap();
+        assert_eq!(p[0].name, "outer");
+        assert_eq!(p[1].accepts, "[0-9]+");
+        assert!(regex_groups("^(a").is_none());
+        assert!(regex_groups("^(?P<a").is_none());
+    }
+
+    #[test]
+    fn long_routes_are_not_read_and_cost_linear_time() {
+        let t = std::time::Instant::now();
+        // 50,000 nested groups and 100,000 unclosed `<`: refused by length, at once.
+        let nested = format!("^{}x{}$", "(".repeat(50_000), ")".repeat(50_000));
+        assert!(params(RouteKind::Regex, &nested).is_none());
+        assert!(parse_path_route(&"<".repeat(100_000)).is_none());
+        // Just under the cap: read, in linear time.
+        let n = MAX_ROUTE_CHARS / 2 - 2;
+        let nested = format!("^{}x{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(params(RouteKind::Regex, &nested).unwrap().len(), n);
+        let opens = "<".repeat(MAX_ROUTE_CHARS);
+        assert_eq!(parse_path_route(&opens).unwrap().len(), 1);
+        assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn long_routes_are_cut_in_messages() {
+        assert_eq!(shown("blog/<int:pk>/"), "blog/<int:pk>/");
+        let long = "a".repeat(100_000);
+        let s = shown(&long);
+        assert_eq!(s.chars().count(), SHOWN_ROUTE_CHARS + 1);
+        assert!(s.ends_with('…'));
     }
 }
