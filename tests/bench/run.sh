@@ -226,7 +226,7 @@ if [ "$HAVE_RUFF" = 1 ]; then
     "$VENV/bin/ruff" check --select DJ --cache-dir "$RUFF_CACHE" "$PROJECT" >/dev/null 2>&1 || true
 fi
 # One changed migration, as an editor sends it: the buffer on stdin, the rest cached.
-EDITED_REL="$(cd "$PROJECT" && find . -path '*/migrations/0050_*.py' | sort | head -1 | sed 's|^\./||')"
+EDITED_REL="$(cd "$PROJECT" && find . -path '*/migrations/0050_*.py' | sort | sed -n 1p | sed 's|^\./||')"
 EDITED="$BENCH/edited_migration.py"
 { cat "$PROJECT/$EDITED_REL"; printf '\n# edited in the editor\n'; } >"$EDITED"
 "$PY_SYS" - "$BENCH/alternate.json" "$PROJECT" "$CACHE" "$EDITED" "$EDITED_REL" \
@@ -291,7 +291,7 @@ EOF
         bench lintmigrations "manage.py lintmigrations" 1 0 1 "$LINT_TIMEOUT" \
             "$PY" manage.py lintmigrations --no-cache -q ok ignore warning error
         # The same on one app only (what a team linting the app it changed would run).
-        FIRST_APP="$(sed -n 's/^    path("\([a-z0-9_]*\)\/", include.*/\1/p' proj/urls.py | head -1)"
+        FIRST_APP="$(sed -n 's/^    path("\([a-z0-9_]*\)\/", include.*/\1/p' proj/urls.py | sed -n 1p)"
         bench lintmigrations_app "manage.py lintmigrations --include-apps $FIRST_APP" 1 0 1 \
             "$LINT_TIMEOUT" "$PY" manage.py lintmigrations --no-cache \
             --include-apps "$FIRST_APP" -q ok ignore warning error
@@ -311,7 +311,7 @@ uptime >"$RES/load_after"
     [ -x "$PY" ] && "$PY" --version 2>&1 | sed 's/^/venv /'
     [ -n "$HYPERFINE" ] && "$HYPERFINE" --version
     echo "project: $PARAMS; $N_MIG migrations, $N_PY Python files, $SIZE"
-    echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+    echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | sed -n 1p), $(free -g | awk '/^Mem:/ {print $2}') GiB"
 } >"$RES/env" 2>/dev/null || true
 
 "$PY_SYS" "$HERE/report.py" "$RES" | tee "$BENCH/results.txt"
