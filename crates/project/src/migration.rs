@@ -8,19 +8,20 @@ use djcheck_python::{Ranged, TextRange};
 use std::sync::Arc;
 
 use crate::pyvalue::{self, CallValue, ImportMap, PyValue};
+use serde::{Deserialize, Serialize};
 
 /// `(app_label, migration_name)`, the key Django records applied migrations by.
 pub type Key = (String, String);
 
 /// A string literal of the source and where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lit {
     pub value: String,
     pub range: TextRange,
 }
 
 /// One entry of `dependencies`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dependency {
     /// The key as Django resolves it (a swappable dependency becomes
     /// `(user_app_label, "__first__")`).
@@ -31,14 +32,14 @@ pub struct Dependency {
 }
 
 /// A migration key written in `replaces` or `run_before`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRef {
     pub key: Key,
     pub range: TextRange,
 }
 
 /// A model a relation field points to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelRef {
     /// `"app.Model"` or `"Model"` (same app: `app` is `None`).
     Named { app: Option<String>, model: String },
@@ -49,14 +50,14 @@ pub enum ModelRef {
 }
 
 /// A relation field's target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Relation {
     pub target: ModelRef,
     pub range: TextRange,
 }
 
 /// A keyword argument's value, as far as the source states it literally.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ArgValue {
     Str(String),
     Int(i64),
@@ -99,7 +100,7 @@ impl ArgValue {
 }
 
 /// One keyword argument of a call, e.g. `null=True` of a field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kwarg {
     pub name: String,
     pub value: ArgValue,
@@ -107,7 +108,7 @@ pub struct Kwarg {
 }
 
 /// A field as declared in `CreateModel(fields=[...])` or `AddField(field=...)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     pub name: Option<Lit>,
     /// The field class's last name, e.g. `ForeignKey`.
@@ -188,7 +189,7 @@ impl Field {
 
 /// An index or a constraint: `models.Index(...)`, `models.UniqueConstraint(...)`,
 /// `models.CheckConstraint(...)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Part {
     /// The class's last name: `Index`, `UniqueConstraint`, `CheckConstraint`, `GinIndex`...
     pub class: String,
@@ -217,7 +218,7 @@ impl Part {
 }
 
 /// The options of `CreateModel(options=...)` or `AlterModelOptions(options=...)`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelOptions {
     /// Every key whose value is a literal (`db_table`, `managed`, `ordering`...).
     pub items: Vec<Kwarg>,
@@ -233,7 +234,7 @@ pub struct ModelOptions {
 }
 
 /// The argument of an operation on one model's options.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OptionArg {
     None,
     /// AddIndex(index=...), AddConstraint(constraint=...) and their variants.
@@ -253,7 +254,7 @@ pub enum OptionArg {
 }
 
 /// A function reference passed to `RunPython`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CodeRef {
     /// A name of the module (`forwards`).
     Name(String),
@@ -264,7 +265,7 @@ pub enum CodeRef {
 }
 
 /// A decoded operation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OpKind {
     CreateModel {
         name: Option<Lit>,
@@ -347,7 +348,7 @@ pub enum OpKind {
 }
 
 /// An operation and its range in the file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Operation {
     pub kind: OpKind,
     /// The operation's class name as written (`AddField`, `SaferAddFieldForeignKey`).
@@ -356,7 +357,7 @@ pub struct Operation {
 }
 
 /// A migration module as Django's loader would see it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Migration {
     pub file: FileId,
     pub app: String,
@@ -433,6 +434,103 @@ impl Migration {
     /// The migration's number: its leading digits (`0003` of `0003_profile`).
     pub fn number(&self) -> Option<&str> {
         migration_number(&self.name)
+    }
+}
+
+/// One operation met by [`walk`], with where it sits.
+#[derive(Debug, Clone, Copy)]
+pub struct Walked<'a> {
+    pub op: &'a Operation,
+    /// Index of the top-level operation holding it (itself at the top level).
+    pub top: usize,
+    /// The database runs it: at the top level, or on the database side of a
+    /// `SeparateDatabaseAndState` that runs.
+    pub database: bool,
+    /// It changes Django's state: at the top level, on the state side of a
+    /// `SeparateDatabaseAndState` or in a `RunSQL`'s `state_operations`.
+    pub state: bool,
+    /// Inside a `RunSQL`'s `state_operations`.
+    pub in_run_sql: bool,
+    /// Nesting depth: 0 at the top level.
+    pub depth: usize,
+}
+
+impl Walked<'_> {
+    /// A `SeparateDatabaseAndState` or a `RunSQL` with `state_operations`: its nested
+    /// operations are walked after it.
+    pub fn is_container(&self) -> bool {
+        matches!(self.op.kind, OpKind::SeparateDatabaseAndState { .. })
+            || matches!(&self.op.kind, OpKind::RunSql { state_operations, .. } if !state_operations.is_empty())
+    }
+}
+
+/// Every operation of `ops`, nested ones included, in the order they are written (a
+/// container before what it holds; a `SeparateDatabaseAndState`'s database side before
+/// its state side). The one walk over nested operations: callers filter on where an
+/// operation sits ([`Walked::database`], [`Walked::state`], [`Walked::in_run_sql`]).
+pub fn walk(ops: &[Operation]) -> Vec<Walked<'_>> {
+    fn go<'a>(ops: &'a [Operation], top: Option<usize>, cx: Walked<'a>, out: &mut Vec<Walked<'a>>) {
+        for (i, op) in ops.iter().enumerate() {
+            let here = Walked {
+                op,
+                top: top.unwrap_or(i),
+                ..cx
+            };
+            out.push(here);
+            let inner = |database: bool, state: bool, in_run_sql: bool| Walked {
+                op,
+                top: here.top,
+                database,
+                state,
+                in_run_sql,
+                depth: here.depth + 1,
+            };
+            match &op.kind {
+                OpKind::SeparateDatabaseAndState { database, state } => {
+                    go(
+                        database,
+                        Some(here.top),
+                        inner(here.database, false, here.in_run_sql),
+                        out,
+                    );
+                    go(
+                        state,
+                        Some(here.top),
+                        inner(false, here.state, here.in_run_sql),
+                        out,
+                    );
+                }
+                OpKind::RunSql {
+                    state_operations, ..
+                } => go(
+                    state_operations,
+                    Some(here.top),
+                    inner(false, here.state, true),
+                    out,
+                ),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(ops.len());
+    if let Some(first) = ops.first() {
+        let top = Walked {
+            op: first,
+            top: 0,
+            database: true,
+            state: true,
+            in_run_sql: false,
+            depth: 0,
+        };
+        go(ops, None, top, &mut out);
+    }
+    out
+}
+
+impl Migration {
+    /// [`walk`] over the migration's operations.
+    pub fn walk(&self) -> Vec<Walked<'_>> {
+        walk(&self.operations)
     }
 }
 

@@ -10,12 +10,13 @@
 
 use djcheck_python::ast::{self, Expr, Stmt};
 use djcheck_python::eval::{self, ModuleBindings};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 /// A value as far as the source states it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PyValue {
     None,
     Bool(bool),
@@ -45,7 +46,7 @@ pub enum PyValue {
 }
 
 /// A call: the callee's canonical path and its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallValue {
     pub path: String,
     pub args: Vec<PyValue>,

@@ -56,9 +56,7 @@ impl Rule for ConcurrentOperationInAtomicMigration {
             if site.atomic() != Some(true) {
                 continue;
             }
-            let mut ops = Vec::new();
-            walk::flatten_database(&site.m.operations, &mut ops);
-            for op in ops {
+            for op in walk::flatten_database(site.m) {
                 if !NON_TRANSACTIONAL.contains(&op.call.as_str()) {
                     continue;
                 }

@@ -6,7 +6,9 @@
 //! at_end=False)`) by applying its ancestors' `state_forwards` in plan order. djcheck
 //! replays the same operations once, in a topological order of the graph, and keeps a
 //! snapshot per node. Snapshots share what did not change (`Arc`): a node that changes
-//! nothing costs one pointer.
+//! nothing costs one pointer, and one that changes a model copies only the chunk of
+//! [`CHUNK`] models that holds it and the list of chunks (memory grows with the number of
+//! migrations, not with migrations times models).
 //!
 //! Merges: a model's version is identified by the set of its events (the operations that
 //! changed it) that were applied. Where a node's parents disagree about a model (two
@@ -185,8 +187,22 @@ struct Version {
     def: Option<Arc<ModelDef>>,
 }
 
-/// Per-node state: `(model id, version)`, sorted by id.
-type Snap = Arc<Vec<(u32, Arc<Version>)>>;
+/// Models (by id) per chunk of a snapshot.
+const CHUNK: u32 = 32;
+
+/// The models of ids `c * CHUNK .. (c + 1) * CHUNK` that exist: `(model id, version)`,
+/// sorted by id.
+type Chunk = Arc<Vec<(u32, Arc<Version>)>>;
+
+/// Per-node state: chunk `c` holds ids `c * CHUNK ..`; chunks past the end are empty.
+type Snap = Arc<Vec<Chunk>>;
+
+/// A model's version in a snapshot.
+fn get(snap: &Snap, id: u32) -> Option<&Arc<Version>> {
+    let chunk = snap.get((id / CHUNK) as usize)?;
+    let i = chunk.binary_search_by_key(&id, |e| e.0).ok()?;
+    Some(&chunk[i].1)
+}
 
 /// The field-level state at every node of the graph.
 #[derive(Debug, Default, Clone)]
@@ -208,9 +224,7 @@ impl FieldState {
     }
 
     fn lookup<'a>(&'a self, snap: &'a Snap, key: &ModelKey) -> Option<&'a ModelDef> {
-        let id = self.id(key)?;
-        let i = snap.binary_search_by_key(&id, |e| e.0).ok()?;
-        snap[i].1.def.as_deref()
+        get(snap, self.id(key)?)?.def.as_deref()
     }
 
     /// A model as it is before graph node `node` runs. `None` when the model does not
@@ -224,10 +238,8 @@ impl FieldState {
     pub fn final_models(&self) -> BTreeMap<&ModelKey, &ModelDef> {
         let mut out = BTreeMap::new();
         for (key, &id) in &self.ids {
-            if let Ok(i) = self.end.binary_search_by_key(&id, |e| e.0) {
-                if let Some(d) = self.end[i].1.def.as_deref() {
-                    out.insert(key, d);
-                }
+            if let Some(d) = get(&self.end, id).and_then(|v| v.def.as_deref()) {
+                out.insert(key, d);
             }
         }
         out
@@ -253,6 +265,7 @@ impl FieldState {
     fn keys_in(&self, snap: &Snap, extra: &mut dyn Iterator<Item = u32>) -> Vec<ModelKey> {
         let mut ids: BTreeSet<u32> = snap
             .iter()
+            .flat_map(|c| c.iter())
             .filter(|(_, v)| v.def.is_some())
             .map(|(id, _)| *id)
             .collect();
@@ -288,6 +301,30 @@ impl FieldState {
     }
 
     fn merge(&self, a: &Snap, b: &Snap) -> Snap {
+        if Arc::ptr_eq(a, b) || b.is_empty() {
+            return a.clone();
+        }
+        if a.is_empty() {
+            return b.clone();
+        }
+        let empty = Chunk::default();
+        let mut same_as_a = a.len() >= b.len();
+        let chunks: Vec<Chunk> = (0..a.len().max(b.len()))
+            .map(|c| {
+                let x = a.get(c).unwrap_or(&empty);
+                let merged = self.merge_chunk(x, b.get(c).unwrap_or(&empty));
+                same_as_a &= Arc::ptr_eq(&merged, x);
+                merged
+            })
+            .collect();
+        if same_as_a {
+            a.clone()
+        } else {
+            Arc::new(chunks)
+        }
+    }
+
+    fn merge_chunk(&self, a: &Chunk, b: &Chunk) -> Chunk {
         if Arc::ptr_eq(a, b) || b.is_empty() {
             return a.clone();
         }
@@ -343,6 +380,33 @@ impl FieldState {
             Arc::new(out)
         }
     }
+}
+
+/// `snap` with the versions of `changed` (by model id); only the chunks holding them are
+/// copied.
+fn with_changes(snap: &Snap, changed: BTreeMap<u32, Version>) -> Snap {
+    let mut chunks: Vec<Chunk> = snap.as_ref().clone();
+    let mut by_chunk: BTreeMap<usize, Vec<(u32, Arc<Version>)>> = BTreeMap::new();
+    for (id, v) in changed {
+        by_chunk
+            .entry((id / CHUNK) as usize)
+            .or_default()
+            .push((id, Arc::new(v)));
+    }
+    for (c, new) in by_chunk {
+        if chunks.len() <= c {
+            chunks.resize_with(c + 1, Chunk::default);
+        }
+        let mut out: Vec<(u32, Arc<Version>)> = chunks[c]
+            .iter()
+            .filter(|(id, _)| new.binary_search_by_key(id, |e| e.0).is_err())
+            .cloned()
+            .collect();
+        out.extend(new);
+        out.sort_by_key(|e| e.0);
+        chunks[c] = Arc::new(out);
+    }
+    Arc::new(chunks)
 }
 
 fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
@@ -1046,6 +1110,7 @@ pub(super) fn build(
                 let all = || {
                     let mut ids: BTreeSet<u32> = snap
                         .iter()
+                        .flat_map(|c| c.iter())
                         .filter(|(_, v)| v.def.is_some())
                         .map(|(id, _)| *id)
                         .collect();
@@ -1071,9 +1136,9 @@ pub(super) fn build(
                 let id = st.intern(&k);
                 let (mut applied, prev) = match changed.remove(&id) {
                     Some(v) => (v.applied, v.def),
-                    None => match snap.binary_search_by_key(&id, |e| e.0) {
-                        Ok(x) => (snap[x].1.applied.clone(), snap[x].1.def.clone()),
-                        Err(_) => (Vec::new(), None),
+                    None => match get(&snap, id) {
+                        Some(v) => (v.applied.clone(), v.def.clone()),
+                        None => (Vec::new(), None),
                     },
                 };
                 let def = apply(prev, &effect, (mi, op.range));
@@ -1091,14 +1156,7 @@ pub(super) fn build(
             after[i] = Some(snap);
             continue;
         }
-        let mut out: Vec<(u32, Arc<Version>)> = snap
-            .iter()
-            .filter(|(id, _)| !changed.contains_key(id))
-            .cloned()
-            .collect();
-        out.extend(changed.into_iter().map(|(id, v)| (id, Arc::new(v))));
-        out.sort_by_key(|e| e.0);
-        after[i] = Some(Arc::new(out));
+        after[i] = Some(with_changes(&snap, changed));
     }
     // The end state: the after-states of the leaves (nodes whose children are all
     // removed count), merged.
