@@ -2,14 +2,18 @@
 # Benchmark djcheck against the tools a Django team would otherwise run on a large project.
 #
 #   tests/bench/run.sh [--apps N] [--migrations M] [--runs R] [--slow-runs S]
-#                      [--lint-timeout SECS] [--no-lint]
+#                      [--lint-timeout SECS] [--no-lint] [--no-scale]
 #
 # Builds djcheck (release), generates a valid Django project of N apps x M migrations
 # (default 100 x 100 = 10,000 migrations, plus the custom user app) into
 # target/bench/project, makes a virtualenv in target/bench/venv with Django 5.2, ruff and
 # django-migration-linter, then measures, in this one run, the median wall time and the
-# peak RSS of each tool. The table goes to stdout and target/bench/results.txt; raw data,
-# logs and outputs of every tool stay in target/bench/results/. See tests/bench/README.md.
+# peak RSS of each tool: djcheck cold (no cache) and warm (cache present), one changed
+# migration in stdin mode, ruff without and with its cache (these alternating, run by
+# run), URL lists of 300 and 3,000 routes, the project at twice the size (--no-scale
+# skips it), and Django's commands. The table, with every target ratio, goes to stdout
+# and target/bench/results.txt; raw data, logs and outputs of every tool stay in
+# target/bench/results/. See tests/bench/README.md.
 set -euo pipefail
 
 APPS=100
@@ -18,8 +22,9 @@ RUNS=10          # timed runs of the fast tools (djcheck, ruff)
 SLOW_RUNS=3      # timed runs of each Django management command
 LINT_TIMEOUT=600 # seconds; lintmigrations on a big project may not finish
 LINT=1
+SCALE=1
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --apps) APPS="$2"; shift 2 ;;
@@ -28,6 +33,7 @@ while [ $# -gt 0 ]; do
         --slow-runs) SLOW_RUNS="$2"; shift 2 ;;
         --lint-timeout) LINT_TIMEOUT="$2"; shift 2 ;;
         --no-lint) LINT=0; shift ;;
+        --no-scale) SCALE=0; shift ;;
         -h|--help) usage 0 ;;
         *) echo "run.sh: unknown argument $1" >&2; usage 2 >&2 ;;
     esac
@@ -84,6 +90,24 @@ N_MIG="$(find "$PROJECT" -path '*/migrations/[0-9]*.py' | wc -l)"
 N_PY="$(find "$PROJECT" -name '*.py' | wc -l)"
 SIZE="$(du -sh --apparent-size "$PROJECT" | cut -f1)"
 echo "$N_MIG migrations, $N_PY Python files, $SIZE"
+
+# URL lists of 300 and 3,000 routes in one module (URL003 compares routes of a list).
+URL_SUM="$(sha256sum "$HERE/gen_urls.py" | cut -c1-16)"
+for n in 300 3000; do
+    if [ ! -f "$BENCH/urls$n/proj/urls.py" ] || [ "$(cat "$BENCH/urls$n.params" 2>/dev/null)" != "$URL_SUM" ]; then
+        "$PY_SYS" "$HERE/gen_urls.py" "$BENCH/urls$n" --routes "$n"
+        echo "$URL_SUM" >"$BENCH/urls$n.params"
+    fi
+done
+# The project at twice the size: the time must grow linearly.
+PROJECT2="$BENCH/project2x"
+if [ "$SCALE" = 1 ]; then
+    PARAMS2="apps=$((APPS * 2)) migrations=$MIGRATIONS generator=$GEN_SUM"
+    if [ ! -f "$PROJECT2/manage.py" ] || [ "$(cat "$BENCH/project2x.params" 2>/dev/null)" != "$PARAMS2" ]; then
+        "$PY_SYS" "$HERE/gen_project.py" "$PROJECT2" --apps "$((APPS * 2))" --migrations "$MIGRATIONS"
+        echo "$PARAMS2" >"$BENCH/project2x.params"
+    fi
+fi
 
 # ---------------------------------------------------------------------------------------
 say "virtualenv: $VENV"
@@ -190,17 +214,58 @@ uptime >"$RES/load_before"
 date -u '+%Y-%m-%d %H:%M UTC' >"$RES/date"
 
 # djcheck runs every rule (`--select ALL`, those off by default included): the worst case.
-say "measuring (fast tools: $RUNS runs after 2 warm-ups; Django commands: $SLOW_RUNS runs)"
+say "measuring (fast tools: $RUNS runs, alternating; Django commands: $SLOW_RUNS runs)"
 cd "$PROJECT"
-bench djcheck "djcheck check (text)" "$RUNS" 2 3 600 \
-    "$DJCHECK" check "$PROJECT" --no-config --select ALL --exit-zero --quiet
-bench djcheck_json "djcheck check --format json" "$RUNS" 2 3 600 \
-    "$DJCHECK" check "$PROJECT" --no-config --select ALL --exit-zero --quiet --format json
+# The caches live outside the project; the warm runs find them filled by a first run.
+CACHE="$BENCH/djcheck_cache"
+RUFF_CACHE="$BENCH/ruff_cache"
+rm -rf "$CACHE" "$RUFF_CACHE"
+DJ=("$DJCHECK" check --no-config --select ALL --exit-zero --quiet)
+"${DJ[@]}" "$PROJECT" --cache-dir "$CACHE" >/dev/null
 if [ "$HAVE_RUFF" = 1 ]; then
-    bench ruff "ruff check --select DJ" "$RUNS" 2 3 600 \
-        "$VENV/bin/ruff" check --select DJ --no-cache "$PROJECT"
+    "$VENV/bin/ruff" check --select DJ --cache-dir "$RUFF_CACHE" "$PROJECT" >/dev/null 2>&1 || true
+fi
+# One changed migration, as an editor sends it: the buffer on stdin, the rest cached.
+EDITED_REL="$(cd "$PROJECT" && find . -path '*/migrations/0050_*.py' | sort | sed -n 1p | sed 's|^\./||')"
+EDITED="$BENCH/edited_migration.py"
+{ cat "$PROJECT/$EDITED_REL"; printf '\n# edited in the editor\n'; } >"$EDITED"
+"$PY_SYS" - "$BENCH/alternate.json" "$PROJECT" "$CACHE" "$EDITED" "$EDITED_REL" \
+    "$HAVE_RUFF" "$VENV/bin/ruff" "$RUFF_CACHE" "${DJ[@]}" <<'EOF'
+import json, sys
+out, project, cache, edited, edited_rel, have_ruff, ruff, ruff_cache = sys.argv[1:9]
+dj = sys.argv[9:]
+specs = [
+    {"id": "djcheck", "label": "djcheck check, cold (--no-cache)", "cwd": project,
+     "cmd": dj + [project, "--no-cache"]},
+    {"id": "djcheck_warm", "label": "djcheck check, warm (cache present)", "cwd": project,
+     "cmd": dj + [project, "--cache-dir", cache]},
+    {"id": "djcheck_stdin", "label": "djcheck, one changed migration (stdin), warm",
+     "cwd": project, "stdin": edited,
+     "cmd": dj + ["--cache-dir", cache, "--stdin-filename", edited_rel, "-"]},
+]
+if have_ruff == "1":
+    specs += [
+        {"id": "ruff", "label": "ruff check --select DJ --no-cache", "cwd": project,
+         "cmd": [ruff, "check", "--select", "DJ", "--no-cache", project]},
+        {"id": "ruff_cached", "label": "ruff check --select DJ (its cache)", "cwd": project,
+         "cmd": [ruff, "check", "--select", "DJ", "--cache-dir", ruff_cache, project]},
+    ]
+json.dump(specs, open(out, "w"), indent=1)
+EOF
+"$PY_SYS" "$HERE/alternate.py" "$RES" "$RUNS" "$BENCH/alternate.json"
+if [ "$HAVE_RUFF" = 1 ]; then
     "$VENV/bin/ruff" check --select DJ --no-cache --show-files "$PROJECT" 2>/dev/null |
         grep -c '\.py$' >"$RES/ruff/files" || true
+fi
+bench djcheck_json "djcheck check --format json (cold)" "$RUNS" 2 3 600 \
+    "${DJ[@]}" "$PROJECT" --no-cache --format json
+for n in 300 3000; do
+    bench "urls$n" "djcheck, one URL list of $n routes (cold)" "$RUNS" 1 1 600 \
+        "${DJ[@]}" "$BENCH/urls$n" --no-cache
+done
+if [ "$SCALE" = 1 ]; then
+    bench djcheck_2x "djcheck, $((APPS * 2)) x $MIGRATIONS migrations (cold)" "$RUNS" 1 1 600 \
+        "${DJ[@]}" "$PROJECT2" --no-cache
 fi
 if [ "$HAVE_DJANGO" = 1 ]; then
     bench makemigrations "manage.py makemigrations --check --dry-run" "$SLOW_RUNS" 0 1 3600 \
@@ -226,7 +291,7 @@ EOF
         bench lintmigrations "manage.py lintmigrations" 1 0 1 "$LINT_TIMEOUT" \
             "$PY" manage.py lintmigrations --no-cache -q ok ignore warning error
         # The same on one app only (what a team linting the app it changed would run).
-        FIRST_APP="$(sed -n 's/^    path("\([a-z0-9_]*\)\/", include.*/\1/p' proj/urls.py | head -1)"
+        FIRST_APP="$(sed -n 's/^    path("\([a-z0-9_]*\)\/", include.*/\1/p' proj/urls.py | sed -n 1p)"
         bench lintmigrations_app "manage.py lintmigrations --include-apps $FIRST_APP" 1 0 1 \
             "$LINT_TIMEOUT" "$PY" manage.py lintmigrations --no-cache \
             --include-apps "$FIRST_APP" -q ok ignore warning error
@@ -246,7 +311,7 @@ uptime >"$RES/load_after"
     [ -x "$PY" ] && "$PY" --version 2>&1 | sed 's/^/venv /'
     [ -n "$HYPERFINE" ] && "$HYPERFINE" --version
     echo "project: $PARAMS; $N_MIG migrations, $N_PY Python files, $SIZE"
-    echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+    echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | sed -n 1p), $(free -g | awk '/^Mem:/ {print $2}') GiB"
 } >"$RES/env" 2>/dev/null || true
 
 "$PY_SYS" "$HERE/report.py" "$RES" | tee "$BENCH/results.txt"

@@ -6,8 +6,7 @@
 
 use djcheck_linter::{FileContext, FileId, Rule};
 use djcheck_project::migration::{extract, ExtractContext};
-use djcheck_project::settings::Settings;
-use djcheck_project::{AnalysisOptions, FileRole, LoadOptions, NoVisitor, SqlDialect};
+use djcheck_project::{AnalysisOptions, FileOptions, FileRole, LoadOptions, NoVisitor, SqlDialect};
 use djcheck_python::Limits;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -178,10 +177,9 @@ pub fn sql_rules(data: &[u8]) {
                 user_app_label: "auth",
             },
         );
-        let settings = Settings::default();
-        let options = AnalysisOptions {
+        let options = FileOptions {
             sql_dialect: dialect,
-            ..AnalysisOptions::default()
+            ..FileOptions::default()
         };
         let cx = FileContext {
             file: FileId(0),
@@ -190,7 +188,6 @@ pub fn sql_rules(data: &[u8]) {
             parsed: &parsed,
             role: FileRole::Migration,
             migration: Some(&m),
-            settings: &settings,
             options: &options,
         };
         let mut out = Vec::new();

@@ -20,13 +20,27 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Runs `djcheck ARGS` with `cwd` as working directory: `(exit code, stdout, stderr)`.
+/// `djcheck check` runs without the cache (the fixtures stay as they are in the
+/// repository) unless the arguments name it (`--cache-dir`, `--no-cache`).
 pub fn djcheck(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    djcheck_cli::run_captured(args, cwd, "")
+    djcheck_cli::run_captured(&uncached(args), cwd, "")
 }
 
 /// Like [`djcheck`] with text on standard input.
 pub fn djcheck_stdin(args: &[&str], cwd: &Path, stdin: &str) -> (i32, String, String) {
-    djcheck_cli::run_captured(args, cwd, stdin)
+    djcheck_cli::run_captured(&uncached(args), cwd, stdin)
+}
+
+fn uncached<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut out = args.to_vec();
+    if args.first() == Some(&"check")
+        && !args
+            .iter()
+            .any(|a| a.starts_with("--cache-dir") || *a == "--no-cache")
+    {
+        out.insert(1, "--no-cache");
+    }
+    out
 }
 
 /// The kinds of fixture project a rule folder holds: one that fires the rule, one that

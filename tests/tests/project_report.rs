@@ -47,6 +47,7 @@ fn summary_project_has_the_public_keys() {
             "apps",
             "installed_apps_complete",
             "migrations",
+            "models",
             "not_analysed",
             "root_urlconf",
             "settings",

@@ -153,6 +153,13 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Neither read nor write the cache of per-file results (`.djcheck_cache/`).
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+    /// The cache folder [default: `cache-dir` from the config, else `.djcheck_cache` in
+    /// the project root].
+    #[arg(long, value_name = "PATH")]
+    pub cache_dir: Option<PathBuf>,
     /// Compare with this git revision (branch, tag or commit), from where the current
     /// branch forked from it (their merge-base): report migrations renamed or deleted
     /// since (MIG004), and only diagnostics in files changed since. Without it, in a git

@@ -191,6 +191,18 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         .into_iter()
         .filter(|r| runs(r) || r.finds_secrets())
         .partition(|r| runs(r));
+    // models.py is read only for the rule comparing it with the migrations.
+    load.skip_models = !rules
+        .iter()
+        .any(|r: &&'static dyn djcheck_linter::Rule| r.meta().code == MODEL_CHANGES);
+    if !a.no_cache {
+        let dir = match (&a.cache_dir, &cfg.cache_dir) {
+            (Some(d), _) => abs(d),
+            (None, Some(d)) => root.join(d),
+            (None, None) => root.join(".djcheck_cache"),
+        };
+        load.cache = Some(cache_options(dir, &rules, &maskers));
+    }
     let mut opts = RunOptions {
         load,
         rules,
@@ -480,6 +492,46 @@ pub(crate) fn load_config(
 }
 
 /// How to load the project, from the configuration and the flags that beat it.
+/// The cache's options: its folder, and what its entries depend on besides the files and
+/// the options the loader knows: this build of djcheck (version, commit, and the
+/// executable's size and time, so that a rebuilt binary never reads another's results)
+/// and the rules that run.
+fn cache_options(
+    dir: PathBuf,
+    rules: &[&'static dyn djcheck_linter::Rule],
+    maskers: &[&'static dyn djcheck_linter::Rule],
+) -> djcheck_project::cache::CacheOptions {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}:{modified}", m.len())
+        })
+        .unwrap_or_default();
+    let mut codes: Vec<(&'static str, &'static str)> = rules
+        .iter()
+        .map(|r| (r.meta().code, r.meta().name))
+        .collect();
+    codes.sort();
+    let listed: Vec<&str> = codes.iter().map(|c| c.0).collect();
+    let mut masking: Vec<&str> = maskers.iter().map(|r| r.meta().code).collect();
+    masking.sort_unstable();
+    djcheck_project::cache::CacheOptions {
+        dir,
+        salt: format!(
+            "{}\0{exe}\0{}\0{}",
+            crate::args::VERSION,
+            listed.join(","),
+            masking.join(",")
+        ),
+        rules: codes,
+    }
+}
+
 pub(crate) fn load_options(
     root: &Path,
     cfg: &Options,
@@ -512,6 +564,9 @@ pub(crate) fn load_options(
         ..LoadOptions::default()
     }
 }
+
+/// The rule that compares models.py with the migrations: the models are read for it.
+const MODEL_CHANGES: &str = "MIG010";
 
 /// Where `--write-baseline` writes when neither a path nor the config key `baseline` says.
 const DEFAULT_BASELINE: &str = "djcheck-baseline.json";

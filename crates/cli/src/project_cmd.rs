@@ -7,7 +7,7 @@
 use crate::args::{ProjectArgs, ProjectFormat};
 use crate::check::{canonical, find_root, load_config, load_options, usage};
 use crate::{Io, EXIT_ERROR, EXIT_OK};
-use djcheck_diagnostics::render::{NotAnalysedEntry, ProjectSummary};
+use djcheck_diagnostics::render::{ModelsSummary, NotAnalysedEntry, ProjectSummary};
 use djcheck_diagnostics::{SourceDb, Span};
 use djcheck_project::report::NotAnalysed;
 use djcheck_project::settings::{Setting, Value};
@@ -83,6 +83,11 @@ pub fn summary(p: &Project) -> ProjectSummary {
         root_urlconf: r.root_urlconf.clone(),
         url_tree: r.url_tree.key().to_owned(),
         not_analysed: r.not_analysed.iter().map(|n| entry(&p.db, n)).collect(),
+        models: ModelsSummary {
+            compared: r.models_compared,
+            decided: r.models_decided,
+            undecidable: r.models_undecidable,
+        },
     }
 }
 
@@ -331,6 +336,19 @@ fn write_text(p: &Project, io: &mut Io<'_>) -> std::io::Result<()> {
         Some(u) => writeln!(out, "AUTH_USER_MODEL: {}.{}", u.app, u.model)?,
         None => writeln!(out, "AUTH_USER_MODEL: unknown")?,
     }
+    if r.models_compared {
+        let changed = p
+            .models
+            .outcomes
+            .iter()
+            .filter(|o| !o.changes.is_empty())
+            .count();
+        writeln!(
+            out,
+            "Models compared with their migrations: {} decided ({changed} with changes), {} not completely",
+            r.models_decided, r.models_undecidable
+        )?;
+    }
     if r.not_analysed.is_empty() {
         writeln!(out, "Not analysed: nothing")?;
     } else {
@@ -412,6 +430,15 @@ fn to_json(p: &Project) -> Json {
             "modules": url_modules(p),
         },
         "auth_user_model": p.user_model.as_ref().map(|u| format!("{}.{}", u.app, u.model)),
+        "models": p.models.outcomes.iter().map(|o| json!({
+            "app": o.app,
+            "model": o.model,
+            "path": o.span.map(|s| place(db, s).0),
+            "decided": o.decided() || !o.changes.is_empty(),
+            "changes": o.changes.len(),
+            "undecided": o.undecided,
+        })).collect::<Vec<_>>(),
+        "models_skipped_apps": p.models.skipped_apps.iter().map(|(a, w)| json!({"app": a, "why": w})).collect::<Vec<_>>(),
         "summary": summary(p),
     })
 }

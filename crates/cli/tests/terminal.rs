@@ -19,7 +19,7 @@ fn fixture() -> PathBuf {
 
 fn djcheck() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_djcheck"));
-    c.args(["check", ".", "--no-config"])
+    c.args(["check", ".", "--no-config", "--no-cache"])
         .current_dir(fixture())
         .env_remove("NO_COLOR")
         .env("TERM", "xterm-256color");
@@ -40,7 +40,7 @@ fn at_terminal(no_color: Option<&str>) -> Option<String> {
     let bin = env!("CARGO_BIN_EXE_djcheck");
     let mut c = Command::new("script");
     c.args(["-q", "-e", "-c"])
-        .arg(format!("{bin} check . --no-config"))
+        .arg(format!("{bin} check . --no-config --no-cache"))
         .arg("/dev/null")
         .current_dir(fixture())
         .env("TERM", "xterm-256color")

@@ -50,6 +50,8 @@ pub struct Options {
     pub require_lock_timeout: Option<bool>,
     /// Baseline file (relative to the project root): findings listed there are hidden.
     pub baseline: Option<String>,
+    /// The cache folder (relative to the project root), `.djcheck_cache` by default.
+    pub cache_dir: Option<String>,
 }
 
 /// A configuration problem, ready to print: it names the file, and the key and line when

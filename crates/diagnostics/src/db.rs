@@ -2,7 +2,9 @@ use djcheck_python::{LineCol, LineIndex, TextRange, TextSize};
 use std::ops::Range;
 
 /// Index of a file in the [`SourceDb`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct FileId(pub u32);
 
 /// A file diagnostics can point into.

@@ -1,7 +1,7 @@
 //! Running the rules: parallel, isolated, deterministic.
 
 use crate::{suppress, Diagnostic, Rule, Severity, Span};
-use djcheck_project::{FileContext, FileVisitor, LoadOptions, Project};
+use djcheck_project::{FileContext, FileFindings, FileVisitor, LoadOptions, Project};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -38,33 +38,38 @@ pub struct RunResult {
 struct FileRules<'a> {
     rules: &'a [&'static dyn Rule],
     maskers: &'a [&'static dyn Rule],
-    /// What the maskers' findings mask.
-    masked: &'a Mutex<Vec<Span>>,
     errors: &'a Mutex<Vec<String>>,
 }
 
 impl FileVisitor for FileRules<'_> {
-    fn visit(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn visit(&self, cx: &FileContext<'_>, out: &mut FileFindings) -> bool {
+        let mut complete = true;
         for rule in self.rules {
             let mut local = Vec::new();
             let r = catch_unwind(AssertUnwindSafe(|| rule.check_file(cx, &mut local)));
             match r {
-                Ok(()) => out.extend(local),
-                Err(p) => record(self.errors, rule.meta().code, Some(cx.path), &p),
+                Ok(()) => out.diagnostics.extend(local),
+                Err(p) => {
+                    complete = false;
+                    record(self.errors, rule.meta().code, Some(cx.path), &p);
+                }
             }
         }
+        // What the maskers' findings mask.
         for rule in self.maskers {
             let mut local = Vec::new();
             let r = catch_unwind(AssertUnwindSafe(|| rule.check_file(cx, &mut local)));
             match r {
-                Ok(()) => {
-                    if let Ok(mut m) = self.masked.lock() {
-                        m.extend(local.iter().flat_map(|d| d.redact.iter().copied()));
-                    }
+                Ok(()) => out
+                    .masked
+                    .extend(local.iter().flat_map(|d| d.redact.iter().copied())),
+                Err(p) => {
+                    complete = false;
+                    record(self.errors, rule.meta().code, Some(cx.path), &p);
                 }
-                Err(p) => record(self.errors, rule.meta().code, Some(cx.path), &p),
             }
         }
+        complete
     }
 }
 
@@ -120,15 +125,17 @@ pub fn load_project(
 
 fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
     let errors = Mutex::new(Vec::new());
-    let masked = Mutex::new(Vec::new());
     let visitor = FileRules {
         rules: &opts.rules,
         maskers: &opts.maskers,
-        masked: &masked,
         errors: &errors,
     };
-    let (mut project, mut diagnostics) =
+    let (mut project, findings) =
         djcheck_project::load(&opts.load, &visitor).map_err(|e| e.to_string())?;
+    let FileFindings {
+        mut diagnostics,
+        masked,
+    } = findings;
     let all: Vec<(&'static dyn Rule, bool)> = opts
         .rules
         .iter()
@@ -148,7 +155,7 @@ fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
             }
         })
         .collect();
-    let mut masker_spans = masked.into_inner().unwrap_or_default();
+    let mut masker_spans = masked;
     for (enabled, diags) in project_diags {
         if enabled {
             diagnostics.extend(diags);

@@ -3,8 +3,7 @@
 
 use crate::{Diagnostic, FileId, Rule};
 use djcheck_project::migration::{extract, ExtractContext};
-use djcheck_project::settings::Settings;
-use djcheck_project::{AnalysisOptions, FileContext, FileRole};
+use djcheck_project::{FileContext, FileOptions, FileRole};
 
 /// The diagnostics of `rule` on `src`, a migration module (it must parse and define a
 /// `Migration` class: a helper that checks nothing would prove nothing).
@@ -25,8 +24,7 @@ pub fn check(rule: &dyn Rule, src: &str) -> Vec<Diagnostic> {
         },
     );
     assert!(m.class_range.is_some(), "snippet has no Migration class");
-    let settings = Settings::default();
-    let options = AnalysisOptions::default();
+    let options = FileOptions::default();
     let cx = FileContext {
         file: FileId(0),
         path: "app/migrations/0002_data.py",
@@ -34,7 +32,6 @@ pub fn check(rule: &dyn Rule, src: &str) -> Vec<Diagnostic> {
         parsed: &parsed,
         role: FileRole::Migration,
         migration: Some(&m),
-        settings: &settings,
         options: &options,
     };
     let mut out = Vec::new();

@@ -22,6 +22,7 @@ pub const SKIPPED_DIRS: &[&str] = &[
     ".mypy_cache",
     ".ruff_cache",
     ".pytest_cache",
+    ".djcheck_cache",
 ];
 
 /// What the walk found.

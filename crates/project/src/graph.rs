@@ -182,16 +182,22 @@ impl Graph {
     }
 
     fn closure(&self, start: usize, next: impl Fn(&Node) -> &BTreeSet<usize>) -> BTreeSet<usize> {
-        let mut seen = BTreeSet::new();
+        // Marks in a vector, then one bulk build of the set from the sorted indices: a
+        // closure may hold most of a large graph, and rules ask for many.
+        let mut seen = vec![false; self.nodes.len()];
         let mut stack = vec![start];
         while let Some(i) = stack.pop() {
             for &j in next(&self.nodes[i]) {
-                if !self.nodes[j].removed && seen.insert(j) {
+                if !self.nodes[j].removed && !seen[j] {
+                    seen[j] = true;
                     stack.push(j);
                 }
             }
         }
-        seen
+        seen.iter()
+            .enumerate()
+            .filter_map(|(i, &s)| s.then_some(i))
+            .collect()
     }
 
     /// Follows replacements: the key a reference to `key` ends up on.

@@ -18,6 +18,7 @@
 //! (large-stack) threads.
 
 pub mod base;
+pub mod cache;
 pub mod contrib;
 pub mod deploy;
 pub mod discover;
@@ -26,7 +27,9 @@ pub mod git;
 pub mod graph;
 mod load;
 pub mod migration;
+pub mod models;
 pub mod modules;
+pub mod pyvalue;
 pub mod renames;
 pub mod report;
 pub mod settings;
@@ -34,7 +37,7 @@ pub mod state;
 pub mod urls;
 mod venv;
 
-pub use load::{load, parse_checked, LoadError};
+pub use load::{load, load_with_cache, open_cache, parse_checked, LoadError};
 
 use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};
 use djcheck_python::{Limits, ParsedModule, SyntaxError};
@@ -53,6 +56,8 @@ pub enum FileRole {
     Entrypoint,
     /// A URL module (or a module it imports).
     Urls,
+    /// A models module (or a module it imports).
+    Models,
     /// Another Python module (read for the URL names it reverses).
     Source,
     /// A template (read for its `{% url %}` tags).
@@ -69,6 +74,7 @@ impl FileRole {
             FileRole::AppConfig => "app configuration",
             FileRole::Entrypoint => "entry point",
             FileRole::Urls => "URL configuration",
+            FileRole::Models => "models module",
             FileRole::Source => "Python module",
             FileRole::Template => "template",
             FileRole::Walk => "path",
@@ -84,7 +90,7 @@ pub struct FileProblem {
     pub kind: ProblemKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ProblemKind {
     Syntax(Vec<SyntaxError>),
     Unreadable {
@@ -111,12 +117,22 @@ pub struct App {
 }
 
 /// SQL dialect RunSQL is parsed as (config `sql-dialect`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum SqlDialect {
     #[default]
     PostgreSql,
     MySql,
     Sqlite,
+}
+
+/// The options per-file rules may read: everything in [`FileContext`] that is not the
+/// file itself. Cached per-file results are keyed by them (see [`cache`]), so a per-file
+/// rule must read no other option.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FileOptions {
+    pub sql_dialect: SqlDialect,
+    /// Schemas SQL may name besides `public`, `pg_catalog`, `information_schema`.
+    pub allowed_schemas: Vec<String>,
 }
 
 /// Options rules read (from the config file and flags), resolved once.
@@ -137,6 +153,16 @@ pub struct AnalysisOptions {
     pub deploy_safety_since: BTreeMap<String, String>,
     /// Config `require-lock-timeout`: lock-taking SQL must follow a `lock_timeout`.
     pub require_lock_timeout: bool,
+}
+
+impl AnalysisOptions {
+    /// The options per-file rules see.
+    pub fn file_options(&self) -> FileOptions {
+        FileOptions {
+            sql_dialect: self.sql_dialect,
+            allowed_schemas: self.allowed_schemas.clone(),
+        }
+    }
 }
 
 /// How djcheck is asked to load a project.
@@ -162,6 +188,10 @@ pub struct LoadOptions {
     pub analysis: AnalysisOptions,
     /// A git revision to compare with (rename detection and diff mode).
     pub base: Option<git::BaseRef>,
+    /// Do not read the models modules (no rule selected needs them).
+    pub skip_models: bool,
+    /// The persistent cache of per-file facts; `None` to read and parse everything.
+    pub cache: Option<cache::CacheOptions>,
 }
 
 /// The custom user model, as configured.
@@ -173,7 +203,9 @@ pub struct UserModel {
     pub span: Option<Span>,
 }
 
-/// Everything a per-file rule may look at while the file's syntax tree is alive.
+/// Everything a per-file rule may look at while the file's syntax tree is alive: the
+/// file, its decoded migration, and [`FileOptions`]. Nothing project-wide (settings,
+/// other files): per-file results are cached by exactly these inputs.
 pub struct FileContext<'a> {
     pub file: FileId,
     pub path: &'a str,
@@ -181,19 +213,31 @@ pub struct FileContext<'a> {
     pub parsed: &'a ParsedModule,
     pub role: FileRole,
     pub migration: Option<&'a Migration>,
-    pub settings: &'a Settings,
-    pub options: &'a AnalysisOptions,
+    pub options: &'a FileOptions,
+}
+
+/// What the per-file rules found.
+#[derive(Debug, Default)]
+pub struct FileFindings {
+    pub diagnostics: Vec<Diagnostic>,
+    /// Secrets found by detectors whose findings are not reported (not selected): masked
+    /// in every snippet all the same.
+    pub masked: Vec<Span>,
 }
 
 /// Called once per parsed file, on a worker thread, while its syntax tree exists.
 pub trait FileVisitor: Sync {
-    fn visit(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>);
+    /// Pushes the file's findings. Returns false when they are incomplete (a rule
+    /// failed): such results are not cached.
+    fn visit(&self, cx: &FileContext<'_>, out: &mut FileFindings) -> bool;
 }
 
 /// A visitor that does nothing.
 pub struct NoVisitor;
 impl FileVisitor for NoVisitor {
-    fn visit(&self, _: &FileContext<'_>, _: &mut Vec<Diagnostic>) {}
+    fn visit(&self, _: &FileContext<'_>, _: &mut FileFindings) -> bool {
+        true
+    }
 }
 
 /// The loaded project.
@@ -210,6 +254,8 @@ pub struct Project {
     pub graph: Graph,
     /// The model state over the graph, down to fields (see [`state`]).
     pub state: state::ModelState,
+    /// The models declared in models.py compared with that state (see [`models`]).
+    pub models: models::ModelsReport,
     pub universe: AppUniverse,
     pub options: AnalysisOptions,
     /// The URL tree from ROOT_URLCONF.

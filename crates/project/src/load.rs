@@ -9,10 +9,10 @@ use crate::modules::Modules;
 use crate::report::{AppKind, InstalledApp, ProjectReport};
 use crate::settings::{self, Settings, SettingsSource};
 use crate::{
-    base, discover, fs, urls, App, FileContext, FileProblem, FileRole, FileVisitor, LoadOptions,
-    ProblemKind, Project, UserModel, UNKNOWN_USER_APP,
+    base, discover, fs, urls, App, FileContext, FileFindings, FileProblem, FileRole, FileVisitor,
+    LoadOptions, ProblemKind, Project, UserModel, UNKNOWN_USER_APP,
 };
-use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};
+use djcheck_diagnostics::{FileId, SourceDb, Span};
 use djcheck_pyeval::{self as pyeval, Val};
 use djcheck_python::{Limits, ParsedModule};
 use rayon::prelude::*;
@@ -61,7 +61,7 @@ type JobResult = (
     Result<String, fs::ReadProblem>,
     Option<Migration>,
     Option<ProblemKind>,
-    Vec<Diagnostic>,
+    FileFindings,
 );
 
 pub(crate) struct Loader<'o> {
@@ -71,6 +71,8 @@ pub(crate) struct Loader<'o> {
     pub(crate) problems: Vec<FileProblem>,
     pub(crate) files: BTreeSet<String>,
     pub(crate) modules: Modules,
+    /// Files whose text was read without a problem (and is in `db`).
+    pub(crate) read_ok: BTreeSet<FileId>,
     /// Real paths of files whose name is not valid UTF-8 ([`discover::Tree::os_paths`]).
     os_paths: BTreeMap<String, std::path::PathBuf>,
 }
@@ -115,6 +117,7 @@ impl Loader<'_> {
             Ok(text) => {
                 let parsed = parse_checked(&text, &self.opts.limits);
                 self.db.set_text(id, text);
+                self.read_ok.insert(id);
                 match parsed {
                     Ok(p) => {
                         if !p.errors.is_empty() && !already {
@@ -268,7 +271,21 @@ fn unreadable(e: &fs::ReadProblem) -> ProblemKind {
 pub fn load(
     opts: &LoadOptions,
     visitor: &dyn FileVisitor,
-) -> Result<(Project, Vec<Diagnostic>), LoadError> {
+) -> Result<(Project, FileFindings), LoadError> {
+    let cache = open_cache(opts);
+    load_with_cache(opts, visitor, cache.as_ref())
+}
+
+/// [`load()`] with a cache opened by the caller ([`open_cache`]): a long-running process
+/// (a language server) opens it once and loads again after each edit; only the files
+/// whose text changed are parsed, and the changed shards are written back.
+///
+/// Must run inside a rayon pool whose threads have large stacks.
+pub fn load_with_cache(
+    opts: &LoadOptions,
+    visitor: &dyn FileVisitor,
+    cache: Option<&crate::cache::FileCache>,
+) -> Result<(Project, FileFindings), LoadError> {
     let root = opts.root.clone();
     let excludes = build_excludes(&root, &opts.exclude);
     let skip = if opts.no_default_excludes {
@@ -295,6 +312,7 @@ pub fn load(
         problems: Vec::new(),
         files,
         modules,
+        read_ok: BTreeSet::new(),
         os_paths: tree.os_paths.clone(),
     };
     for (path, msg) in &tree.problems {
@@ -376,8 +394,13 @@ pub fn load(
     for j in &mut jobs {
         j.3 = ld.register(&j.0);
     }
-    let cx = ExtractContext {
-        user_app_label: &user_app_label,
+    let mj = MigrationJobs {
+        extract: ExtractContext {
+            user_app_label: &user_app_label,
+        },
+        limits: &opts.limits,
+        options: opts.analysis.file_options(),
+        visitor,
     };
     let ldr: &Loader<'_> = &ld;
     let results: Vec<JobResult> = jobs
@@ -385,45 +408,46 @@ pub fn load(
         .map(|(rel, app, name, id)| {
             let text = ldr.read(rel);
             let Ok(t) = &text else {
-                return (text, None, None, Vec::new());
+                return (text, None, None, FileFindings::default());
             };
-            match parse_checked(t, &opts.limits) {
-                Err(kind) => (text, None, Some(kind), Vec::new()),
-                Ok(parsed) => {
-                    let mut diags = Vec::new();
-                    if !parsed.errors.is_empty() {
-                        let kind = ProblemKind::Syntax(parsed.errors.clone());
-                        return (text, None, Some(kind), diags);
-                    }
-                    let mut m = migration::extract(*id, app, name, parsed.body(), &cx);
-                    // `Migration` bound another way (an import, a possible star import):
-                    // Django finds it, so the migration exists; what it holds is not
-                    // decoded, so it stays opaque.
-                    if m.class_range.is_none()
-                        && djcheck_python::eval::module_binds(parsed.body(), "Migration")
-                            != Some(false)
-                    {
-                        m = Migration::opaque(*id, app, name);
-                    }
-                    let fcx = FileContext {
-                        file: *id,
-                        path: rel,
-                        text: t,
-                        parsed: &parsed,
-                        role: FileRole::Migration,
-                        migration: m.class_range.is_some().then_some(&m),
-                        settings: &settings,
-                        options: &opts.analysis,
-                    };
-                    visitor.visit(&fcx, &mut diags);
-                    (text, Some(m), None, diags)
-                }
+            let Some(cache) = cache else {
+                let (m, problem, diags, _) = migration_facts(&mj, t, rel, (app, name, *id));
+                return (text, m, problem, diags);
+            };
+            let hash = crate::cache::content_hash(t);
+            let context = crate::cache::context_hash(app, name, &user_app_label);
+            if let Some(hit) = cache
+                .get(rel, hash, context)
+                .and_then(|e| restore(e.outcome, *id, cache.rules()))
+            {
+                return (text, hit.0, hit.1, hit.2);
             }
+            let (m, problem, diags, complete) = migration_facts(&mj, t, rel, (app, name, *id));
+            let outcome = match (&m, &problem) {
+                (_, Some(kind)) => Some(crate::cache::Outcome::Problem(kind.clone())),
+                (Some(m), None) if complete => crate::cache::Outcome::parsed(m, &diags, *id),
+                _ => None,
+            };
+            if let Some(outcome) = outcome {
+                cache.put(
+                    rel,
+                    crate::cache::Entry {
+                        hash,
+                        context,
+                        outcome,
+                    },
+                );
+            }
+            (text, m, problem, diags)
         })
         .collect();
+    if let Some(cache) = cache {
+        cache.save();
+    }
 
     let mut migrations = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut masked = Vec::new();
     let mut without_class: Vec<(FileId, migration::Key)> = Vec::new();
     let mut dirs_with_class: BTreeSet<String> = BTreeSet::new();
     let mut per_dir: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -469,7 +493,8 @@ pub fn load(
                 migrations.push(Migration::opaque(*id, app, name));
             }
         }
-        diagnostics.extend(diags);
+        diagnostics.extend(diags.diagnostics);
+        masked.extend(diags.masked);
     }
     // Drop "migrations" packages that hold no migration at all but do hold modules
     // (a library or test helpers that happen to be named so).
@@ -513,6 +538,22 @@ pub fn load(
     }
 
     let model_state = crate::state::build(&migrations, &graph);
+    // The models declared in models.py, compared with the state the migrations build.
+    let models = if opts.skip_models {
+        crate::models::ModelsReport::default()
+    } else {
+        crate::models::analyse(
+            &mut ld,
+            &apps,
+            &report.installed,
+            &settings,
+            user_model.as_ref(),
+            &migrations,
+            &graph,
+            &model_state,
+        )
+    };
+    report.models_compared(&ld, &models);
 
     // The URL tree (after everything else, so its extra reads never delay the graph).
     mem.settings_module = settings.module.clone().filter(|_| settings.readable);
@@ -546,6 +587,7 @@ pub fn load(
         migrations,
         graph,
         state: model_state,
+        models,
         universe,
         options: opts.analysis.clone(),
         base: base_snapshot,
@@ -556,7 +598,103 @@ pub fn load(
         files_checked,
         report,
     };
-    Ok((project, diagnostics))
+    Ok((
+        project,
+        FileFindings {
+            diagnostics,
+            masked,
+        },
+    ))
+}
+
+/// What reading the migration files needs from the project.
+struct MigrationJobs<'a> {
+    extract: ExtractContext<'a>,
+    limits: &'a Limits,
+    options: crate::FileOptions,
+    visitor: &'a dyn FileVisitor,
+}
+
+/// What a migration file gives: its facts (or the problem that kept it from being
+/// parsed), its per-file diagnostics, and whether they are complete (no rule failed).
+fn migration_facts(
+    jobs: &MigrationJobs<'_>,
+    text: &str,
+    rel: &str,
+    (app, name, id): (&str, &str, FileId),
+) -> (Option<Migration>, Option<ProblemKind>, FileFindings, bool) {
+    let cx = &jobs.extract;
+    let parsed = match parse_checked(text, jobs.limits) {
+        Err(kind) => return (None, Some(kind), FileFindings::default(), true),
+        Ok(p) => p,
+    };
+    if !parsed.errors.is_empty() {
+        let kind = ProblemKind::Syntax(parsed.errors.clone());
+        return (None, Some(kind), FileFindings::default(), true);
+    }
+    let mut m = migration::extract(id, app, name, parsed.body(), cx);
+    // `Migration` bound another way (an import, a possible star import): Django finds
+    // it, so the migration exists; what it holds is not decoded, so it stays opaque.
+    if m.class_range.is_none()
+        && djcheck_python::eval::module_binds(parsed.body(), "Migration") != Some(false)
+    {
+        m = Migration::opaque(id, app, name);
+    }
+    let fcx = FileContext {
+        file: id,
+        path: rel,
+        text,
+        parsed: &parsed,
+        role: FileRole::Migration,
+        migration: m.class_range.is_some().then_some(&m),
+        options: &jobs.options,
+    };
+    let mut diags = FileFindings::default();
+    let complete = jobs.visitor.visit(&fcx, &mut diags);
+    (Some(m), None, diags, complete)
+}
+
+/// A cached outcome as the loader's job result; `None` when a cached diagnostic belongs
+/// to no rule of this run.
+fn restore(
+    outcome: crate::cache::Outcome,
+    id: FileId,
+    rules: &[(&'static str, &'static str)],
+) -> Option<(Option<Migration>, Option<ProblemKind>, FileFindings)> {
+    match outcome {
+        crate::cache::Outcome::Problem(kind) => Some((None, Some(kind), FileFindings::default())),
+        crate::cache::Outcome::Parsed {
+            mut migration,
+            diagnostics,
+            masked,
+        } => {
+            migration.file = id;
+            let diagnostics = diagnostics
+                .iter()
+                .map(|d| d.restore(id, rules))
+                .collect::<Option<Vec<_>>>()?;
+            let masked = masked.into_iter().map(|r| Span::new(id, r)).collect();
+            Some((
+                Some(migration),
+                None,
+                FileFindings {
+                    diagnostics,
+                    masked,
+                },
+            ))
+        }
+    }
+}
+
+/// Opens the cache `opts` asks for, keyed by everything its entries depend on.
+pub fn open_cache(opts: &LoadOptions) -> Option<crate::cache::FileCache> {
+    let c = opts.cache.as_ref()?;
+    let key = crate::cache::key(&[
+        &c.salt,
+        &format!("{:?}", opts.analysis.file_options()),
+        &format!("{:?}", opts.limits),
+    ]);
+    Some(crate::cache::FileCache::open(c, &key))
 }
 
 fn build_excludes(root: &Path, globs: &[String]) -> Option<ignore::gitignore::Gitignore> {

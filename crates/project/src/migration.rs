@@ -5,19 +5,23 @@ use djcheck_diagnostics::FileId;
 use djcheck_python::ast::{self, Expr, Stmt};
 use djcheck_python::eval::{self, ModuleBindings};
 use djcheck_python::{Ranged, TextRange};
+use std::sync::Arc;
+
+use crate::pyvalue::{self, CallValue, ImportMap, PyValue};
+use serde::{Deserialize, Serialize};
 
 /// `(app_label, migration_name)`, the key Django records applied migrations by.
 pub type Key = (String, String);
 
 /// A string literal of the source and where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lit {
     pub value: String,
     pub range: TextRange,
 }
 
 /// One entry of `dependencies`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dependency {
     /// The key as Django resolves it (a swappable dependency becomes
     /// `(user_app_label, "__first__")`).
@@ -28,14 +32,14 @@ pub struct Dependency {
 }
 
 /// A migration key written in `replaces` or `run_before`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRef {
     pub key: Key,
     pub range: TextRange,
 }
 
 /// A model a relation field points to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelRef {
     /// `"app.Model"` or `"Model"` (same app: `app` is `None`).
     Named { app: Option<String>, model: String },
@@ -46,14 +50,14 @@ pub enum ModelRef {
 }
 
 /// A relation field's target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Relation {
     pub target: ModelRef,
     pub range: TextRange,
 }
 
 /// A keyword argument's value, as far as the source states it literally.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ArgValue {
     Str(String),
     Int(i64),
@@ -96,7 +100,7 @@ impl ArgValue {
 }
 
 /// One keyword argument of a call, e.g. `null=True` of a field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kwarg {
     pub name: String,
     pub value: ArgValue,
@@ -104,7 +108,7 @@ pub struct Kwarg {
 }
 
 /// A field as declared in `CreateModel(fields=[...])` or `AddField(field=...)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     pub name: Option<Lit>,
     /// The field class's last name, e.g. `ForeignKey`.
@@ -119,6 +123,9 @@ pub struct Field {
     /// `*args` or `**kwargs`: the arguments are not all known.
     pub splat: bool,
     pub range: TextRange,
+    /// The whole call with its arguments as values (names resolved through the
+    /// module's imports), as Django's autodetector compares them.
+    pub call: Arc<CallValue>,
 }
 
 impl Field {
@@ -182,7 +189,7 @@ impl Field {
 
 /// An index or a constraint: `models.Index(...)`, `models.UniqueConstraint(...)`,
 /// `models.CheckConstraint(...)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Part {
     /// The class's last name: `Index`, `UniqueConstraint`, `CheckConstraint`, `GinIndex`...
     pub class: String,
@@ -194,6 +201,8 @@ pub struct Part {
     /// Expressions instead of fields.
     pub expressions: bool,
     pub range: TextRange,
+    /// The whole call as a value.
+    pub value: PyValue,
 }
 
 impl Part {
@@ -209,7 +218,7 @@ impl Part {
 }
 
 /// The options of `CreateModel(options=...)` or `AlterModelOptions(options=...)`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelOptions {
     /// Every key whose value is a literal (`db_table`, `managed`, `ordering`...).
     pub items: Vec<Kwarg>,
@@ -220,10 +229,12 @@ pub struct ModelOptions {
     pub index_together: Option<Vec<Vec<String>>>,
     /// False when the options value is not a dict literal.
     pub complete: bool,
+    /// Every key with its value (indexes, constraints and `unique_together` too).
+    pub values: Vec<(String, PyValue)>,
 }
 
 /// The argument of an operation on one model's options.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OptionArg {
     None,
     /// AddIndex(index=...), AddConstraint(constraint=...) and their variants.
@@ -237,10 +248,13 @@ pub enum OptionArg {
         new: Option<Lit>,
         old: Option<Lit>,
     },
+    /// AlterModelManagers(managers=...), AlterOrderWithRespectTo(order_with_respect_to=
+    /// ...), AlterModelTableComment(table_comment=...): the value.
+    Value(PyValue),
 }
 
 /// A function reference passed to `RunPython`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CodeRef {
     /// A name of the module (`forwards`).
     Name(String),
@@ -251,7 +265,7 @@ pub enum CodeRef {
 }
 
 /// A decoded operation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OpKind {
     CreateModel {
         name: Option<Lit>,
@@ -265,6 +279,8 @@ pub enum OpKind {
         proxy: Option<bool>,
         /// Every option.
         options: ModelOptions,
+        /// `managers=[("objects", Manager())]`: an empty list when absent.
+        managers: PyValue,
     },
     DeleteModel {
         name: Option<Lit>,
@@ -332,7 +348,7 @@ pub enum OpKind {
 }
 
 /// An operation and its range in the file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Operation {
     pub kind: OpKind,
     /// The operation's class name as written (`AddField`, `SaferAddFieldForeignKey`).
@@ -341,7 +357,7 @@ pub struct Operation {
 }
 
 /// A migration module as Django's loader would see it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Migration {
     pub file: FileId,
     pub app: String,
@@ -418,6 +434,103 @@ impl Migration {
     /// The migration's number: its leading digits (`0003` of `0003_profile`).
     pub fn number(&self) -> Option<&str> {
         migration_number(&self.name)
+    }
+}
+
+/// One operation met by [`walk`], with where it sits.
+#[derive(Debug, Clone, Copy)]
+pub struct Walked<'a> {
+    pub op: &'a Operation,
+    /// Index of the top-level operation holding it (itself at the top level).
+    pub top: usize,
+    /// The database runs it: at the top level, or on the database side of a
+    /// `SeparateDatabaseAndState` that runs.
+    pub database: bool,
+    /// It changes Django's state: at the top level, on the state side of a
+    /// `SeparateDatabaseAndState` or in a `RunSQL`'s `state_operations`.
+    pub state: bool,
+    /// Inside a `RunSQL`'s `state_operations`.
+    pub in_run_sql: bool,
+    /// Nesting depth: 0 at the top level.
+    pub depth: usize,
+}
+
+impl Walked<'_> {
+    /// A `SeparateDatabaseAndState` or a `RunSQL` with `state_operations`: its nested
+    /// operations are walked after it.
+    pub fn is_container(&self) -> bool {
+        matches!(self.op.kind, OpKind::SeparateDatabaseAndState { .. })
+            || matches!(&self.op.kind, OpKind::RunSql { state_operations, .. } if !state_operations.is_empty())
+    }
+}
+
+/// Every operation of `ops`, nested ones included, in the order they are written (a
+/// container before what it holds; a `SeparateDatabaseAndState`'s database side before
+/// its state side). The one walk over nested operations: callers filter on where an
+/// operation sits ([`Walked::database`], [`Walked::state`], [`Walked::in_run_sql`]).
+pub fn walk(ops: &[Operation]) -> Vec<Walked<'_>> {
+    fn go<'a>(ops: &'a [Operation], top: Option<usize>, cx: Walked<'a>, out: &mut Vec<Walked<'a>>) {
+        for (i, op) in ops.iter().enumerate() {
+            let here = Walked {
+                op,
+                top: top.unwrap_or(i),
+                ..cx
+            };
+            out.push(here);
+            let inner = |database: bool, state: bool, in_run_sql: bool| Walked {
+                op,
+                top: here.top,
+                database,
+                state,
+                in_run_sql,
+                depth: here.depth + 1,
+            };
+            match &op.kind {
+                OpKind::SeparateDatabaseAndState { database, state } => {
+                    go(
+                        database,
+                        Some(here.top),
+                        inner(here.database, false, here.in_run_sql),
+                        out,
+                    );
+                    go(
+                        state,
+                        Some(here.top),
+                        inner(false, here.state, here.in_run_sql),
+                        out,
+                    );
+                }
+                OpKind::RunSql {
+                    state_operations, ..
+                } => go(
+                    state_operations,
+                    Some(here.top),
+                    inner(false, here.state, true),
+                    out,
+                ),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(ops.len());
+    if let Some(first) = ops.first() {
+        let top = Walked {
+            op: first,
+            top: 0,
+            database: true,
+            state: true,
+            in_run_sql: false,
+            depth: 0,
+        };
+        go(ops, None, top, &mut out);
+    }
+    out
+}
+
+impl Migration {
+    /// [`walk`] over the migration's operations.
+    pub fn walk(&self) -> Vec<Walked<'_>> {
+        walk(&self.operations)
     }
 }
 
@@ -549,6 +662,7 @@ fn extract_class(
     m.replaces_complete = true;
     m.operations_complete = true;
     let bindings = ModuleBindings::new(body);
+    let names = ImportMap::of_module(body);
     m.class_range = Some(class.name.range);
     // A base other than Django's Migration may define dependencies or operations the
     // class body does not show; so may statements after the class (`Migration.dependencies
@@ -631,12 +745,16 @@ fn extract_class(
             "atomic" => m.atomic = eval::bool_value(value),
             "operations" => {
                 m.operations_fingerprint = Some(eval::fingerprint(value));
-                m.operations_complete = read_operations(value, &bindings, &mut m.operations)
+                m.operations_complete = read_operations(value, &bindings, &names, &mut m.operations)
             }
             _ => {}
         }
     }
-    let mutated = mutated_class_attributes(body);
+    let mut mutated = mutated_class_attributes(body);
+    // In the class body: `operations += [...]`, or attributes set under a condition.
+    for stmt in bodies.iter().flat_map(|b| b.iter()) {
+        conditional_class_attributes(stmt, 0, &mut mutated);
+    }
     // A Migration with its own `__init__` may set any attribute at run time.
     let has_init = bodies
         .iter()
@@ -658,6 +776,61 @@ fn extract_class(
         }
     }
     m
+}
+
+/// Class attributes a statement of the class body changes in a way not read here: an
+/// augmented assignment, or any binding under `if`/`for`/`try`/`with`.
+fn conditional_class_attributes(stmt: &Stmt, depth: usize, out: &mut Vec<&'static str>) {
+    const ATTRS: [&str; 4] = ["dependencies", "replaces", "run_before", "operations"];
+    let mut note = |t: &Expr| {
+        if let Expr::Name(n) = t {
+            if let Some(a) = ATTRS.iter().copied().find(|x| *x == n.id.as_str()) {
+                out.push(a);
+            }
+        }
+    };
+    match stmt {
+        Stmt::AugAssign(a) => note(&a.target),
+        Stmt::Assign(a) if depth > 0 => a.targets.iter().for_each(&mut note),
+        Stmt::AnnAssign(a) if depth > 0 => note(&a.target),
+        Stmt::If(i) => {
+            for s in &i.body {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+            for c in &i.elif_else_clauses {
+                for s in &c.body {
+                    conditional_class_attributes(s, depth + 1, out);
+                }
+            }
+        }
+        Stmt::For(f) => {
+            for s in f.body.iter().chain(&f.orelse) {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+        }
+        Stmt::While(w) => {
+            for s in &w.body {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+        }
+        Stmt::With(w) => {
+            for s in &w.body {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+        }
+        Stmt::Try(t) => {
+            for s in t.body.iter().chain(&t.orelse).chain(&t.finalbody) {
+                conditional_class_attributes(s, depth + 1, out);
+            }
+            for h in &t.handlers {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                for s in &h.body {
+                    conditional_class_attributes(s, depth + 1, out);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Attributes of `Migration` changed by module-level statements after the class:
@@ -784,11 +957,16 @@ fn read_dependencies(
     ok
 }
 
-fn read_operations(value: &Expr, b: &ModuleBindings<'_>, out: &mut Vec<Operation>) -> bool {
+fn read_operations(
+    value: &Expr,
+    b: &ModuleBindings<'_>,
+    n: &ImportMap,
+    out: &mut Vec<Operation>,
+) -> bool {
     let mut elts = Vec::new();
     let ok = elements(value, b, &mut elts);
     for e in elts {
-        out.push(operation(b.resolve(e), b));
+        out.push(operation(b.resolve(e), b, n));
     }
     ok
 }
@@ -801,7 +979,7 @@ fn lit(e: Option<&Expr>) -> Option<Lit> {
     })
 }
 
-fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
+fn operation(e: &Expr, b: &ModuleBindings<'_>, n: &ImportMap) -> Operation {
     let range = e.range();
     let unknown = || Operation {
         kind: OpKind::Unknown {
@@ -826,9 +1004,9 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
                 elements(fs, b, &mut elts);
                 for f in elts {
                     // `("name", models.ForeignKey(...))`
-                    if let Some([n, fexpr]) = eval::sequence_elements(f) {
-                        if let Some(mut field) = field_of(fexpr) {
-                            field.name = lit(Some(n));
+                    if let Some([fname, fexpr]) = eval::sequence_elements(f) {
+                        if let Some(mut field) = field_of(fexpr, b, n) {
+                            field.name = lit(Some(fname));
                             fields.push(field);
                         }
                     }
@@ -840,7 +1018,7 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
                     complete: true,
                     ..ModelOptions::default()
                 },
-                |o| model_options(o, b),
+                |o| model_options(o, b, n),
             );
             let db_table = options.and_then(|o| dict_get(o, "db_table"));
             let swappable = options
@@ -863,6 +1041,9 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
                 managed,
                 proxy,
                 options: model_options,
+                managers: arg(4, "managers").map_or(PyValue::List(Vec::new()), |m| {
+                    pyvalue::from_migration_expr(m, n, b)
+                }),
             }
         }
         "DeleteModel" => OpKind::DeleteModel {
@@ -879,16 +1060,19 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
         "AlterModelOptions" => OpKind::AlterModelOptions {
             name: lit(arg(0, "name")),
             db_table: arg(1, "options").and_then(|o| dict_get(o, "db_table")),
-            options: arg(1, "options").map_or_else(ModelOptions::default, |o| model_options(o, b)),
+            options: arg(1, "options")
+                .map_or_else(ModelOptions::default, |o| model_options(o, b, n)),
         },
         // django-pg-migration-tools' safer variants do what Django's do to the state.
         "AddField" | "SaferAddFieldForeignKey" | "SaferAddFieldOneToOne" => OpKind::AddField {
             model: lit(arg(0, "model_name")),
-            field: field_with_name(arg(2, "field"), arg(1, "name")),
+            field: field_with_name(arg(2, "field"), arg(1, "name"), b, n)
+                .map(|f| preserving_default(f, arg(3, "preserve_default"))),
         },
         "AlterField" | "SaferAlterFieldSetNotNull" => OpKind::AlterField {
             model: lit(arg(0, "model_name")),
-            field: field_with_name(arg(2, "field"), arg(1, "name")),
+            field: field_with_name(arg(2, "field"), arg(1, "name"), b, n)
+                .map(|f| preserving_default(f, arg(3, "preserve_default"))),
         },
         "RemoveField" | "SaferRemoveFieldForeignKey" => OpKind::RemoveField {
             model: lit(arg(0, "model_name")),
@@ -915,7 +1099,7 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
                 op: op.to_owned(),
                 model: lit(arg(0, "model_name")),
                 arg: arg(1, key)
-                    .and_then(|e| part_of(e, b))
+                    .and_then(|e| part_of(e, b, n))
                     .map_or(OptionArg::None, OptionArg::Part),
             }
         }
@@ -956,10 +1140,17 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
             arg: OptionArg::None,
         },
         "AlterOrderWithRespectTo" | "AlterModelManagers" | "AlterModelTableComment" => {
+            let key = match op {
+                "AlterOrderWithRespectTo" => "order_with_respect_to",
+                "AlterModelManagers" => "managers",
+                _ => "table_comment",
+            };
             OpKind::ModelOption {
                 op: op.to_owned(),
                 model: lit(arg(0, "name")),
-                arg: OptionArg::None,
+                arg: arg(1, key).map_or(OptionArg::None, |v| {
+                    OptionArg::Value(pyvalue::from_migration_expr(v, n, b))
+                }),
             }
         }
         "RunPython" => OpKind::RunPython {
@@ -969,7 +1160,7 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
         "RunSQL" => {
             let mut state_operations = Vec::new();
             if let Some(s) = arg(2, "state_operations") {
-                read_operations(s, b, &mut state_operations);
+                read_operations(s, b, n, &mut state_operations);
             }
             OpKind::RunSql {
                 sql: arg(0, "sql").map(Ranged::range),
@@ -981,10 +1172,10 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>) -> Operation {
             let mut database = Vec::new();
             let mut state = Vec::new();
             if let Some(d) = arg(0, "database_operations") {
-                read_operations(d, b, &mut database);
+                read_operations(d, b, n, &mut database);
             }
             if let Some(s) = arg(1, "state_operations") {
-                read_operations(s, b, &mut state);
+                read_operations(s, b, n, &mut state);
             }
             OpKind::SeparateDatabaseAndState { database, state }
         }
@@ -1033,7 +1224,7 @@ const RELATION_CLASSES: &[&str] = &[
     "ParentalManyToManyField",
 ];
 
-fn field_of(e: &Expr) -> Option<Field> {
+fn field_of(e: &Expr, b: &ModuleBindings<'_>, n: &ImportMap) -> Option<Field> {
     let Expr::Call(call) = e else { return None };
     let class = eval::callee_last(call)?.to_owned();
     let class_path = eval::dotted_name(&call.func).unwrap_or_else(|| class.clone());
@@ -1062,6 +1253,15 @@ fn field_of(e: &Expr) -> Option<Field> {
         target: model_ref(t),
         range: t.range(),
     });
+    let value = match pyvalue::from_migration_expr(e, n, b) {
+        PyValue::Call(c) => c,
+        _ => Arc::new(CallValue {
+            path: String::new(),
+            args: Vec::new(),
+            kwargs: Vec::new(),
+            splat: true,
+        }),
+    };
     Some(Field {
         name: None,
         class,
@@ -1071,18 +1271,47 @@ fn field_of(e: &Expr) -> Option<Field> {
         positional: call.arguments.args.len(),
         splat: eval::has_splat(call),
         range: e.range(),
+        call: value,
     })
 }
 
 /// AddField/AlterField's field, named by the operation's `name`.
-fn field_with_name(field: Option<&Expr>, name: Option<&Expr>) -> Option<Field> {
-    let mut f = field_of(field?)?;
+fn field_with_name(
+    field: Option<&Expr>,
+    name: Option<&Expr>,
+    b: &ModuleBindings<'_>,
+    n: &ImportMap,
+) -> Option<Field> {
+    let mut f = field_of(field?, b, n)?;
     f.name = lit(name);
     Some(f)
 }
 
+/// AddField/AlterField with `preserve_default=False`: the default was a one-off value
+/// for the rows already there, and Django's state keeps the field without it.
+fn preserving_default(mut f: Field, preserve: Option<&Expr>) -> Field {
+    let Some(p) = preserve else { return f };
+    match eval::bool_value(p) {
+        Some(true) => f,
+        Some(false) => {
+            f.kwargs.retain(|k| k.name != "default");
+            let mut call = (*f.call).clone();
+            call.kwargs.retain(|(k, _)| k != "default");
+            f.call = Arc::new(call);
+            f
+        }
+        None => {
+            // Unknown: whether the default stays is not known.
+            let mut call = (*f.call).clone();
+            call.splat = true;
+            f.call = Arc::new(call);
+            f
+        }
+    }
+}
+
 /// `models.Index(...)`, `models.UniqueConstraint(...)`, `models.CheckConstraint(...)`.
-fn part_of(e: &Expr, b: &ModuleBindings<'_>) -> Option<Part> {
+fn part_of(e: &Expr, b: &ModuleBindings<'_>, n: &ImportMap) -> Option<Part> {
     let e = b.resolve(e);
     let Expr::Call(call) = e else { return None };
     let class = eval::callee_last(call)?.to_owned();
@@ -1104,6 +1333,7 @@ fn part_of(e: &Expr, b: &ModuleBindings<'_>) -> Option<Part> {
         fields,
         class,
         range: e.range(),
+        value: pyvalue::from_migration_expr(e, n, b),
     })
 }
 
@@ -1114,6 +1344,20 @@ fn together(e: &Expr, b: &ModuleBindings<'_>) -> Option<Vec<Vec<String>>> {
     if e.is_none_literal_expr() {
         return Some(Vec::new());
     }
+    // `set()`, `set([...])`, as older `makemigrations` wrote them.
+    if let Expr::Call(call) = e {
+        let callee = eval::dotted_name(&call.func);
+        if !matches!(callee.as_deref(), Some("set" | "frozenset"))
+            || !call.arguments.keywords.is_empty()
+        {
+            return None;
+        }
+        return match call.arguments.args.as_ref() {
+            [] => Some(Vec::new()),
+            [one] => together(one, b),
+            _ => None,
+        };
+    }
     let elts: &[Expr] = match e {
         Expr::Set(s) => &s.elts,
         _ => eval::sequence_elements(e)?,
@@ -1121,8 +1365,12 @@ fn together(e: &Expr, b: &ModuleBindings<'_>) -> Option<Vec<Vec<String>>> {
     if elts.is_empty() {
         return Some(Vec::new());
     }
-    // A flat tuple of names is one group.
+    // A flat tuple of names is one group (Django's `normalize_together`); a set of names
+    // is not normalized by Django, and its pairs would be the names' characters.
     if elts.iter().all(|x| eval::str_value(x).is_some()) {
+        if matches!(e, Expr::Set(_)) {
+            return None;
+        }
         return Some(vec![elts.iter().filter_map(eval::str_value).collect()]);
     }
     let mut out = Vec::new();
@@ -1139,7 +1387,7 @@ fn together(e: &Expr, b: &ModuleBindings<'_>) -> Option<Vec<Vec<String>>> {
 }
 
 /// Every option of a `CreateModel`/`AlterModelOptions` options dict.
-fn model_options(o: &Expr, b: &ModuleBindings<'_>) -> ModelOptions {
+fn model_options(o: &Expr, b: &ModuleBindings<'_>, n: &ImportMap) -> ModelOptions {
     let mut out = ModelOptions::default();
     let Expr::Dict(d) = b.resolve(o) else {
         return out;
@@ -1151,13 +1399,15 @@ fn model_options(o: &Expr, b: &ModuleBindings<'_>) -> ModelOptions {
             continue;
         };
         let value = b.resolve(&item.value);
+        out.values
+            .push((key.clone(), pyvalue::from_migration_expr(value, n, b)));
         match key.as_str() {
             "indexes" | "constraints" => {
                 let mut parts = Vec::new();
                 let mut elts = Vec::new();
                 out.complete &= elements(value, b, &mut elts);
                 for p in elts {
-                    match part_of(p, b) {
+                    match part_of(p, b, n) {
                         Some(p) => parts.push(p),
                         None => out.complete = false,
                     }

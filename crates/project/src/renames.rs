@@ -9,7 +9,7 @@
 
 use crate::base::BaseSnapshot;
 use crate::graph::{AppUniverse, Graph};
-use crate::migration::{Lit, Migration, OpKind, Operation};
+use crate::migration::{Lit, Migration, OpKind};
 use crate::state::{self, RefTarget};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -101,10 +101,15 @@ pub fn label_absent(label: &str, graph: &Graph, universe: &AppUniverse) -> bool 
         && !crate::contrib::is_contrib_label(label)
 }
 
-/// Explicit table names of a migration's operations (database side).
-fn tables<'a>(ops: &'a [Operation], out: &mut Vec<&'a Lit>) {
-    for op in ops {
-        match &op.kind {
+/// Explicit table names of a migration's operations (both sides of
+/// `SeparateDatabaseAndState`; not RunSQL's `state_operations`).
+fn tables(m: &Migration) -> Vec<&Lit> {
+    let mut out = Vec::new();
+    for w in m.walk() {
+        if w.in_run_sql {
+            continue;
+        }
+        match &w.op.kind {
             OpKind::CreateModel {
                 db_table: Some(t), ..
             }
@@ -112,13 +117,10 @@ fn tables<'a>(ops: &'a [Operation], out: &mut Vec<&'a Lit>) {
             | OpKind::AlterModelOptions {
                 db_table: Some(t), ..
             } => out.push(t),
-            OpKind::SeparateDatabaseAndState { database, state } => {
-                tables(database, out);
-                tables(state, out);
-            }
             _ => {}
         }
     }
+    out
 }
 
 /// Finds the absent labels and their renames.
@@ -191,9 +193,7 @@ pub fn find(
             let prefix = format!("{}_", old.to_ascii_lowercase());
             let mut found = Vec::new();
             for &i in idx {
-                let mut t = Vec::new();
-                tables(&migrations[i].operations, &mut t);
-                for lit in t {
+                for lit in tables(&migrations[i]) {
                     if lit.value.to_ascii_lowercase().starts_with(&prefix) {
                         found.push((i, lit.clone()));
                     }

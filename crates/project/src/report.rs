@@ -92,6 +92,12 @@ pub struct ProjectReport {
     pub root_urlconf: Option<String>,
     pub url_tree: UrlTreeState,
     pub not_analysed: Vec<NotAnalysed>,
+    /// Whether models.py was compared with the migrations (MIG010 selected).
+    pub models_compared: bool,
+    /// Models whose comparison with the migrations is decided (changed or not).
+    pub models_decided: usize,
+    /// Models with a part that can't be compared statically, and no change found.
+    pub models_undecidable: usize,
 }
 
 const FIX_SETTINGS: &str = "set `settings` in [tool.djcheck], or pass --settings";
@@ -315,6 +321,77 @@ impl ProjectReport {
                     None,
                 );
             }
+        }
+    }
+
+    /// Counts the models compared with the migrations, and says why some could not be.
+    pub(crate) fn models_compared(&mut self, _ld: &Loader<'_>, m: &crate::models::ModelsReport) {
+        self.models_compared = m.read;
+        if !m.read {
+            return;
+        }
+        self.models_decided = m.decided();
+        self.models_undecidable = m.undecidable();
+        let what = |app: &str| format!("model changes of app `{app}` (MIG010)");
+        if let Some(cmd) = &m.overridden {
+            self.push(
+                "model changes (MIG010)",
+                format!("not compared: the project overrides `makemigrations` ({cmd}), which may write migrations its own way"),
+                None,
+                None,
+            );
+        }
+        if !m.test_apps.is_empty() {
+            let shown: Vec<String> = m
+                .test_apps
+                .iter()
+                .take(5)
+                .map(|a| format!("`{a}`"))
+                .collect();
+            let more = m.test_apps.len().saturating_sub(5);
+            self.push(
+                "model changes of test apps (MIG010)",
+                format!(
+                    "not compared: {}{} are under a tests folder and INSTALLED_APPS does not list them",
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ),
+                None,
+                None,
+            );
+        }
+        for (app, why) in &m.skipped_apps {
+            self.push(&what(app), format!("not compared: {why}"), None, None);
+        }
+        let mut per_app: std::collections::BTreeMap<&str, Vec<&crate::models::ModelOutcome>> =
+            std::collections::BTreeMap::new();
+        for o in &m.outcomes {
+            per_app.entry(o.app.as_str()).or_default().push(o);
+        }
+        for (app, outcomes) in per_app {
+            let undecided: Vec<&&crate::models::ModelOutcome> = outcomes
+                .iter()
+                .filter(|o| !o.decided() && o.changes.is_empty())
+                .collect();
+            let Some(first) = undecided.first() else {
+                continue;
+            };
+            let shown: Vec<String> = undecided
+                .iter()
+                .take(3)
+                .map(|o| format!("`{}` ({})", o.model, o.undecided[0]))
+                .collect();
+            let more = undecided.len().saturating_sub(3);
+            let mut why = format!(
+                "{} of {} models can't be compared completely: {}",
+                undecided.len(),
+                outcomes.len(),
+                shown.join("; ")
+            );
+            if more > 0 {
+                why.push_str(&format!("; and {more} more"));
+            }
+            self.push(&what(app), why, None, first.span);
         }
     }
 

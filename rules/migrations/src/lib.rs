@@ -12,6 +12,7 @@ mod mig005_foreign_table_name;
 mod mig006_unresolved_model_reference;
 mod mig008_duplicate_migration_number;
 mod mig009_missing_migration_class;
+mod mig010_model_changes_without_migration;
 mod util;
 
 use djcheck_linter::Rule;
@@ -26,4 +27,5 @@ pub static RULES: &[&dyn Rule] = &[
     &mig006_unresolved_model_reference::UnresolvedModelReference,
     &mig008_duplicate_migration_number::DuplicateMigrationNumber,
     &mig009_missing_migration_class::MissingMigrationClass,
+    &mig010_model_changes_without_migration::ModelChangesWithoutMigration,
 ];

@@ -1,5 +1,5 @@
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Span};
-use djcheck_project::migration::{Lit, OpKind, Operation};
+use djcheck_project::migration::{walk, Lit, OpKind, Operation};
 use std::collections::{BTreeMap, BTreeSet};
 
 declare_rule! {
@@ -54,11 +54,14 @@ struct TableUse<'a> {
 /// SeparateDatabaseAndState is skipped: that is Django's documented way to move a model
 /// between apps while keeping its table.
 fn visit<'a>(ops: &'a [Operation], f: &mut dyn FnMut(&'a Operation)) {
-    for op in ops {
-        match &op.kind {
-            OpKind::SeparateDatabaseAndState { database, .. } => visit(database, f),
-            OpKind::RunSql { .. } => {}
-            _ => f(op),
+    for w in walk(ops) {
+        if w.database
+            && !matches!(
+                w.op.kind,
+                OpKind::SeparateDatabaseAndState { .. } | OpKind::RunSql { .. }
+            )
+        {
+            f(w.op);
         }
     }
 }

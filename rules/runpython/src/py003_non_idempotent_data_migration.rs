@@ -1,6 +1,6 @@
 use crate::scope::run_python_scope;
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
-use djcheck_project::migration::{OpKind, Operation};
+use djcheck_project::migration::{Migration, OpKind};
 use djcheck_python::ast::visitor::{self, Visitor};
 use djcheck_python::ast::{self, Expr, Stmt};
 use djcheck_python::eval;
@@ -95,10 +95,7 @@ impl Rule for NonIdempotentDataMigration {
         let Some(rp) = run_python_scope(cx) else {
             return;
         };
-        let mut created = BTreeSet::new();
-        if let Some(m) = cx.migration {
-            created_models(&m.operations, &mut created);
-        }
+        let created = cx.migration.map(created_models).unwrap_or_default();
         // Forward functions of operations whose undoing deletes nothing.
         let mut roots: Vec<Func<'_>> = Vec::new();
         let mut noop_reverse = false;
@@ -164,20 +161,17 @@ impl Rule for NonIdempotentDataMigration {
     }
 }
 
-/// Lower-case names of the models a migration creates.
-fn created_models(ops: &[Operation], out: &mut BTreeSet<String>) {
-    for op in ops {
-        match &op.kind {
-            OpKind::CreateModel { name: Some(n), .. } => {
-                out.insert(n.value.to_ascii_lowercase());
-            }
-            OpKind::SeparateDatabaseAndState { database, state } => {
-                created_models(database, out);
-                created_models(state, out);
-            }
-            _ => {}
-        }
-    }
+/// Lower-case names of the models a migration creates (both sides of
+/// `SeparateDatabaseAndState`).
+fn created_models(m: &Migration) -> BTreeSet<String> {
+    m.walk()
+        .into_iter()
+        .filter(|w| !w.in_run_sql)
+        .filter_map(|w| match &w.op.kind {
+            OpKind::CreateModel { name: Some(n), .. } => Some(n.value.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
 }
 
 struct Create {

@@ -56,8 +56,7 @@ impl Rule for ConcurrentOperationInAtomicMigration {
             if site.atomic() != Some(true) {
                 continue;
             }
-            let mut ops = Vec::new();
-            walk::flatten_database(&site.m.operations, &mut ops);
+            let ops = walk::flatten_database(site.m);
             // Safe only when the migration holds nothing but such operations: nothing
             // else loses its transaction.
             let only_these = site

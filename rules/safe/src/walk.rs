@@ -58,8 +58,7 @@ impl Site<'_> {
     /// The facts of the migration's forward RunSQL (the file is parsed again from the
     /// text already loaded; only migrations in scope with a RunSQL get here).
     pub fn sql_facts(&self) -> Vec<Fact> {
-        let mut ops = Vec::new();
-        flatten_database(&self.m.operations, &mut ops);
+        let ops = flatten_database(self.m);
         if !ops.iter().any(|o| matches!(o.kind, OpKind::RunSql { .. })) {
             return Vec::new();
         }
@@ -75,8 +74,7 @@ impl Site<'_> {
             parsed: &parsed,
             role: FileRole::Migration,
             migration: Some(self.m),
-            settings: &self.project.settings,
-            options: &self.project.options,
+            options: &self.project.options.file_options(),
         };
         facts::forward_facts(&cx)
     }
@@ -88,9 +86,7 @@ pub fn new_tables(project: &Project) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for site in sites(project) {
         let m = site.m;
-        let mut ops = Vec::new();
-        flatten(&m.operations, &mut ops);
-        for op in ops {
+        for op in flatten(m) {
             if let OpKind::CreateModel {
                 name: Some(n),
                 db_table,
@@ -169,27 +165,27 @@ pub fn for_each_op(site: &Site<'_>, mut f: impl FnMut(&Operation, Side, &Cursor<
     }
 }
 
-/// Every operation, nested ones included (both sides).
-pub fn flatten<'a>(ops: &'a [Operation], out: &mut Vec<&'a Operation>) {
-    for op in ops {
-        match &op.kind {
-            OpKind::SeparateDatabaseAndState { database, state } => {
-                flatten(database, out);
-                flatten(state, out);
-            }
-            _ => out.push(op),
-        }
-    }
+/// Every operation, nested ones included (both sides of `SeparateDatabaseAndState`, not
+/// RunSQL's `state_operations`).
+pub fn flatten(m: &Migration) -> Vec<&Operation> {
+    m.walk()
+        .into_iter()
+        .filter(|w| !w.in_run_sql && !is_separate(w.op))
+        .map(|w| w.op)
+        .collect()
 }
 
 /// The operations the database runs (database side of `SeparateDatabaseAndState`).
-pub fn flatten_database<'a>(ops: &'a [Operation], out: &mut Vec<&'a Operation>) {
-    for op in ops {
-        match &op.kind {
-            OpKind::SeparateDatabaseAndState { database, .. } => flatten_database(database, out),
-            _ => out.push(op),
-        }
-    }
+pub fn flatten_database(m: &Migration) -> Vec<&Operation> {
+    m.walk()
+        .into_iter()
+        .filter(|w| w.database && !is_separate(w.op))
+        .map(|w| w.op)
+        .collect()
+}
+
+fn is_separate(op: &Operation) -> bool {
+    matches!(op.kind, OpKind::SeparateDatabaseAndState { .. })
 }
 
 /// The model an operation names (`model_name`, or `name` for model operations).

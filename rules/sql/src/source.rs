@@ -371,8 +371,7 @@ mod tests {
     use super::*;
     use djcheck_linter::FileId;
     use djcheck_project::migration::{extract, ExtractContext};
-    use djcheck_project::settings::Settings;
-    use djcheck_project::{AnalysisOptions, FileRole};
+    use djcheck_project::{FileOptions, FileRole};
     use djcheck_python::parse_module;
 
     fn ops(src: &str) -> Vec<RunSql> {
@@ -387,8 +386,7 @@ mod tests {
                 user_app_label: "auth",
             },
         );
-        let settings = Settings::default();
-        let options = AnalysisOptions::default();
+        let options = FileOptions::default();
         let cx = FileContext {
             file: FileId(0),
             path: "app/migrations/0002_sql.py",
@@ -396,7 +394,6 @@ mod tests {
             parsed: &parsed,
             role: FileRole::Migration,
             migration: Some(&m),
-            settings: &settings,
             options: &options,
         };
         run_sql_operations(&cx)

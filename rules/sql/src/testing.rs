@@ -5,8 +5,7 @@
 use crate::model;
 use djcheck_linter::{Diagnostic, FileContext, FileId, Rule};
 use djcheck_project::migration::{extract, ExtractContext};
-use djcheck_project::settings::Settings;
-use djcheck_project::{AnalysisOptions, FileRole, SqlDialect};
+use djcheck_project::{FileOptions, FileRole, SqlDialect};
 use djcheck_python::parse_module;
 
 #[derive(Debug, Clone, Default)]
@@ -61,11 +60,9 @@ pub fn with_context<T>(src: &str, opts: &Opts, f: impl FnOnce(&FileContext<'_>) 
     if opts.atomic.is_some() {
         m.atomic = opts.atomic;
     }
-    let settings = Settings::default();
-    let options = AnalysisOptions {
+    let options = FileOptions {
         sql_dialect: opts.dialect,
         allowed_schemas: opts.allowed_schemas.clone(),
-        ..AnalysisOptions::default()
     };
     let cx = FileContext {
         file: FileId(0),
@@ -74,7 +71,6 @@ pub fn with_context<T>(src: &str, opts: &Opts, f: impl FnOnce(&FileContext<'_>) 
         parsed: &parsed,
         role: FileRole::Migration,
         migration: Some(&m),
-        settings: &settings,
         options: &options,
     };
     f(&cx)

@@ -93,11 +93,61 @@ fn step(atoms: &[Atom], set: &BTreeSet<usize>, c: char) -> BTreeSet<usize> {
     next
 }
 
+/// A `path()` route compiled once for the comparisons: its atoms, and the literal text
+/// every path it matches starts and ends with.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    atoms: Vec<Atom>,
+    prefix: String,
+    suffix: String,
+}
+
+impl Compiled {
+    /// `None` with a converter that is not built in, or a route Django refuses.
+    pub fn new(route: &str) -> Option<Compiled> {
+        let atoms = atoms(route)?;
+        let lit = |a: &Atom| match a {
+            Atom::Lit(c) => Some(*c),
+            _ => None,
+        };
+        let prefix: String = atoms.iter().map_while(lit).collect();
+        let mut suffix: Vec<char> = atoms.iter().rev().map_while(lit).collect();
+        suffix.reverse();
+        Some(Compiled {
+            atoms,
+            prefix,
+            suffix: suffix.into_iter().collect(),
+        })
+    }
+
+    /// The literal text before the first converter (the whole route without one).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Whether `outer` can cover `inner` at all, by their literal ends alone. Every
+    /// converter matches at least two characters, so a path of `inner` can differ from
+    /// any literal text just where `inner`'s own literal prefix (or suffix) ends: when
+    /// `outer` covers `inner`, `outer`'s literal prefix is a prefix of `inner`'s and its
+    /// literal suffix a suffix of `inner`'s.
+    pub fn may_cover(outer: &Compiled, inner: &Compiled) -> bool {
+        inner.prefix.starts_with(&outer.prefix) && inner.suffix.ends_with(&outer.suffix)
+    }
+}
+
 /// True when every path `inner` matches is also matched by `outer`. `None` when it
 /// cannot be decided (a custom converter, a route Django refuses, too many states).
+#[cfg(test)]
 pub fn covers(outer: &str, inner: &str) -> Option<bool> {
-    let a = atoms(outer)?;
-    let b = atoms(inner)?;
+    covers_compiled(&Compiled::new(outer)?, &Compiled::new(inner)?)
+}
+
+/// [`covers`] on compiled routes. `None` when there are too many states.
+pub fn covers_compiled(outer: &Compiled, inner: &Compiled) -> Option<bool> {
+    if !Compiled::may_cover(outer, inner) {
+        return Some(false);
+    }
+    let (a, b) = (&outer.atoms, &inner.atoms);
     // One representative per class of characters the two routes cannot tell apart.
     let literals: BTreeSet<char> = a
         .iter()
@@ -139,11 +189,11 @@ pub fn covers(outer: &str, inner: &str) -> Option<bool> {
             return Some(false);
         }
         for &c in &reps {
-            let nb = step(&b, &sb, c);
+            let nb = step(b, &sb, c);
             if nb.is_empty() {
                 continue;
             }
-            let na = step(&a, &sa, c);
+            let na = step(a, &sa, c);
             let next = (nb, na);
             if seen.insert(next.clone()) {
                 if seen.len() > 20_000 {

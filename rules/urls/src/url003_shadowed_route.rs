@@ -1,8 +1,9 @@
-use crate::shadow::covers;
+use crate::shadow::{covers_compiled, Compiled};
 use crate::util::{condition_labels, key};
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta};
 use djcheck_project::urls::route;
 use djcheck_project::urls::{Name, NodeId, NodeKind, RouteKind, UrlTree};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
 declare_rule! {
@@ -54,9 +55,13 @@ impl Rule for ShadowedRoute {
                 .copied()
                 .filter(|id| matches!(tree.node(*id).kind, NodeKind::Endpoint(_)))
                 .collect();
+            let index = Candidates::new(tree, &endpoints);
+            let mut earlier = Vec::new();
             for (j, b) in endpoints.iter().enumerate() {
-                for a in &endpoints[..j] {
-                    if shadows(tree, *a, *b) && !name_alias(project, *a, *b) {
+                index.for_route(j, &mut earlier);
+                for &i in &earlier {
+                    let a = &endpoints[i];
+                    if shadows(tree, &index, (i, *a), (j, *b)) && !name_alias(project, *a, *b) {
                         let (na, nb) = (tree.node(*a), tree.node(*b));
                         let (Some(ra), Some(rb)) = (
                             na.route.as_ref().and_then(|r| r.span),
@@ -141,9 +146,89 @@ fn name_alias(project: &Project, a: NodeId, b: NodeId) -> bool {
     same_view && other_name
 }
 
+/// The routes of one list that may shadow each other, found without comparing every
+/// pair: a `path()` route can only be shadowed by an earlier one whose literal prefix is
+/// a prefix of its own (see [`Compiled::may_cover`]), a `re_path()` only by the same
+/// regex. Comparing 3,000 routes pairwise took half a minute; this looks up each route's
+/// prefixes.
+struct Candidates<'t> {
+    /// Each endpoint's compiled `path()` route, when it has one that can be compared.
+    compiled: Vec<Option<Compiled>>,
+    /// Literal prefix of a compiled route to the positions of the routes having it.
+    by_prefix: FxHashMap<String, Vec<usize>>,
+    /// Each endpoint's `re_path()` regex, when it can be compared.
+    regex: Vec<Option<&'t str>>,
+    /// A `re_path()` regex to the positions of the routes having it.
+    by_regex: FxHashMap<&'t str, Vec<usize>>,
+}
+
+impl<'t> Candidates<'t> {
+    fn new(tree: &'t UrlTree, endpoints: &[NodeId]) -> Self {
+        let mut out = Candidates {
+            compiled: Vec::with_capacity(endpoints.len()),
+            by_prefix: FxHashMap::default(),
+            regex: Vec::with_capacity(endpoints.len()),
+            by_regex: FxHashMap::default(),
+        };
+        for (i, id) in endpoints.iter().enumerate() {
+            let route = tree
+                .node(*id)
+                .route
+                .as_ref()
+                .filter(|r| !r.translated)
+                .and_then(|r| Some((r.kind, r.text.as_deref()?)));
+            let (c, x) = match route {
+                Some((RouteKind::Path, text)) => (Compiled::new(text), None),
+                Some((RouteKind::Regex, text)) => (None, Some(text)),
+                _ => (None, None),
+            };
+            if let Some(c) = &c {
+                out.by_prefix
+                    .entry(c.prefix().to_owned())
+                    .or_default()
+                    .push(i);
+            }
+            if let Some(x) = x {
+                out.by_regex.entry(x).or_default().push(i);
+            }
+            out.compiled.push(c);
+            out.regex.push(x);
+        }
+        out
+    }
+
+    /// The positions before `j` of the routes that may shadow route `j`, in order.
+    fn for_route(&self, j: usize, out: &mut Vec<usize>) {
+        out.clear();
+        fn before(v: &[usize], j: usize) -> impl Iterator<Item = usize> + '_ {
+            v.iter().copied().take_while(move |&i| i < j)
+        }
+        if let Some(Some(c)) = self.compiled.get(j) {
+            let prefix = c.prefix();
+            for (k, _) in prefix
+                .char_indices()
+                .chain(std::iter::once((prefix.len(), ' ')))
+            {
+                if let Some(v) = self.by_prefix.get(&prefix[..k]) {
+                    out.extend(before(v, j));
+                }
+            }
+            out.sort_unstable();
+        } else if let Some(Some(x)) = self.regex.get(j) {
+            if let Some(v) = self.by_regex.get(x) {
+                out.extend(before(v, j));
+            }
+        }
+    }
+
+    fn compiled(&self, i: usize) -> Option<&Compiled> {
+        self.compiled.get(i).and_then(Option::as_ref)
+    }
+}
+
 /// True when endpoint `a` (earlier) matches every path endpoint `b` (later) matches.
-fn shadows(tree: &UrlTree, a: NodeId, b: NodeId) -> bool {
-    let (na, nb) = (tree.node(a), tree.node(b));
+fn shadows(tree: &UrlTree, index: &Candidates<'_>, a: (usize, NodeId), b: (usize, NodeId)) -> bool {
+    let (na, nb) = (tree.node(a.1), tree.node(b.1));
     let (NodeKind::Endpoint(ea), NodeKind::Endpoint(_)) = (&na.kind, &nb.kind) else {
         return false;
     };
@@ -160,7 +245,10 @@ fn shadows(tree: &UrlTree, a: NodeId, b: NodeId) -> bool {
         return false;
     };
     match ra.kind {
-        RouteKind::Path => covers(ta, tb) == Some(true),
+        RouteKind::Path => match (index.compiled(a.0), index.compiled(b.0)) {
+            (Some(ca), Some(cb)) => covers_compiled(ca, cb) == Some(true),
+            _ => false,
+        },
         RouteKind::Regex => ta == tb,
         RouteKind::Locale => false,
     }

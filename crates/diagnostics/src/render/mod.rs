@@ -54,6 +54,19 @@ pub struct ProjectSummary {
     /// `complete`, `partial` or `none`.
     pub url_tree: String,
     pub not_analysed: Vec<NotAnalysedEntry>,
+    /// The models of models.py compared with the migrations (MIG010).
+    pub models: ModelsSummary,
+}
+
+/// How many models of models.py were compared with what their migrations build.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct ModelsSummary {
+    /// Whether the comparison ran (MIG010 selected).
+    pub compared: bool,
+    /// Models whose comparison is decided: the same, or changed.
+    pub decided: usize,
+    /// Models with a part that can't be compared statically (why: `not_analysed`).
+    pub undecidable: usize,
 }
 
 /// One thing not analysed: what, why, and where (path relative to the project root,

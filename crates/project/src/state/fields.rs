@@ -6,7 +6,9 @@
 //! at_end=False)`) by applying its ancestors' `state_forwards` in plan order. djcheck
 //! replays the same operations once, in a topological order of the graph, and keeps a
 //! snapshot per node. Snapshots share what did not change (`Arc`): a node that changes
-//! nothing costs one pointer.
+//! nothing costs one pointer, and one that changes a model copies only the chunk of
+//! [`CHUNK`] models that holds it and the list of chunks (memory grows with the number of
+//! migrations, not with migrations times models).
 //!
 //! Merges: a model's version is identified by the set of its events (the operations that
 //! changed it) that were applied. Where a node's parents disagree about a model (two
@@ -22,7 +24,8 @@
 use crate::migration::{
     ArgValue, Field, Kwarg, Migration, ModelOptions, ModelRef, OpKind, Operation, OptionArg, Part,
 };
-use std::collections::BTreeMap;
+use crate::pyvalue::PyValue;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::ModelKey;
@@ -58,6 +61,17 @@ pub struct ModelDef {
     /// Index into `Project::migrations` of the migration whose `CreateModel` made the
     /// model (kept through `RenameModel`: the table and its rows are the same).
     pub created_by: usize,
+    /// Every option with its value (`db_table`, `ordering`, `verbose_name`,
+    /// `order_with_respect_to`, `db_table_comment`...), indexes, constraints and
+    /// `unique_together` aside, merged as Django's state merges them.
+    pub option_values: Vec<(String, PyValue)>,
+    /// `managers`, as a list of `(name, manager)` pairs (empty when none was given).
+    pub managers: PyValue,
+    /// Index into `Project::migrations` of the migration that last changed the options,
+    /// indexes, constraints or managers (or created the model), and that operation's
+    /// range.
+    pub options_by: usize,
+    pub options_range: djcheck_python::TextRange,
     /// False when an operation djcheck could not read may have changed the model, or a
     /// field or option it holds is not literal.
     pub known: bool,
@@ -77,6 +91,14 @@ impl ModelDef {
             .iter()
             .find(|k| k.name == key)
             .map(|k| &k.value)
+    }
+
+    /// An option's value, as Django's state holds it.
+    pub fn option_value(&self, key: &str) -> Option<&PyValue> {
+        self.option_values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// The model's table: `db_table`, else Django's `<app_label>_<model name lowercased>`.
@@ -134,12 +156,26 @@ enum Effect {
         unique: bool,
         value: Option<Vec<Vec<String>>>,
     },
+    /// An option set by its own operation (`order_with_respect_to`,
+    /// `db_table_comment`); `None` when its value can't be read.
+    SetOption(&'static str, Option<PyValue>),
+    /// AlterModelManagers; `None` when not readable.
+    Managers(Option<PyValue>),
+    /// A RenameModel elsewhere: relations to `old` now point to `new` (`app.Name`).
+    Repoint {
+        old: ModelKey,
+        new: String,
+    },
     Unknown,
 }
 
 #[derive(Debug, Clone)]
 struct Event {
     effect: Effect,
+    /// Index into `Project::migrations` of the migration whose operation it is, and
+    /// the operation's range.
+    migration: usize,
+    range: djcheck_python::TextRange,
 }
 
 /// A model as some set of its events leaves it.
@@ -151,8 +187,22 @@ struct Version {
     def: Option<Arc<ModelDef>>,
 }
 
-/// Per-node state: `(model id, version)`, sorted by id.
-type Snap = Arc<Vec<(u32, Arc<Version>)>>;
+/// Models (by id) per chunk of a snapshot.
+const CHUNK: u32 = 32;
+
+/// The models of ids `c * CHUNK .. (c + 1) * CHUNK` that exist: `(model id, version)`,
+/// sorted by id.
+type Chunk = Arc<Vec<(u32, Arc<Version>)>>;
+
+/// Per-node state: chunk `c` holds ids `c * CHUNK ..`; chunks past the end are empty.
+type Snap = Arc<Vec<Chunk>>;
+
+/// A model's version in a snapshot.
+fn get(snap: &Snap, id: u32) -> Option<&Arc<Version>> {
+    let chunk = snap.get((id / CHUNK) as usize)?;
+    let i = chunk.binary_search_by_key(&id, |e| e.0).ok()?;
+    Some(&chunk[i].1)
+}
 
 /// The field-level state at every node of the graph.
 #[derive(Debug, Default, Clone)]
@@ -163,6 +213,9 @@ pub struct FieldState {
     before: Vec<Option<Snap>>,
     /// The state after every node: what `makemigrations` compares models.py with.
     end: Snap,
+    /// Models that an operation djcheck cannot read may have created, renamed or changed:
+    /// their existence is not known even where the state has no such model.
+    uncertain: BTreeSet<ModelKey>,
 }
 
 impl FieldState {
@@ -171,9 +224,7 @@ impl FieldState {
     }
 
     fn lookup<'a>(&'a self, snap: &'a Snap, key: &ModelKey) -> Option<&'a ModelDef> {
-        let id = self.id(key)?;
-        let i = snap.binary_search_by_key(&id, |e| e.0).ok()?;
-        snap[i].1.def.as_deref()
+        get(snap, self.id(key)?)?.def.as_deref()
     }
 
     /// A model as it is before graph node `node` runs. `None` when the model does not
@@ -187,10 +238,8 @@ impl FieldState {
     pub fn final_models(&self) -> BTreeMap<&ModelKey, &ModelDef> {
         let mut out = BTreeMap::new();
         for (key, &id) in &self.ids {
-            if let Ok(i) = self.end.binary_search_by_key(&id, |e| e.0) {
-                if let Some(d) = self.end[i].1.def.as_deref() {
-                    out.insert(key, d);
-                }
+            if let Some(d) = get(&self.end, id).and_then(|v| v.def.as_deref()) {
+                out.insert(key, d);
             }
         }
         out
@@ -204,6 +253,30 @@ impl FieldState {
             snap: self.before.get(node).and_then(Option::as_ref),
             changed: BTreeMap::new(),
         }
+    }
+
+    /// Whether an operation djcheck cannot read may have created or changed the model
+    /// (somewhere in the graph): its absence from the state proves nothing.
+    pub fn is_uncertain(&self, key: &ModelKey) -> bool {
+        self.uncertain.contains(key)
+    }
+
+    /// The keys of the models in a snapshot, with the changes of the node being built.
+    fn keys_in(&self, snap: &Snap, extra: &mut dyn Iterator<Item = u32>) -> Vec<ModelKey> {
+        let mut ids: BTreeSet<u32> = snap
+            .iter()
+            .flat_map(|c| c.iter())
+            .filter(|(_, v)| v.def.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        ids.extend(extra);
+        let mut out = Vec::new();
+        for (k, id) in &self.ids {
+            if ids.contains(id) {
+                out.push(k.clone());
+            }
+        }
+        out
     }
 
     fn intern(&mut self, key: &ModelKey) -> u32 {
@@ -222,12 +295,36 @@ impl FieldState {
             let Some(ev) = self.events[id as usize].get(e as usize) else {
                 continue;
             };
-            def = apply(def, &ev.effect);
+            def = apply(def, &ev.effect, (ev.migration, ev.range));
         }
         def
     }
 
     fn merge(&self, a: &Snap, b: &Snap) -> Snap {
+        if Arc::ptr_eq(a, b) || b.is_empty() {
+            return a.clone();
+        }
+        if a.is_empty() {
+            return b.clone();
+        }
+        let empty = Chunk::default();
+        let mut same_as_a = a.len() >= b.len();
+        let chunks: Vec<Chunk> = (0..a.len().max(b.len()))
+            .map(|c| {
+                let x = a.get(c).unwrap_or(&empty);
+                let merged = self.merge_chunk(x, b.get(c).unwrap_or(&empty));
+                same_as_a &= Arc::ptr_eq(&merged, x);
+                merged
+            })
+            .collect();
+        if same_as_a {
+            a.clone()
+        } else {
+            Arc::new(chunks)
+        }
+    }
+
+    fn merge_chunk(&self, a: &Chunk, b: &Chunk) -> Chunk {
         if Arc::ptr_eq(a, b) || b.is_empty() {
             return a.clone();
         }
@@ -285,6 +382,33 @@ impl FieldState {
     }
 }
 
+/// `snap` with the versions of `changed` (by model id); only the chunks holding them are
+/// copied.
+fn with_changes(snap: &Snap, changed: BTreeMap<u32, Version>) -> Snap {
+    let mut chunks: Vec<Chunk> = snap.as_ref().clone();
+    let mut by_chunk: BTreeMap<usize, Vec<(u32, Arc<Version>)>> = BTreeMap::new();
+    for (id, v) in changed {
+        by_chunk
+            .entry((id / CHUNK) as usize)
+            .or_default()
+            .push((id, Arc::new(v)));
+    }
+    for (c, new) in by_chunk {
+        if chunks.len() <= c {
+            chunks.resize_with(c + 1, Chunk::default);
+        }
+        let mut out: Vec<(u32, Arc<Version>)> = chunks[c]
+            .iter()
+            .filter(|(id, _)| new.binary_search_by_key(id, |e| e.0).is_err())
+            .cloned()
+            .collect();
+        out.extend(new);
+        out.sort_by_key(|e| e.0);
+        chunks[c] = Arc::new(out);
+    }
+    Arc::new(chunks)
+}
+
 fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
     let mut out = Vec::with_capacity(a.len().max(b.len()));
     let (mut i, mut j) = (0, 0);
@@ -340,11 +464,25 @@ impl Cursor<'_> {
     /// `state_operations`.
     pub fn apply(&mut self, app: &str, migration: usize, op: &Operation) {
         let mut effects = Vec::new();
+        let all = || {
+            let mut keys = self
+                .snap
+                .map(|s| self.state.keys_in(s, &mut std::iter::empty()))
+                .unwrap_or_default();
+            for (k, v) in &self.changed {
+                keys.retain(|x| x != k);
+                if v.is_some() {
+                    keys.push(k.clone());
+                }
+            }
+            keys
+        };
         effects_of(
             app,
             migration,
             op,
             &|k| self.model(k).cloned(),
+            &all,
             &mut effects,
         );
         for (key, effect) in effects {
@@ -355,7 +493,7 @@ impl Cursor<'_> {
                     .and_then(|s| self.state.lookup(s, &key))
                     .map(|d| Arc::new(d.clone())),
             };
-            let next = apply(prev, &effect);
+            let next = apply(prev, &effect, (migration, op.range));
             self.changed.insert(key, next);
         }
     }
@@ -380,6 +518,7 @@ fn effects_of(
     migration: usize,
     op: &Operation,
     current: &dyn Fn(&ModelKey) -> Option<ModelDef>,
+    all: &dyn Fn() -> Vec<ModelKey>,
     out: &mut Vec<(ModelKey, Effect)>,
 ) {
     let named = |n: &Option<crate::migration::Lit>| n.as_ref().map(|l| key(app, &l.value));
@@ -389,6 +528,7 @@ fn effects_of(
             fields,
             bases,
             options,
+            managers,
             ..
         } => {
             let defs: Vec<FieldDef> = fields
@@ -410,6 +550,15 @@ fn effects_of(
                     index_together: options.index_together.clone().unwrap_or_default(),
                     bases: bases.clone(),
                     created_by: migration,
+                    option_values: options
+                        .values
+                        .iter()
+                        .filter(|(k, _)| !is_part_option(k))
+                        .cloned()
+                        .collect(),
+                    managers: managers.clone(),
+                    options_by: migration,
+                    options_range: n.range,
                     known,
                 })),
             ));
@@ -427,8 +576,26 @@ fn effects_of(
             let new_key = key(app, &new.value);
             if let Some(mut def) = current(&old_key) {
                 def.name = new.value.clone();
-                out.push((old_key, Effect::Delete));
-                out.push((new_key, Effect::Create(Arc::new(def))));
+                // Django repoints every relation to the old model (the renamed model's
+                // own ones too) to `app.NewName`.
+                let target = format!("{app}.{}", new.value);
+                repoint(&mut def, &old_key, &target);
+                out.push((old_key.clone(), Effect::Delete));
+                out.push((new_key.clone(), Effect::Create(Arc::new(def))));
+                for k in all() {
+                    if k == old_key || k == new_key {
+                        continue;
+                    }
+                    if current(&k).is_some_and(|d| refers(&d, &old_key)) {
+                        out.push((
+                            k,
+                            Effect::Repoint {
+                                old: old_key.clone(),
+                                new: target.clone(),
+                            },
+                        ));
+                    }
+                }
             } else {
                 out.push((new_key, Effect::Unknown));
             }
@@ -514,11 +681,20 @@ fn effects_of(
                         value: t.clone(),
                     }
                 }
-                // Managers, order_with_respect_to, table comments: nothing rules read.
-                (
-                    "AlterModelManagers" | "AlterOrderWithRespectTo" | "AlterModelTableComment",
-                    _,
-                ) => return,
+                ("AlterModelManagers", OptionArg::Value(v)) => Effect::Managers(Some(v.clone())),
+                ("AlterModelManagers", _) => Effect::Managers(None),
+                ("AlterOrderWithRespectTo", OptionArg::Value(v)) => {
+                    Effect::SetOption("order_with_respect_to", Some(v.clone()))
+                }
+                ("AlterOrderWithRespectTo", OptionArg::None) => {
+                    Effect::SetOption("order_with_respect_to", Some(PyValue::None))
+                }
+                ("AlterModelTableComment", OptionArg::Value(v)) => {
+                    Effect::SetOption("db_table_comment", Some(v.clone()))
+                }
+                ("AlterModelTableComment", OptionArg::None) => {
+                    Effect::SetOption("db_table_comment", Some(PyValue::None))
+                }
                 _ => Effect::Unknown,
             };
             out.push((k, effect));
@@ -537,14 +713,15 @@ fn effects_of(
                         Some(v) => v.clone(),
                         None => current(k),
                     };
-                    effects_of(app, migration, s, &get, &mut sub);
+                    effects_of(app, migration, s, &get, all, &mut sub);
                 }
                 for (k, e) in sub {
                     let prev = match local.get(&k) {
                         Some(v) => v.clone(),
                         None => current(&k),
                     };
-                    let next = apply(prev.map(Arc::new), &e).map(|d| (*d).clone());
+                    let next =
+                        apply(prev.map(Arc::new), &e, (migration, s.range)).map(|d| (*d).clone());
                     local.insert(k.clone(), next);
                     out.push((k, e));
                 }
@@ -558,7 +735,12 @@ fn effects_of(
     }
 }
 
-fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect) -> Option<Arc<ModelDef>> {
+fn apply(
+    prev: Option<Arc<ModelDef>>,
+    effect: &Effect,
+    at: (usize, djcheck_python::TextRange),
+) -> Option<Arc<ModelDef>> {
+    let (migration, range) = at;
     match effect {
         Effect::Create(def) => return Some(def.clone()),
         Effect::Delete => return None,
@@ -645,19 +827,55 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect) -> Option<Arc<ModelDef>> 
                 def.options.retain(|k| k.name != item.name);
                 def.options.push(item.clone());
             }
+            def.option_values
+                .retain(|(k, _)| !ALTER_OPTION_KEYS.contains(&k.as_str()));
+            for (k, v) in &o.values {
+                if is_part_option(k) {
+                    continue;
+                }
+                def.option_values.retain(|(x, _)| x != k);
+                def.option_values.push((k.clone(), v.clone()));
+            }
             def.known &= o.complete;
+            def.options_by = migration;
+            def.options_range = range;
         }
         Effect::Table(t) => {
             def.options.retain(|k| k.name != "db_table");
+            def.option_values.retain(|(k, _)| k != "db_table");
             if let Some(t) = t {
                 def.options.push(Kwarg {
                     name: "db_table".to_owned(),
                     value: ArgValue::Str(t.clone()),
                     range: Default::default(),
                 });
+                def.option_values
+                    .push(("db_table".to_owned(), PyValue::Str(t.clone())));
             }
+            def.options_by = migration;
+            def.options_range = range;
         }
+        Effect::SetOption(key, value) => {
+            def.option_values.retain(|(k, _)| k != key);
+            match value {
+                Some(v) => def.option_values.push(((*key).to_owned(), v.clone())),
+                None => def.known = false,
+            }
+            def.options_by = migration;
+            def.options_range = range;
+        }
+        Effect::Managers(m) => {
+            match m {
+                Some(v) => def.managers = v.clone(),
+                None => def.known = false,
+            }
+            def.options_by = migration;
+            def.options_range = range;
+        }
+        Effect::Repoint { old, new } => repoint(&mut def, old, new),
         Effect::AddPart { index, part } => {
+            def.options_by = migration;
+            def.options_range = range;
             if *index {
                 def.indexes.push(part.clone());
             } else {
@@ -673,6 +891,8 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect) -> Option<Arc<ModelDef>> 
             let before = list.len();
             list.retain(|p| p.name.as_deref() != Some(name.as_str()));
             def.known &= list.len() < before;
+            def.options_by = migration;
+            def.options_range = range;
         }
         Effect::RenameIndex { old, new } => {
             match def
@@ -680,11 +900,18 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect) -> Option<Arc<ModelDef>> 
                 .iter_mut()
                 .find(|p| p.name.as_deref() == Some(old.as_str()))
             {
-                Some(p) => p.name = Some(new.clone()),
+                Some(p) => {
+                    p.name = Some(new.clone());
+                    p.value = with_kwarg(&p.value, "name", PyValue::Str(new.clone()));
+                }
                 None => def.known = false,
             }
+            def.options_by = migration;
+            def.options_range = range;
         }
         Effect::Together { unique, value } => {
+            def.options_by = migration;
+            def.options_range = range;
             let target = if *unique {
                 &mut def.unique_together
             } else {
@@ -698,6 +925,101 @@ fn apply(prev: Option<Arc<ModelDef>>, effect: &Effect) -> Option<Arc<ModelDef>> 
         Effect::Unknown => def.known = false,
     }
     Some(Arc::new(def))
+}
+
+/// Options that Django's state keeps apart from the others (their own operations).
+fn is_part_option(k: &str) -> bool {
+    matches!(
+        k,
+        "indexes" | "constraints" | "unique_together" | "index_together"
+    )
+}
+
+/// A call value with keyword argument `name` set to `v`.
+fn with_kwarg(value: &PyValue, name: &str, v: PyValue) -> PyValue {
+    let PyValue::Call(c) = value else {
+        return PyValue::Unknown;
+    };
+    let mut c = (**c).clone();
+    match c.kwargs.iter_mut().find(|(k, _)| k == name) {
+        Some(slot) => slot.1 = v,
+        None => c.kwargs.push((name.to_owned(), v)),
+    }
+    PyValue::Call(Arc::new(c))
+}
+
+/// The model a relation target names, relative to the app of the model holding it.
+fn target_key(app: &str, r: &ModelRef) -> Option<ModelKey> {
+    match r {
+        ModelRef::Named {
+            app: Some(a),
+            model,
+        } => Some(key(a, model)),
+        ModelRef::Named { app: None, model } => Some(key(app, model)),
+        _ => None,
+    }
+}
+
+/// The `through` model of a many-to-many field, relative to the app of its model.
+fn through_key(app: &str, f: &Field) -> Option<ModelKey> {
+    match f.call.kw("through") {
+        Some(PyValue::Str(s)) => Some(match s.split_once('.') {
+            Some((a, m)) => key(a, m),
+            None => key(app, s),
+        }),
+        _ => None,
+    }
+}
+
+/// Whether a model has a relation (or a `through`) to `old`.
+fn refers(def: &ModelDef, old: &ModelKey) -> bool {
+    def.fields.iter().any(|f| {
+        f.field
+            .relation
+            .as_ref()
+            .and_then(|r| target_key(&def.app, &r.target))
+            .as_ref()
+            == Some(old)
+            || through_key(&def.app, &f.field).as_ref() == Some(old)
+    })
+}
+
+/// Points the model's relations to `old` at `new` (`app.Name`), as Django's
+/// `ProjectState.rename_model` does: `to` and `through` become the new label.
+fn repoint(def: &mut ModelDef, old: &ModelKey, new: &str) {
+    let app = def.app.clone();
+    for f in &mut def.fields {
+        let mut call = (*f.field.call).clone();
+        let mut changed = false;
+        if let Some(r) = &mut f.field.relation {
+            if target_key(&app, &r.target).as_ref() == Some(old) {
+                let (a, m) = new.split_once('.').unwrap_or(("", new));
+                r.target = ModelRef::Named {
+                    app: Some(a.to_owned()),
+                    model: m.to_owned(),
+                };
+                let v = PyValue::Str(new.to_owned());
+                match call.kwargs.iter_mut().find(|(k, _)| k == "to") {
+                    Some(slot) => slot.1 = v,
+                    None => {
+                        if let Some(first) = call.args.first_mut() {
+                            *first = v;
+                        }
+                    }
+                }
+                changed = true;
+            }
+        }
+        if through_key(&app, &f.field).as_ref() == Some(old) {
+            if let Some(slot) = call.kwargs.iter_mut().find(|(k, _)| k == "through") {
+                slot.1 = PyValue::Str(new.to_owned());
+                changed = true;
+            }
+        }
+        if changed {
+            f.field.call = Arc::new(call);
+        }
+    }
 }
 
 /// The nodes of `topological` (nodes on cycles left out) in Django's plan order:
@@ -785,20 +1107,47 @@ pub(super) fn build(
                         None => st.lookup(&snap, k).cloned(),
                     }
                 };
-                effects_of(&m.app, mi, op, &current, &mut effects);
+                let all = || {
+                    let mut ids: BTreeSet<u32> = snap
+                        .iter()
+                        .flat_map(|c| c.iter())
+                        .filter(|(_, v)| v.def.is_some())
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for (id, v) in &changed {
+                        if v.def.is_some() {
+                            ids.insert(*id);
+                        } else {
+                            ids.remove(id);
+                        }
+                    }
+                    st.ids
+                        .iter()
+                        .filter(|(_, id)| ids.contains(id))
+                        .map(|(k, _)| k.clone())
+                        .collect::<Vec<_>>()
+                };
+                effects_of(&m.app, mi, op, &current, &all, &mut effects);
             }
             for (k, effect) in effects {
+                if matches!(effect, Effect::Unknown) {
+                    st.uncertain.insert(k.clone());
+                }
                 let id = st.intern(&k);
                 let (mut applied, prev) = match changed.remove(&id) {
                     Some(v) => (v.applied, v.def),
-                    None => match snap.binary_search_by_key(&id, |e| e.0) {
-                        Ok(x) => (snap[x].1.applied.clone(), snap[x].1.def.clone()),
-                        Err(_) => (Vec::new(), None),
+                    None => match get(&snap, id) {
+                        Some(v) => (v.applied.clone(), v.def.clone()),
+                        None => (Vec::new(), None),
                     },
                 };
-                let def = apply(prev, &effect);
+                let def = apply(prev, &effect, (mi, op.range));
                 let ev = st.events[id as usize].len() as u32;
-                st.events[id as usize].push(Event { effect });
+                st.events[id as usize].push(Event {
+                    effect,
+                    migration: mi,
+                    range: op.range,
+                });
                 applied.push(ev);
                 changed.insert(id, Version { applied, def });
             }
@@ -807,14 +1156,7 @@ pub(super) fn build(
             after[i] = Some(snap);
             continue;
         }
-        let mut out: Vec<(u32, Arc<Version>)> = snap
-            .iter()
-            .filter(|(id, _)| !changed.contains_key(id))
-            .cloned()
-            .collect();
-        out.extend(changed.into_iter().map(|(id, v)| (id, Arc::new(v))));
-        out.sort_by_key(|e| e.0);
-        after[i] = Some(Arc::new(out));
+        after[i] = Some(with_changes(&snap, changed));
     }
     // The end state: the after-states of the leaves (nodes whose children are all
     // removed count), merged.

@@ -133,39 +133,34 @@ fn key(app: &str, name: &str) -> ModelKey {
 }
 
 /// Operations that shape the state: the state side of SeparateDatabaseAndState and
-/// RunSQL's `state_operations`, recursively.
-fn state_ops<'a>(ops: &'a [Operation], out: &mut Vec<&'a Operation>) {
-    for op in ops {
-        match &op.kind {
-            OpKind::SeparateDatabaseAndState { state, .. } => state_ops(state, out),
-            OpKind::RunSql {
-                state_operations, ..
-            } => state_ops(state_operations, out),
-            _ => out.push(op),
-        }
-    }
+/// RunSQL's `state_operations`, recursively (the containers themselves left out).
+fn state_ops(m: &Migration) -> Vec<&Operation> {
+    m.walk()
+        .into_iter()
+        .filter(|w| w.state && !is_container(w.op))
+        .map(|w| w.op)
+        .collect()
 }
 
-/// Every operation, database and state sides alike.
-fn all_ops<'a>(ops: &'a [Operation], out: &mut Vec<&'a Operation>) {
-    for op in ops {
-        match &op.kind {
-            OpKind::SeparateDatabaseAndState { state, database } => {
-                all_ops(database, out);
-                all_ops(state, out);
-            }
-            OpKind::RunSql {
-                state_operations, ..
-            } => all_ops(state_operations, out),
-            _ => out.push(op),
-        }
-    }
+/// Every operation, database and state sides alike (the containers left out).
+fn all_ops(m: &Migration) -> Vec<&Operation> {
+    m.walk()
+        .into_iter()
+        .filter(|w| !is_container(w.op))
+        .map(|w| w.op)
+        .collect()
+}
+
+fn is_container(op: &Operation) -> bool {
+    matches!(
+        op.kind,
+        OpKind::SeparateDatabaseAndState { .. } | OpKind::RunSql { .. }
+    )
 }
 
 /// Models a migration creates, in order.
 pub fn created_by(m: &Migration) -> Vec<(ModelKey, &Lit, TextRange)> {
-    let mut ops = Vec::new();
-    state_ops(&m.operations, &mut ops);
+    let ops = state_ops(m);
     let mut out = Vec::new();
     for op in ops {
         match &op.kind {
@@ -202,8 +197,7 @@ fn field_ref(app: &str, f: &Field, out: &mut Vec<ModelReference>) {
 
 /// Every model reference of a migration.
 pub fn references(m: &Migration) -> Vec<ModelReference> {
-    let mut ops = Vec::new();
-    all_ops(&m.operations, &mut ops);
+    let ops = all_ops(m);
     let mut out = Vec::new();
     let by_name = |n: &Option<Lit>, out: &mut Vec<ModelReference>| {
         if let Some(n) = n {

@@ -12,13 +12,15 @@ use djcheck_python::ast::visitor::{self, Visitor};
 use djcheck_python::ast::{self, Expr, Stmt};
 use djcheck_python::{eval, Ranged, TextRange, TextSize};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
-/// What scanning one file found: its text (kept only when there are references), the
-/// references, and whether it switches URLconfs at run time.
+/// What scanning one file found: its text (kept only when there are references and the
+/// loader did not hold it already), the references, and whether it switches URLconfs at
+/// run time.
 struct Scan {
     rel: String,
-    text: String,
+    text: Option<String>,
     refs: Vec<(TextRange, String, ReferenceKind)>,
     per_request: bool,
     /// It imports a list of a URL module of the tree and changes it (at run time, as an
@@ -32,7 +34,7 @@ impl Scan {
     fn refused(rel: &str, e: &crate::fs::ReadProblem) -> Option<Scan> {
         matches!(e, crate::fs::ReadProblem::NotRegular(_)).then(|| Scan {
             rel: rel.to_owned(),
-            text: String::new(),
+            text: None,
             refs: Vec::new(),
             per_request: false,
             extends_url_list: None,
@@ -54,7 +56,7 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
     // module at run time (in a function, an `AppConfig.ready()`; the evaluator does not
     // carry a change made through an imported name back to the module that owns the
     // list) makes the tree incomplete.
-    let url_modules: Vec<String> = tree.modules_read.clone();
+    let url_modules = UrlModules::new(&tree.modules_read);
     let mut scans: Vec<Scan> = py
         .par_iter()
         .filter_map(|rel| scan_python(ldr, rel, &url_modules))
@@ -103,7 +105,9 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
             continue;
         }
         let id = ld.register(&s.rel);
-        ld.db.set_text(id, s.text);
+        if let Some(text) = s.text {
+            ld.db.set_text(id, text);
+        }
         for (range, name, kind) in s.refs {
             tree.references.push(UrlReference {
                 span: Span::new(id, range),
@@ -118,23 +122,83 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
 /// `reverse_lazy(`'s prefix only, so both are listed).
 const CALL_WORDS: &[&str] = &["reverse(", "reverse_lazy(", "redirect(", "resolve_url("];
 
-fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &[String]) -> Option<Scan> {
-    let text = match ld.read(rel) {
-        Ok(t) => t,
-        Err(e) => return Scan::refused(rel, &e),
+/// The URL modules of the tree, for [`extended_list`]: a file changes one of their lists
+/// only when it imports from one of them.
+struct UrlModules<'t> {
+    /// Module to its position in the order the tree read them (the first one found is
+    /// reported).
+    order: FxHashMap<&'t str, usize>,
+}
+
+impl<'t> UrlModules<'t> {
+    fn new(modules: &'t [String]) -> Self {
+        let mut order = FxHashMap::default();
+        for (i, m) in modules.iter().enumerate() {
+            order.entry(m.as_str()).or_insert(i);
+        }
+        UrlModules { order }
+    }
+
+    /// The first URL module (in the tree's order) whose list `text` changes, and the
+    /// list's name.
+    fn extended(&self, text: &str) -> Option<(String, String)> {
+        // Cheap first: no call that changes a list, no import to look at.
+        if !LIST_CHANGES.iter().any(|op| text.contains(op)) {
+            return None;
+        }
+        let mut found: Option<(usize, &str, String)> = None;
+        let mut rest = text;
+        while let Some(pos) = rest.find("from ") {
+            let after = &rest[pos + 5..];
+            rest = after;
+            let Some((module, _)) = after.split_once(" import ") else {
+                break;
+            };
+            let Some(&i) = self.order.get(module.trim_start()) else {
+                continue;
+            };
+            if found.as_ref().is_some_and(|f| f.0 <= i) {
+                continue;
+            }
+            if let Some(name) = extended_list(text, module.trim_start()) {
+                found = Some((i, module.trim_start(), name));
+            }
+        }
+        found.map(|(_, m, n)| (m.to_owned(), n))
+    }
+}
+
+/// How a list is changed in place.
+const LIST_CHANGES: &[&str] = &[".append(", ".extend(", ".insert(", " +="];
+
+fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &UrlModules<'_>) -> Option<Scan> {
+    // A file the loader read already (a settings or URL module) is not read again.
+    let held = ld
+        .file_id(rel)
+        .filter(|id| ld.read_ok.contains(id))
+        .map(|id| ld.db.file(id).text.as_str());
+    let owned;
+    let text: &str = match held {
+        Some(t) => t,
+        None => {
+            owned = match ld.read(rel) {
+                Ok(t) => t,
+                Err(e) => return Scan::refused(rel, &e),
+            };
+            &owned
+        }
     };
+    let keep = |t: &str| held.is_none().then(|| t.to_owned());
     // A project that sets `request.urlconf` (or uses django-hosts) resolves names
     // against other URLconfs at run time.
     let per_request = text.contains(".urlconf =")
         || text.contains("set_urlconf(")
         || text.contains("ROOT_HOSTCONF");
-    let extends_url_list = url_modules
-        .iter()
-        .find_map(|m| extended_list(&text, m).map(|n| (m.clone(), n)));
+    let extends_url_list = url_modules.extended(text);
     let flags_only = |per_request: bool| {
         (per_request || extends_url_list.is_some()).then(|| Scan {
             rel: rel.to_owned(),
-            text: String::new(),
+            text: None,
             refs: Vec::new(),
             per_request,
             extends_url_list: extends_url_list.clone(),
@@ -152,7 +216,7 @@ fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &[String]) -> Option<Sca
     {
         return flags_only(per_request);
     }
-    let parsed = crate::load::parse_checked(&text, &ld.opts.limits).ok()?;
+    let parsed = crate::load::parse_checked(text, &ld.opts.limits).ok()?;
     if !parsed.errors.is_empty() {
         return flags_only(per_request);
     }
@@ -171,6 +235,11 @@ fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &[String]) -> Option<Sca
     for s in parsed.body() {
         finder.visit_stmt(s);
     }
+    let text = if finder.refs.is_empty() {
+        None
+    } else {
+        keep(text)
+    };
     Some(Scan {
         rel: rel.to_owned(),
         refs: finder.refs,
@@ -181,8 +250,8 @@ fn scan_python(ld: &Loader<'_>, rel: &str, url_modules: &[String]) -> Option<Sca
     })
 }
 
-/// A name imported from URL module `module` (`from module import name [as alias]`) that
-/// the file changes in place (`alias.append(`, `.extend(`, `.insert(`, `alias +=`).
+/// When `text` imports names from `module` and changes one of them in place (`.append(`,
+/// `.extend(`, `.insert(`, `+=`): the name as `module` binds it.
 fn extended_list(text: &str, module: &str) -> Option<String> {
     let needle = format!("from {module} import ");
     let mut rest = text;
@@ -201,7 +270,7 @@ fn extended_list(text: &str, module: &str) -> Option<String> {
             if bound.is_empty() || !bound.chars().all(|c| c.is_alphanumeric() || c == '_') {
                 continue;
             }
-            let changed = [".append(", ".extend(", ".insert(", " +="]
+            let changed = LIST_CHANGES
                 .iter()
                 .any(|op| text.contains(&format!("{bound}{op}")));
             if changed {
@@ -392,7 +461,7 @@ fn scan_template(ld: &Loader<'_>, rel: &str) -> Option<Scan> {
     }
     Some(Scan {
         rel: rel.to_owned(),
-        text,
+        text: Some(text),
         refs,
         per_request: false,
         extends_url_list: None,

@@ -1,0 +1,652 @@
+//! The persistent cache of per-file facts (`.djcheck_cache/`).
+//!
+//! What a migration file gives is a function of its text, its place (app label and
+//! migration name), the label of the custom user model's app, the options per-file rules
+//! read ([`crate::FileOptions`]), the limits, the per-file rules that run and djcheck
+//! itself. The cache keeps, per file, the decoded [`Migration`] (or the problem that kept
+//! it from being read) and the per-file rules' diagnostics, so that a run over unchanged
+//! files parses nothing. Everything project-wide (settings, apps, graph, model state, URL
+//! tree, project rules, suppressions) is recomputed on every run from these facts.
+//!
+//! Layout: `<cache-dir>/<key>/<shard>.bin`, where `key` hashes everything every entry
+//! depends on (djcheck's build, the rules, the options, the limits) and files are spread
+//! over [`SHARDS`] shards by path, so that a change rewrites one shard. Each entry also
+//! records its file's content hash and its context (app, name, user model app): an entry
+//! that does not match is a miss. `<cache-dir>/.gitignore` (`*`) and `CACHEDIR.TAG` are
+//! written when the folder is made.
+//!
+//! Trust: a shard is read only when its magic, format, key and checksum match; anything
+//! else (a truncated or corrupt file, another version's) is ignored and rewritten. Writes
+//! go to a temporary file renamed over the shard, so a concurrent run reads the old shard
+//! or the new one, never half of one; two runs writing the same shard both write
+//! complete, valid shards (the last rename wins).
+//!
+//! Long-running use (an editor's language server): open a [`FileCache`] once, call
+//! [`crate::load()`] with it for every check; an edited buffer (`LoadOptions::overrides`)
+//! misses by its content hash while every other file hits, and [`FileCache::save`] is
+//! skipped for unsaved buffers by [`crate::LoadOptions::cache_write`].
+
+use crate::migration::Migration;
+use crate::ProblemKind;
+use djcheck_diagnostics::{
+    Applicability, Diagnostic, Edit, FileId, Fix, Label, NewFile, Severity, Span, TextRange,
+};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Version of the file format: bump on any change to the cached types.
+pub const FORMAT: u32 = 2;
+/// Files are spread over this many shards.
+pub const SHARDS: usize = 64;
+const MAGIC: &[u8; 8] = b"djcheck\0";
+/// Cache folders for other keys (other options, rules or builds) kept beside the current
+/// one; the least recently written beyond this are removed.
+const KEEP_KEYS: usize = 8;
+/// A shard larger than this is not read (nothing djcheck writes comes close).
+const MAX_SHARD_BYTES: u64 = 1 << 30;
+
+/// What a cached migration file gave.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+// Entries live in the cache's maps; boxing the migration would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Outcome {
+    /// It could not be parsed (syntax errors, nesting too deep).
+    Problem(ProblemKind),
+    /// Its facts, its per-file diagnostics, and the secrets found by detectors that are
+    /// not selected (masked all the same).
+    Parsed {
+        migration: Migration,
+        diagnostics: Vec<CachedDiagnostic>,
+        masked: Vec<TextRange>,
+    },
+}
+
+impl Outcome {
+    /// The outcome of a parsed migration `m` of file `file`; `None` when a finding
+    /// points into another file (it can't be cached with this file alone).
+    pub fn parsed(m: &Migration, findings: &crate::FileFindings, file: FileId) -> Option<Outcome> {
+        let diagnostics = findings
+            .diagnostics
+            .iter()
+            .map(|d| CachedDiagnostic::new(d, file))
+            .collect::<Option<Vec<_>>>()?;
+        let masked = findings
+            .masked
+            .iter()
+            .map(|s| (s.file == file).then_some(s.range))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Outcome::Parsed {
+            migration: m.clone(),
+            diagnostics,
+            masked,
+        })
+    }
+}
+
+/// A per-file diagnostic, stored without its file (every span is in the file).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedDiagnostic {
+    code: String,
+    severity: Severity,
+    message: String,
+    primary: Option<TextRange>,
+    primary_label: String,
+    labels: Vec<(TextRange, String)>,
+    notes: Vec<String>,
+    help: Option<String>,
+    redact: Vec<TextRange>,
+    fix: Option<CachedFix>,
+}
+
+/// A per-file diagnostic's fix, its edits all in the file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CachedFix {
+    message: String,
+    applicability: Applicability,
+    edits: Vec<(TextRange, String)>,
+    new_files: Vec<NewFile>,
+}
+
+impl CachedDiagnostic {
+    /// `None` when a span points into another file (not a per-file finding).
+    pub fn new(d: &Diagnostic, file: FileId) -> Option<CachedDiagnostic> {
+        let here = |s: &Span| (s.file == file).then_some(s.range);
+        Some(CachedDiagnostic {
+            code: d.code.to_owned(),
+            severity: d.severity,
+            message: d.message.clone(),
+            primary: match &d.primary {
+                Some(s) => Some(here(s)?),
+                None => None,
+            },
+            primary_label: d.primary_label.clone(),
+            labels: d
+                .labels
+                .iter()
+                .map(|l| Some((here(&l.span)?, l.message.clone())))
+                .collect::<Option<_>>()?,
+            notes: d.notes.clone(),
+            help: d.help.clone(),
+            redact: d.redact.iter().map(here).collect::<Option<_>>()?,
+            fix: match &d.fix {
+                Some(f) => Some(CachedFix {
+                    message: f.message.clone(),
+                    applicability: f.applicability,
+                    edits: f
+                        .edits
+                        .iter()
+                        .map(|e| (e.file == file).then(|| (e.range, e.content.clone())))
+                        .collect::<Option<_>>()?,
+                    new_files: f.new_files.clone(),
+                }),
+                None => None,
+            },
+        })
+    }
+
+    /// The diagnostic in `file`; `None` when its rule is not one of `rules` (code, name).
+    pub fn restore(
+        &self,
+        file: FileId,
+        rules: &[(&'static str, &'static str)],
+    ) -> Option<Diagnostic> {
+        let (code, name) = rules.iter().find(|(c, _)| *c == self.code)?;
+        let span = |r: TextRange| Span::new(file, r);
+        Some(Diagnostic {
+            code,
+            name,
+            severity: self.severity,
+            message: self.message.clone(),
+            primary: self.primary.map(span),
+            primary_label: self.primary_label.clone(),
+            labels: self
+                .labels
+                .iter()
+                .map(|(r, m)| Label {
+                    span: span(*r),
+                    message: m.clone(),
+                })
+                .collect(),
+            notes: self.notes.clone(),
+            help: self.help.clone(),
+            redact: self.redact.iter().copied().map(span).collect(),
+            fix: self.fix.as_ref().map(|f| Fix {
+                message: f.message.clone(),
+                applicability: f.applicability,
+                edits: f
+                    .edits
+                    .iter()
+                    .map(|(r, c)| Edit::replace(file, *r, c.clone()))
+                    .collect(),
+                new_files: f.new_files.clone(),
+            }),
+        })
+    }
+}
+
+/// One file's entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// xxh3-128 of the file's text.
+    pub hash: u128,
+    /// Hash of what the file's facts depend on besides its text (see [`context_hash`]).
+    pub context: u64,
+    pub outcome: Outcome,
+}
+
+/// Where the cache is and what, besides the loader's own options, its entries depend on.
+#[derive(Debug, Clone)]
+pub struct CacheOptions {
+    /// The cache folder (`.djcheck_cache` in the project root by default).
+    pub dir: PathBuf,
+    /// djcheck's build and the rules that run: part of the key.
+    pub salt: String,
+    /// Every rule that may have written a cached diagnostic, as (code, name): a cached
+    /// diagnostic of another rule makes its entry a miss.
+    pub rules: Vec<(&'static str, &'static str)>,
+}
+
+/// The hash of a file's text.
+pub fn content_hash(text: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(text.as_bytes())
+}
+
+/// The hash of what a migration's facts depend on besides its text.
+pub fn context_hash(app: &str, name: &str, user_app_label: &str) -> u64 {
+    let mut s = String::with_capacity(app.len() + name.len() + user_app_label.len() + 2);
+    for part in [app, name, user_app_label] {
+        s.push_str(part);
+        s.push('\0');
+    }
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
+}
+
+fn shard_of(rel: &str) -> usize {
+    (xxhash_rust::xxh3::xxh3_64(rel.as_bytes()) % SHARDS as u64) as usize
+}
+
+/// On-disk form of one shard.
+#[derive(Serialize, Deserialize)]
+struct ShardFile {
+    format: u32,
+    key: String,
+    entries: Vec<(String, Entry)>,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: FxHashMap<String, Entry>,
+    /// Paths looked up or stored in this run.
+    used: FxHashSet<String>,
+    /// Something new was stored, or the file on disk was unusable.
+    dirty: bool,
+}
+
+/// The cache of one project for one key, shared by the loader's threads.
+pub struct FileCache {
+    dir: PathBuf,
+    key: String,
+    rules: Vec<(&'static str, &'static str)>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+impl FileCache {
+    /// Opens the cache for `key` (what every entry depends on), reading its shards in
+    /// parallel. A missing, unreadable, corrupt or foreign shard is empty (and rewritten
+    /// on save).
+    pub fn open(opts: &CacheOptions, key: &str) -> FileCache {
+        use rayon::prelude::*;
+        let folder = opts.dir.join(key);
+        let shards = (0..SHARDS)
+            .into_par_iter()
+            .map(|i| Mutex::new(read_shard(&folder.join(format!("{i:02}.bin")), key)))
+            .collect();
+        FileCache {
+            dir: opts.dir.clone(),
+            key: key.to_owned(),
+            rules: opts.rules.clone(),
+            shards,
+        }
+    }
+
+    /// The rules cached diagnostics may belong to.
+    pub fn rules(&self) -> &[(&'static str, &'static str)] {
+        &self.rules
+    }
+
+    /// The entry of `rel` when it was made from the same text in the same context.
+    pub fn get(&self, rel: &str, hash: u128, context: u64) -> Option<Entry> {
+        let mut shard = self.shards[shard_of(rel)].lock().ok()?;
+        shard.used.insert(rel.to_owned());
+        let e = shard.entries.get(rel)?;
+        (e.hash == hash && e.context == context).then(|| e.clone())
+    }
+
+    /// Stores the entry of `rel`.
+    pub fn put(&self, rel: &str, entry: Entry) {
+        if let Ok(mut shard) = self.shards[shard_of(rel)].lock() {
+            shard.used.insert(rel.to_owned());
+            shard.entries.insert(rel.to_owned(), entry);
+            shard.dirty = true;
+        }
+    }
+
+    /// Writes the shards that changed, dropping entries of files this run did not look
+    /// up (deleted or renamed files). Each shard goes to a temporary file renamed over
+    /// the old one. Failures (a read-only folder) are ignored: the cache only saves time.
+    pub fn save(&self) {
+        let folder = self.dir.join(&self.key);
+        if std::fs::create_dir_all(&folder).is_err() {
+            return;
+        }
+        write_marker_files(&self.dir);
+        for (i, shard) in self.shards.iter().enumerate() {
+            let Ok(mut shard) = shard.lock() else {
+                continue;
+            };
+            let before = shard.entries.len();
+            let Shard { entries, used, .. } = &mut *shard;
+            entries.retain(|k, _| used.contains(k));
+            if !shard.dirty && shard.entries.len() == before {
+                continue;
+            }
+            let mut entries: Vec<(String, Entry)> = shard
+                .entries
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let file = ShardFile {
+                format: FORMAT,
+                key: self.key.clone(),
+                entries,
+            };
+            if let Ok(bytes) = encode(&file) {
+                let _ = write_atomic(&folder.join(format!("{i:02}.bin")), &bytes);
+            }
+            shard.dirty = false;
+        }
+        prune(&self.dir, &self.key);
+    }
+}
+
+fn encode(file: &ShardFile) -> Result<Vec<u8>, postcard::Error> {
+    let payload = postcard::to_allocvec(file)?;
+    let mut out = Vec::with_capacity(payload.len() + 32);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT.to_le_bytes());
+    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+fn decode(bytes: &[u8], key: &str) -> Option<ShardFile> {
+    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let (format, rest) = rest.split_at_checked(4)?;
+    if u32::from_le_bytes(format.try_into().ok()?) != FORMAT {
+        return None;
+    }
+    let (sum, payload) = rest.split_at_checked(16)?;
+    if u128::from_le_bytes(sum.try_into().ok()?) != xxhash_rust::xxh3::xxh3_128(payload) {
+        return None;
+    }
+    let file: ShardFile = postcard::from_bytes(payload).ok()?;
+    (file.format == FORMAT && file.key == key).then_some(file)
+}
+
+fn read_shard(path: &Path, key: &str) -> Shard {
+    let Some(bytes) = crate::fs::read_bytes(path, MAX_SHARD_BYTES) else {
+        // Missing: nothing to rewrite unless something is stored.
+        return Shard::default();
+    };
+    match decode(&bytes, key) {
+        Some(file) => Shard {
+            entries: file.entries.into_iter().collect(),
+            ..Shard::default()
+        },
+        None => Shard {
+            dirty: true,
+            ..Shard::default()
+        },
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let tmp = dir.join(format!(".{name}.{}.{nonce}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.flush()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// `.gitignore` (everything) and `CACHEDIR.TAG` (backup tools skip the folder), written
+/// once.
+fn write_marker_files(dir: &Path) {
+    let gitignore = dir.join(".gitignore");
+    if !gitignore.exists() {
+        let _ = write_atomic(&gitignore, b"# Automatically created by djcheck.\n*\n");
+    }
+    let tag = dir.join("CACHEDIR.TAG");
+    if !tag.exists() {
+        let _ = write_atomic(
+            &tag,
+            b"Signature: 8a477f597d28d172789f06886806bc55\n\
+# This file is a cache directory tag created by djcheck.\n\
+# For information about cache directory tags see https://bford.info/cachedir/\n",
+        );
+    }
+}
+
+/// Removes the folders of other keys beyond the [`KEEP_KEYS`] most recently written.
+fn prune(dir: &Path, key: &str) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut others: Vec<(std::time::SystemTime, PathBuf)> = read
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n != key && n.len() == key.len() && n.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if others.len() < KEEP_KEYS {
+        return;
+    }
+    others.sort();
+    let excess = others.len() + 1 - KEEP_KEYS;
+    for (_, p) in others.into_iter().take(excess) {
+        let _ = std::fs::remove_dir_all(p);
+    }
+}
+
+/// The key of a cache: a hash of what every entry depends on.
+pub fn key(parts: &[&str]) -> String {
+    let mut s = String::new();
+    s.push_str(&FORMAT.to_string());
+    for p in parts {
+        s.push('\0');
+        s.push_str(p);
+    }
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(s.as_bytes()))
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // reads the shards it corrupts
+mod tests {
+    use super::*;
+    use crate::migration::Migration;
+
+    const RULES: &[(&str, &str)] = &[("SQL001", "create-without-if-not-exists")];
+
+    fn scratch(name: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("djcheck-cache-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn options(dir: &Path) -> CacheOptions {
+        CacheOptions {
+            dir: dir.to_owned(),
+            salt: "test".into(),
+            rules: RULES.to_vec(),
+        }
+    }
+
+    fn entry(text: &str, context: u64) -> Entry {
+        let file = FileId(3);
+        let d = Diagnostic::new(RULES[0].0, RULES[0].1, Severity::Warning, "m")
+            .at(Span::new(file, TextRange::default()), "here");
+        Entry {
+            hash: content_hash(text),
+            context,
+            outcome: Outcome::Parsed {
+                migration: Migration::opaque(file, "blog", "0001_initial"),
+                diagnostics: vec![CachedDiagnostic::new(&d, file).unwrap()],
+                masked: vec![TextRange::default()],
+            },
+        }
+    }
+
+    fn shard_files(dir: &Path, key: &str) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join(key))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn hit_after_save_and_miss_on_change() {
+        let dir = scratch("hit");
+        let ctx = context_hash("blog", "0001_initial", "auth");
+        let c = FileCache::open(&options(&dir), "k1");
+        assert!(c
+            .get("blog/migrations/0001_initial.py", content_hash("a"), ctx)
+            .is_none());
+        c.put("blog/migrations/0001_initial.py", entry("a", ctx));
+        c.save();
+        assert!(dir.join(".gitignore").is_file());
+        assert!(dir.join("CACHEDIR.TAG").is_file());
+        let c = FileCache::open(&options(&dir), "k1");
+        let hit = c
+            .get("blog/migrations/0001_initial.py", content_hash("a"), ctx)
+            .expect("hit");
+        let Outcome::Parsed { diagnostics, .. } = hit.outcome else {
+            panic!("parsed")
+        };
+        let d = diagnostics[0].restore(FileId(9), RULES).unwrap();
+        assert_eq!(d.primary.unwrap().file, FileId(9));
+        assert_eq!(d.code, "SQL001");
+        // Another text, another context (the app was relabelled), another key (other
+        // options, rules or version): misses.
+        assert!(c
+            .get("blog/migrations/0001_initial.py", content_hash("b"), ctx)
+            .is_none());
+        let other = context_hash("news", "0001_initial", "auth");
+        assert!(c
+            .get("blog/migrations/0001_initial.py", content_hash("a"), other)
+            .is_none());
+        let c = FileCache::open(&options(&dir), "k2");
+        assert!(c
+            .get("blog/migrations/0001_initial.py", content_hash("a"), ctx)
+            .is_none());
+        // A rule that is not one of this run's: the diagnostic can't be restored.
+        assert!(diagnostics[0].restore(FileId(1), &[]).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn corrupt_or_foreign_shards_are_ignored_and_rewritten() {
+        let dir = scratch("corrupt");
+        let ctx = context_hash("blog", "0001_initial", "auth");
+        let rel = "blog/migrations/0001_initial.py";
+        let c = FileCache::open(&options(&dir), "k1");
+        c.put(rel, entry("a", ctx));
+        c.save();
+        let shard = shard_files(&dir, "k1").pop().unwrap();
+        let good = std::fs::read(&shard).unwrap();
+        // Truncated, one byte flipped, garbage, another format's header, empty.
+        let mut flipped = good.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x55;
+        let mut other_format = good.clone();
+        other_format[8] = other_format[8].wrapping_add(1);
+        for bad in [
+            good[..good.len() / 2].to_vec(),
+            flipped,
+            b"not a cache".to_vec(),
+            other_format,
+            Vec::new(),
+        ] {
+            std::fs::write(&shard, &bad).unwrap();
+            let c = FileCache::open(&options(&dir), "k1");
+            assert!(c.get(rel, content_hash("a"), ctx).is_none());
+            // Saved again (even with nothing new): the shard is whole again.
+            c.save();
+            let c = FileCache::open(&options(&dir), "k1");
+            assert!(c.get(rel, content_hash("a"), ctx).is_none());
+            c.put(rel, entry("a", ctx));
+            c.save();
+            let c = FileCache::open(&options(&dir), "k1");
+            assert!(c.get(rel, content_hash("a"), ctx).is_some());
+        }
+        // A shard of another key copied in place is not trusted.
+        let c = FileCache::open(&options(&dir), "k2");
+        c.put(rel, entry("a", ctx));
+        c.save();
+        let foreign = shard_files(&dir, "k2").pop().unwrap();
+        std::fs::copy(&foreign, &shard).unwrap();
+        let c = FileCache::open(&options(&dir), "k1");
+        assert!(c.get(rel, content_hash("a"), ctx).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn entries_of_files_not_looked_up_are_dropped() {
+        let dir = scratch("drop");
+        let ctx = context_hash("blog", "0001_initial", "auth");
+        let c = FileCache::open(&options(&dir), "k1");
+        c.put("a.py", entry("a", ctx));
+        c.put("b.py", entry("b", ctx));
+        c.save();
+        let c = FileCache::open(&options(&dir), "k1");
+        assert!(c.get("a.py", content_hash("a"), ctx).is_some());
+        c.save();
+        let c = FileCache::open(&options(&dir), "k1");
+        assert!(c.get("a.py", content_hash("a"), ctx).is_some());
+        assert!(c.get("b.py", content_hash("b"), ctx).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn concurrent_writers_never_leave_a_broken_shard() {
+        let dir = scratch("concurrent");
+        let ctx = context_hash("blog", "0001_initial", "auth");
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let dir = &dir;
+                s.spawn(move || {
+                    for round in 0..6 {
+                        let c = FileCache::open(&options(dir), "k1");
+                        for f in 0..40 {
+                            let rel = format!("app{f}/migrations/0001_initial.py");
+                            let _ = c.get(&rel, content_hash("x"), ctx);
+                            c.put(&rel, entry(&format!("{t}-{round}"), ctx));
+                        }
+                        c.save();
+                    }
+                });
+            }
+        });
+        // Every shard on disk is whole: it opens, and holds what one writer wrote.
+        for p in shard_files(&dir, "k1") {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(!name.ends_with(".tmp"), "temporary file left: {name}");
+            let bytes = std::fs::read(&p).unwrap();
+            let file = decode(&bytes, "k1").expect("a whole shard");
+            assert!(!file.entries.is_empty());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn old_keys_are_pruned() {
+        let dir = scratch("prune");
+        for k in 0..(KEEP_KEYS + 3) {
+            let c = FileCache::open(&options(&dir), &format!("{k:016x}"));
+            c.put("a.py", entry("a", 1));
+            c.save();
+        }
+        let n = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().is_dir())
+            .count();
+        assert!(n <= KEEP_KEYS, "{n} key folders kept");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
