@@ -501,6 +501,39 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_finding_keeps_its_fix_and_one_editing_another_file_is_not_cached() {
+        use djcheck_diagnostics::TextSize;
+        let file = FileId(3);
+        let r = TextRange::new(TextSize::new(4), TextSize::new(10));
+        let mut d = Diagnostic::new(
+            "SQL001",
+            "create-without-if-not-exists",
+            Severity::Warning,
+            "m",
+        );
+        d.primary = Some(Span::new(file, r));
+        d.fix = Some(Fix::safe(
+            "add `IF NOT EXISTS`",
+            vec![Edit::insert(file, TextSize::new(10), " IF NOT EXISTS")],
+        ));
+        let cached = CachedDiagnostic::new(&d, file).unwrap_or_else(|| panic!("not cached"));
+        let bytes = postcard::to_allocvec(&cached).unwrap_or_default();
+        let decoded: CachedDiagnostic =
+            postcard::from_bytes(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let back = decoded
+            .restore(file, RULES)
+            .unwrap_or_else(|| panic!("not restored"));
+        assert_eq!(back, d);
+        // A fix editing another file cannot be kept with this file alone.
+        let mut other = d.clone();
+        other.fix = Some(Fix::safe(
+            "x",
+            vec![Edit::insert(FileId(4), TextSize::new(0), "y")],
+        ));
+        assert!(CachedDiagnostic::new(&other, file).is_none());
+    }
+
+    #[test]
     fn hit_after_save_and_miss_on_change() {
         let dir = scratch("hit");
         let ctx = context_hash("blog", "0001_initial", "auth");
