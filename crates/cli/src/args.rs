@@ -34,6 +34,19 @@ pub enum Command {
     /// setting came from, installed apps, migrations, the URL tree, and what it could not
     /// analyse.
     Project(ProjectArgs),
+    /// Run the language server on standard input and output (diagnostics, fixes as code
+    /// actions, rule documentation on hover).
+    Server(ServerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Read options from this file instead of each project's.
+    #[arg(long, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore config files.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 #[derive(Debug, Args)]
@@ -178,4 +191,18 @@ pub struct CheckArgs {
         conflicts_with_all = ["base", "stdin_filename"]
     )]
     pub write_baseline: Option<Option<PathBuf>>,
+    /// Apply the safe fixes, check again, and report what is left. Files are written
+    /// only with this flag (with `-`, the fixed buffer goes to standard output).
+    #[arg(long, conflicts_with = "write_baseline")]
+    pub fix: bool,
+    /// Also apply unsafe fixes (they change what the code means: `RunPython.noop`,
+    /// repointed dependencies, `replaces`, merge migrations). With --fix or --diff.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff and change nothing; exit 1 when there is one.
+    #[arg(long, conflicts_with_all = ["write_baseline", "fix"])]
+    pub diff: bool,
+    /// List the fixes applied (with --fix), or the fixes available.
+    #[arg(long)]
+    pub show_fixes: bool,
 }

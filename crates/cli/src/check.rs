@@ -203,7 +203,7 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         };
         load.cache = Some(cache_options(dir, &rules, &maskers));
     }
-    let opts = RunOptions {
+    let mut opts = RunOptions {
         load,
         rules,
         maskers,
@@ -224,50 +224,49 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
     } else {
         paths.iter().map(|p| rel_to(&root, &canonical(p))).collect()
     };
-    let whole = scopes.iter().any(String::is_empty);
     let per_file = match compile_per_file_ignores(config.as_ref()) {
         Ok(p) => p,
         Err(e) => return usage(io, &e),
     };
-    let db = &result.project.db;
-    let in_scope = |span: &djcheck_diagnostics::Span| {
-        let path = &db.file(span.file).path;
-        whole
-            || scopes
-                .iter()
-                .any(|s| path == s || path.starts_with(&format!("{s}/")))
+    let filter = Reported {
+        whole: scopes.iter().any(String::is_empty),
+        scopes: &scopes,
+        per_file: &per_file,
     };
+    // `--fix`, `--diff`: repair what can be repaired, check again, then report what is left.
+    let fixing = crate::fix_cmd::Mode::of(a);
+    let result = match fixing {
+        None => result,
+        Some(mode) => {
+            let stdin_rel = stdin_path.as_ref().map(|p| rel_to(&root, &canonical(p)));
+            let cx = crate::fix_cmd::Context {
+                root: &root,
+                stdin: stdin_rel.as_deref(),
+                fail_on,
+                exit_zero: a.exit_zero,
+                quiet: a.quiet,
+            };
+            match crate::fix_cmd::fix(
+                mode,
+                &mut opts,
+                result,
+                &|r, d| filter.keeps(&r.project, d),
+                &cx,
+                io,
+            ) {
+                crate::fix_cmd::Outcome::Continue(r) => *r,
+                crate::fix_cmd::Outcome::Exit(code) => return code,
+            }
+        }
+    };
+    let db = &result.project.db;
     let diagnostics: Vec<Diagnostic> = result
         .diagnostics
-        .into_iter()
-        .filter(|d| {
-            let Some(p) = d.primary else { return true };
-            let path = &db.file(p.file).path;
-            // A diagnostic that involves a file given or changed (a graph finding whose
-            // primary place is another migration, say a conflicting leaf, with a label in
-            // the file) is reported too.
-            let involves = |keep: &dyn Fn(&djcheck_diagnostics::Span) -> bool| {
-                keep(&p) || d.labels.iter().any(|l| keep(&l.span))
-            };
-            // Diff mode: only files changed since the base; MIG004 is about the change itself.
-            if let Some(changed) = result
-                .project
-                .base
-                .as_ref()
-                .and_then(|b| b.changed.as_ref())
-            {
-                let changed =
-                    |s: &djcheck_diagnostics::Span| changed.contains(&db.file(s.file).path);
-                if d.code != "MIG004" && !involves(&changed) {
-                    return false;
-                }
-            }
-            involves(&in_scope)
-                && !per_file.iter().any(|(g, codes)| {
-                    g.is_match(path) && codes.iter().any(|c| d.code.starts_with(c.as_str()))
-                })
-        })
+        .iter()
+        .filter(|d| filter.keeps(&result.project, d))
+        .cloned()
         .collect();
+    let whole = filter.whole;
 
     // Baselines: write the findings as they are, or hide the ones listed.
     let enabled_codes: Vec<&str> = opts.rules.iter().map(|r| r.meta().code).collect();
@@ -442,6 +441,14 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         for (code, (n, name)) in counts {
             let _ = writeln!(out, "{n:>5}  {code:<9} {name}");
         }
+    }
+    if a.show_fixes && fixing.is_none() {
+        let out: &mut dyn Write = if a.format == OutputFormat::Text && !to_file {
+            io.stdout
+        } else {
+            io.stderr
+        };
+        crate::fix_cmd::list_available(db, &diagnostics, out);
     }
     // What `--base` could not read: the comparison is partial, and the user asked for it.
     if let Some(snap) = &result.project.base {
@@ -624,7 +631,7 @@ fn repo_prefix(root: &Path) -> String {
 }
 
 /// Every rule code or prefix the config file names must name a rule.
-fn check_config_codes(loaded: &Loaded, codes: &[&'static str]) -> Result<(), String> {
+pub(crate) fn check_config_codes(loaded: &Loaded, codes: &[&'static str]) -> Result<(), String> {
     let o = &loaded.options;
     let known = |p: &str| {
         Selection {
@@ -667,9 +674,51 @@ fn check_config_codes(loaded: &Loaded, codes: &[&'static str]) -> Result<(), Str
     Ok(())
 }
 
-type PerFile = Vec<(globset::GlobMatcher, Vec<String>)>;
+pub(crate) type PerFile = Vec<(globset::GlobMatcher, Vec<String>)>;
 
-fn compile_per_file_ignores(config: Option<&Loaded>) -> Result<PerFile, String> {
+/// Which diagnostics a run reports: those in the paths given (or involving them), in diff
+/// mode only those in files changed since the base, and not silenced by
+/// `per-file-ignores`.
+struct Reported<'a> {
+    whole: bool,
+    scopes: &'a [String],
+    per_file: &'a PerFile,
+}
+
+impl Reported<'_> {
+    fn keeps(&self, project: &djcheck_project::Project, d: &Diagnostic) -> bool {
+        let db = &project.db;
+        let Some(p) = d.primary else { return true };
+        let path = &db.file(p.file).path;
+        let in_scope = |span: &djcheck_diagnostics::Span| {
+            let path = &db.file(span.file).path;
+            self.whole
+                || self
+                    .scopes
+                    .iter()
+                    .any(|s| path == s || path.starts_with(&format!("{s}/")))
+        };
+        // A diagnostic that involves a file given or changed (a graph finding whose
+        // primary place is another migration, say a conflicting leaf, with a label in
+        // the file) is reported too.
+        let involves = |keep: &dyn Fn(&djcheck_diagnostics::Span) -> bool| {
+            keep(&p) || d.labels.iter().any(|l| keep(&l.span))
+        };
+        // Diff mode: only files changed since the base; MIG004 is about the change itself.
+        if let Some(changed) = project.base.as_ref().and_then(|b| b.changed.as_ref()) {
+            let changed = |s: &djcheck_diagnostics::Span| changed.contains(&db.file(s.file).path);
+            if d.code != "MIG004" && !involves(&changed) {
+                return false;
+            }
+        }
+        involves(&in_scope)
+            && !self.per_file.iter().any(|(g, codes)| {
+                g.is_match(path) && codes.iter().any(|c| d.code.starts_with(c.as_str()))
+            })
+    }
+}
+
+pub(crate) fn compile_per_file_ignores(config: Option<&Loaded>) -> Result<PerFile, String> {
     let mut out = Vec::new();
     let Some(loaded) = config else {
         return Ok(out);

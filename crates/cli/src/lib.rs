@@ -11,9 +11,11 @@
 
 mod args;
 mod check;
+mod fix_cmd;
 mod project_cmd;
 pub mod registry;
 mod rules_cmd;
+mod server_cmd;
 
 use clap::Parser;
 use codespan_reporting::term::termcolor::{ColorChoice, NoColor, StandardStream, WriteColor};
@@ -80,6 +82,7 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
         args::Command::Rule { code } => rules_cmd::rule(&code, io),
         args::Command::Rules { format } => rules_cmd::rules(format, io),
         args::Command::Project(a) => project_cmd::project(&a, io),
+        args::Command::Server(a) => server_cmd::server(&a, &io.cwd),
     }));
     match result {
         Ok(code) => code,

@@ -84,6 +84,93 @@ pub struct Diagnostic {
     /// Source ranges holding a secret: no output may show them whole (the text renderer
     /// masks them in snippets). Messages must already be redacted by the rule.
     pub redact: Vec<Span>,
+    /// A repair, when the rule knows one (see [`Fix`]).
+    pub fix: Option<Fix>,
+}
+
+/// Whether a fix may be applied without a person looking at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// It keeps what the code means wherever the code worked before: `--fix` applies it.
+    Safe,
+    /// It changes what the code means (it declares a change irreversible, renames what
+    /// databases recorded, adds a migration): applied only with `--unsafe-fixes`.
+    Unsafe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// One replacement of a byte range of a file (an insertion when the range is empty).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Edit {
+    pub file: FileId,
+    pub range: TextRange,
+    pub content: String,
+}
+
+impl Edit {
+    pub fn insert(file: FileId, at: TextSize, content: impl Into<String>) -> Edit {
+        Edit {
+            file,
+            range: TextRange::empty(at),
+            content: content.into(),
+        }
+    }
+
+    pub fn replace(file: FileId, range: TextRange, content: impl Into<String>) -> Edit {
+        Edit {
+            file,
+            range,
+            content: content.into(),
+        }
+    }
+}
+
+/// A file a fix creates (a merge migration), by path relative to the project root.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NewFile {
+    pub path: String,
+    pub content: String,
+}
+
+/// A repair: text edits (never overlapping one another) and new files, with what it does
+/// and whether it may be applied unattended. Edits hold byte ranges into the text the
+/// diagnostic was computed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    /// What applying it does, e.g. "add `IF NOT EXISTS`": lowercase, no trailing period.
+    pub message: String,
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
+    pub new_files: Vec<NewFile>,
+}
+
+impl Fix {
+    pub fn safe(message: impl Into<String>, edits: Vec<Edit>) -> Fix {
+        Fix {
+            message: message.into(),
+            applicability: Applicability::Safe,
+            edits,
+            new_files: Vec::new(),
+        }
+    }
+
+    pub fn unsafe_edit(message: impl Into<String>, edits: Vec<Edit>) -> Fix {
+        Fix {
+            message: message.into(),
+            applicability: Applicability::Unsafe,
+            edits,
+            new_files: Vec::new(),
+        }
+    }
 }
 
 impl Diagnostic {
@@ -104,7 +191,14 @@ impl Diagnostic {
             notes: Vec::new(),
             help: None,
             redact: Vec::new(),
+            fix: None,
         }
+    }
+
+    /// Attaches a repair.
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
     }
 
     /// Marks a source range as secret: renderers will never show it whole.

@@ -18,7 +18,9 @@ mod selection;
 pub mod suppress;
 pub mod testing;
 
-pub use djcheck_diagnostics::{Diagnostic, FileId, Label, Severity, Span};
+pub use djcheck_diagnostics::{
+    Applicability, Diagnostic, Edit, FileId, Fix, Label, NewFile, Severity, Span,
+};
 pub use djcheck_project::{FileContext, Project};
 pub use runner::{load_project, run, scrub_messages, RunOptions, RunResult};
 pub use selection::Selection;

@@ -28,14 +28,16 @@
 
 use crate::migration::Migration;
 use crate::ProblemKind;
-use djcheck_diagnostics::{Diagnostic, FileId, Label, Severity, Span, TextRange};
+use djcheck_diagnostics::{
+    Applicability, Diagnostic, Edit, FileId, Fix, Label, NewFile, Severity, Span, TextRange,
+};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Version of the file format: bump on any change to the cached types.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 /// Files are spread over this many shards.
 pub const SHARDS: usize = 64;
 const MAGIC: &[u8; 8] = b"djcheck\0";
@@ -95,6 +97,16 @@ pub struct CachedDiagnostic {
     notes: Vec<String>,
     help: Option<String>,
     redact: Vec<TextRange>,
+    fix: Option<CachedFix>,
+}
+
+/// A per-file diagnostic's fix, its edits all in the file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CachedFix {
+    message: String,
+    applicability: Applicability,
+    edits: Vec<(TextRange, String)>,
+    new_files: Vec<NewFile>,
 }
 
 impl CachedDiagnostic {
@@ -118,6 +130,19 @@ impl CachedDiagnostic {
             notes: d.notes.clone(),
             help: d.help.clone(),
             redact: d.redact.iter().map(here).collect::<Option<_>>()?,
+            fix: match &d.fix {
+                Some(f) => Some(CachedFix {
+                    message: f.message.clone(),
+                    applicability: f.applicability,
+                    edits: f
+                        .edits
+                        .iter()
+                        .map(|e| (e.file == file).then(|| (e.range, e.content.clone())))
+                        .collect::<Option<_>>()?,
+                    new_files: f.new_files.clone(),
+                }),
+                None => None,
+            },
         })
     }
 
@@ -147,6 +172,16 @@ impl CachedDiagnostic {
             notes: self.notes.clone(),
             help: self.help.clone(),
             redact: self.redact.iter().copied().map(span).collect(),
+            fix: self.fix.as_ref().map(|f| Fix {
+                message: f.message.clone(),
+                applicability: f.applicability,
+                edits: f
+                    .edits
+                    .iter()
+                    .map(|(r, c)| Edit::replace(file, *r, c.clone()))
+                    .collect(),
+                new_files: f.new_files.clone(),
+            }),
         })
     }
 }
@@ -463,6 +498,39 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_cached_finding_keeps_its_fix_and_one_editing_another_file_is_not_cached() {
+        use djcheck_diagnostics::TextSize;
+        let file = FileId(3);
+        let r = TextRange::new(TextSize::new(4), TextSize::new(10));
+        let mut d = Diagnostic::new(
+            "SQL001",
+            "create-without-if-not-exists",
+            Severity::Warning,
+            "m",
+        );
+        d.primary = Some(Span::new(file, r));
+        d.fix = Some(Fix::safe(
+            "add `IF NOT EXISTS`",
+            vec![Edit::insert(file, TextSize::new(10), " IF NOT EXISTS")],
+        ));
+        let cached = CachedDiagnostic::new(&d, file).unwrap_or_else(|| panic!("not cached"));
+        let bytes = postcard::to_allocvec(&cached).unwrap_or_default();
+        let decoded: CachedDiagnostic =
+            postcard::from_bytes(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let back = decoded
+            .restore(file, RULES)
+            .unwrap_or_else(|| panic!("not restored"));
+        assert_eq!(back, d);
+        // A fix editing another file cannot be kept with this file alone.
+        let mut other = d.clone();
+        other.fix = Some(Fix::safe(
+            "x",
+            vec![Edit::insert(FileId(4), TextSize::new(0), "y")],
+        ));
+        assert!(CachedDiagnostic::new(&other, file).is_none());
     }
 
     #[test]

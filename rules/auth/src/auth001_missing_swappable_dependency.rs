@@ -1,5 +1,7 @@
 use crate::user::{is_user_ref, user};
-use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Span};
+use djcheck_fix::edits;
+use djcheck_linter::{declare_rule, Diagnostic, Fix, Project, Rule, RuleMeta, Span};
+use djcheck_project::migration::Migration;
 use djcheck_project::state;
 
 declare_rule! {
@@ -96,7 +98,40 @@ impl Rule for MissingSwappableDependency {
             d = d
                 .note("`migrate` works only while something else happens to order the user table first; `migrate` of this app alone on a fresh database fails")
                 .help("add `migrations.swappable_dependency(settings.AUTH_USER_MODEL)` to `dependencies` (and `from django.conf import settings`)");
-            out.push(d);
+            // `swappable_dependency` is the app's `__first__`: right only when that is the
+            // migration creating the user model (else AUTH003 says what is wrong).
+            let first = g.root_nodes(&creator_key.0).first() == Some(&creator);
+            out.push(d.with_fix(if first {
+                swappable_fix(project, m)
+            } else {
+                None
+            }));
         }
     }
+}
+
+/// Adds `migrations.swappable_dependency(settings.AUTH_USER_MODEL)` to `dependencies`, and
+/// the `settings` import when the module lacks it, as `makemigrations` writes them. Safe:
+/// it only orders the migration after the user model's, which it needs.
+fn swappable_fix(project: &Project, m: &Migration) -> Option<Fix> {
+    let text = &project.db.file(m.file).text;
+    let parsed = djcheck_python::parse_module(text);
+    if !parsed.errors.is_empty()
+        || djcheck_python::eval::module_binds(parsed.body(), "migrations") != Some(true)
+    {
+        return None;
+    }
+    let class = edits::find_class(parsed.body(), m.class_range?)?;
+    let deps = edits::class_assignment(class, "dependencies")?;
+    let mut out = vec![edits::append_to_sequence(
+        m.file,
+        text,
+        deps,
+        "migrations.swappable_dependency(settings.AUTH_USER_MODEL)",
+    )?];
+    out.extend(edits::import_settings(m.file, text, parsed.body())?);
+    Some(Fix::safe(
+        "add `migrations.swappable_dependency(settings.AUTH_USER_MODEL)` to `dependencies`",
+        out,
+    ))
 }

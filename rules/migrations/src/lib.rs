@@ -3,6 +3,7 @@
 //!
 //! Depends only on the rule API and the project model. Entry point: [`RULES`].
 
+mod fixes;
 mod mig001_missing_dependency;
 mod mig002_conflicting_leaves;
 mod mig003_dependency_cycle;

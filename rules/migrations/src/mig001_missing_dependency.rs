@@ -87,6 +87,20 @@ impl Rule for MissingDependency {
                     )),
             };
             d = add_hint(project, d, &u.target, u.kind);
+            let swappable = match u.kind {
+                EdgeKind::Dependency(i) => {
+                    m.dependencies.get(i).is_some_and(|d| d.swappable.is_some())
+                }
+                EdgeKind::RunBefore(_) => false,
+            };
+            if let Some(to) = repoint_target(project, &u.target).filter(|_| !swappable) {
+                d = d.with_fix(crate::fixes::repoint(
+                    project,
+                    m,
+                    edge_range(m, u.kind),
+                    &to,
+                ));
+            }
             // The conflict this dangling reference causes is part of this error.
             for f in folded.iter().filter(|f| f.edges.contains(&ui)) {
                 let names: Vec<String> = f
@@ -104,6 +118,36 @@ impl Rule for MissingDependency {
             }
             out.push(d);
         }
+    }
+}
+
+/// Where the hint says the reference should point: the same migration under an app's
+/// new label, the one migration with the same number in the same app, or the one with
+/// the same name in another app.
+fn repoint_target(project: &Project, target: &(String, String)) -> Option<(String, String)> {
+    let (app, name) = target;
+    if let Some(r) = project.renames.of(app) {
+        let key = (r.new.clone(), name.clone());
+        return project.migration(&key).map(|_| key);
+    }
+    if let Some(num) = migration_number(name) {
+        let same: Vec<_> = project
+            .migrations
+            .iter()
+            .filter(|m| &m.app == app && m.number() == Some(num) && &m.name != name)
+            .collect();
+        if let [m] = same.as_slice() {
+            return Some(m.key());
+        }
+    }
+    let same: Vec<_> = project
+        .migrations
+        .iter()
+        .filter(|m| &m.name == name && &m.app != app)
+        .collect();
+    match same.as_slice() {
+        [m] => Some(m.key()),
+        _ => None,
     }
 }
 

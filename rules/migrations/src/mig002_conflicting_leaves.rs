@@ -67,7 +67,8 @@ impl Rule for ConflictingLeaves {
             }
             d = d
                 .note("Django refuses to migrate: \"Conflicting migrations detected; multiple leaf nodes in the migration graph\"")
-                .help(format!("python manage.py makemigrations --merge {app}"));
+                .help(format!("python manage.py makemigrations --merge {app}"))
+                .with_fix(crate::fixes::merge(project, app, &leaves));
             out.push(d);
         }
     }

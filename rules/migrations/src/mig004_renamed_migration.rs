@@ -192,7 +192,12 @@ impl Rule for RenamedMigration {
                             .help(format!(
                                 "keep the old name `{}`; or, for a deliberate squash, add `replaces = [(\"{}\", \"{}\")]`; or move data with a proper migration",
                                 o.name, o.app, o.name
-                            )),
+                            ))
+                            .with_fix(
+                                (o.app == m.app)
+                                    .then(|| crate::fixes::replaces(project, m, &o.key()))
+                                    .flatten(),
+                            ),
                     ),
                     None => out.push(
                         Self::META

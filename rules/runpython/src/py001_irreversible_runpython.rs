@@ -1,5 +1,5 @@
 use crate::scope::run_python_scope;
-use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
+use djcheck_linter::{declare_rule, Diagnostic, Edit, FileContext, Fix, Rule, RuleMeta, Span};
 use djcheck_python::functions::Resolution;
 use djcheck_python::Ranged;
 
@@ -71,7 +71,25 @@ impl Rule for IrreversibleRunPython {
             if let Some(r) = op.reverse.filter(|_| reverse_is_none) {
                 d = d.label(Span::new(cx.file, r.range()), "no reverse function");
             }
-            out.push(d);
+            // Unsafe: it declares that going back needs no data change, which only a
+            // person can know.
+            let fix = op.call.and_then(|call| {
+                let callee = cx.text.get(call.func.range().start().to_usize()..call.func.range().end().to_usize())?;
+                if callee.contains(['\n', '\r', '#']) {
+                    return None;
+                }
+                let noop = format!("{callee}.noop");
+                let edit = match op.reverse {
+                    Some(r) => Edit::replace(cx.file, r.range(), noop),
+                    None if djcheck_python::eval::has_splat(call) => return None,
+                    None => djcheck_fix::edits::add_keyword(cx.file, cx.text, call, &format!("reverse_code={noop}"))?,
+                };
+                Some(Fix::unsafe_edit(
+                    "unapply it as a no-op, leaving the data as it is: `reverse_code=RunPython.noop`",
+                    vec![edit],
+                ))
+            });
+            out.push(d.with_fix(fix));
         }
     }
 }

@@ -1,5 +1,5 @@
 use crate::walk;
-use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Span};
+use djcheck_linter::{declare_rule, Applicability, Diagnostic, Fix, Project, Rule, RuleMeta, Span};
 
 declare_rule! {
     /// ## What it finds
@@ -56,7 +56,37 @@ impl Rule for ConcurrentOperationInAtomicMigration {
             if site.atomic() != Some(true) {
                 continue;
             }
-            for op in walk::flatten_database(site.m) {
+            let ops = walk::flatten_database(site.m);
+            // Safe only when the migration holds nothing but such operations: nothing
+            // else loses its transaction.
+            let only_these = site
+                .m
+                .operations
+                .iter()
+                .all(|o| NON_TRANSACTIONAL.contains(&o.call.as_str()));
+            let mut fix: Option<Option<Fix>> = None;
+            let make_fix = || {
+                site.m
+                    .class_range
+                    .and_then(|c| {
+                        djcheck_fix::edits::atomic_false(
+                            site.m.file,
+                            &project.db.file(site.m.file).text,
+                            c,
+                        )
+                    })
+                    .map(|e| Fix {
+                        message: "make the migration non-atomic: `atomic = False`".to_owned(),
+                        applicability: if only_these {
+                            Applicability::Safe
+                        } else {
+                            Applicability::Unsafe
+                        },
+                        edits: vec![e],
+                        new_files: Vec::new(),
+                    })
+            };
+            for op in ops {
                 if !NON_TRANSACTIONAL.contains(&op.call.as_str()) {
                     continue;
                 }
@@ -83,7 +113,7 @@ impl Rule for ConcurrentOperationInAtomicMigration {
                     };
                     d = d.label(Span::new(site.m.file, class), label);
                 }
-                out.push(d);
+                out.push(d.with_fix(fix.get_or_insert_with(make_fix).clone()));
             }
         }
     }

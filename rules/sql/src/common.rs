@@ -3,7 +3,7 @@
 
 use crate::model::{self, Op, Statement, Unit};
 use crate::shape::{ActionKind, Kind, Name, Shape};
-use djcheck_linter::{Diagnostic, FileContext, Span};
+use djcheck_linter::{Diagnostic, Edit, FileContext, Span};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -197,3 +197,32 @@ pub fn name_text(u: &Unit, st: &Statement, n: &Name) -> String {
 
 /// The note shared by the idempotency rules.
 pub const RERUN_NOTE: &str = "a migration's SQL runs again after a failed or faked apply: each statement must succeed where it already ran";
+
+/// The edit inserting keywords (`IF NOT EXISTS`) right after token `after` of a statement,
+/// inside the Python string that holds it (its quotes and prefix untouched), in the
+/// statement's own letter case. `None` when the token is not written plainly in the source
+/// (an escape, a string that could not be mapped byte for byte).
+pub fn insert_after(
+    cx: &FileContext<'_>,
+    u: &Unit,
+    st: &Statement,
+    after: usize,
+    words: &str,
+) -> Option<Edit> {
+    let t = st.toks.get(after)?;
+    let r = u.source(t.start, t.end)?;
+    let written = u.map.text.get(t.start..t.end)?;
+    if cx.text.get(r.start().to_usize()..r.end().to_usize()) != Some(written) {
+        return None;
+    }
+    let first = st
+        .toks
+        .first()
+        .and_then(|f| u.map.text.get(f.start..f.end))?;
+    let words = if first.chars().all(|c| c.is_ascii_lowercase()) {
+        words.to_ascii_lowercase()
+    } else {
+        words.to_owned()
+    };
+    Some(Edit::insert(cx.file, r.end(), format!(" {words}")))
+}

@@ -2,7 +2,7 @@ use crate::common::{self, object_key, History, RERUN_NOTE};
 use crate::confirm;
 use crate::model::{Statement, Unit};
 use crate::shape::{Kind, Shape};
-use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta};
+use djcheck_linter::{declare_rule, Diagnostic, FileContext, Fix, Rule, RuleMeta};
 use djcheck_project::SqlDialect;
 
 declare_rule! {
@@ -36,8 +36,8 @@ declare_rule! {
     /// Write the idempotent form: `CREATE TABLE IF NOT EXISTS ...`,
     /// `CREATE INDEX IF NOT EXISTS name ON ...` (an index needs a name for that),
     /// `CREATE OR REPLACE VIEW ...`, `CREATE OR REPLACE FUNCTION ...`, and
-    /// `CREATE OR REPLACE TRIGGER` (PostgreSQL 14+; before that, `DROP TRIGGER IF EXISTS`
-    /// first). On MySQL, which has no `CREATE INDEX IF NOT EXISTS`, let Django's `AddIndex`
+    /// `CREATE OR REPLACE TRIGGER` (PostgreSQL 14+; before that, and always for a
+    /// `CONSTRAINT TRIGGER`, `DROP TRIGGER IF EXISTS` first). On MySQL, which has no `CREATE INDEX IF NOT EXISTS`, let Django's `AddIndex`
     /// manage the index.
     pub struct CreateWithoutIfNotExists { code: "SQL001", name: "create-without-if-not-exists", severity: Warning, opt_in: true }
 }
@@ -137,10 +137,14 @@ fn check(
                 diag.help("MySQL has no `CREATE INDEX IF NOT EXISTS`: check `information_schema.statistics` first, or let Django's `AddIndex` manage the index")
             } else {
                 let after = c.concurrently.unwrap_or(c.object_last);
+                // Safe: the statement behaves the same wherever it succeeded before.
+                let fix = common::insert_after(cx, u, st, after, "IF NOT EXISTS")
+                    .map(|e| Fix::safe("add `IF NOT EXISTS`", vec![e]));
                 diag.help(format!(
                     "make it re-runnable: `{} ...`",
                     u.head_text(st, 0, c.head_last, Some((after, "IF NOT EXISTS")))
                 ))
+                .with_fix(fix)
             };
             diag
         }
@@ -149,22 +153,44 @@ fn check(
                 Some(n) => format!("fails when {what} `{}` exists", common::name_text(u, st, n)),
                 None => format!("fails when the {what} exists"),
             };
-            let mut help = format!(
-                "make it re-runnable: `{} ...`",
-                u.head_text(st, 0, c.head_last, Some((0, "OR REPLACE")))
-            );
-            if c.object.kind == Kind::Trigger {
+            // PostgreSQL refuses `CREATE OR REPLACE CONSTRAINT TRIGGER` ("is not
+            // supported"): a constraint trigger is made re-runnable by dropping it first.
+            let constraint_trigger = c.object.kind == Kind::Trigger
+                && st
+                    .toks
+                    .iter()
+                    .take(c.object_last)
+                    .any(|t| t.is("CONSTRAINT"));
+            let mut help = if constraint_trigger {
+                "make it re-runnable: drop it first with `DROP TRIGGER IF EXISTS <name> ON <table>` (PostgreSQL has no `CREATE OR REPLACE CONSTRAINT TRIGGER`)".to_owned()
+            } else {
+                format!(
+                    "make it re-runnable: `{} ...`",
+                    u.head_text(st, 0, c.head_last, Some((0, "OR REPLACE")))
+                )
+            };
+            if c.object.kind == Kind::Trigger && !constraint_trigger {
                 help.push_str(
                     " (PostgreSQL 14+; before that, drop it first with `DROP TRIGGER IF EXISTS`)",
                 );
             }
-            CreateWithoutIfNotExists::META
-                .diagnostic(format!(
+            // Safe: `OR REPLACE` only changes what happens where the statement failed.
+            let fix = common::insert_after(cx, u, st, 0, "OR REPLACE")
+                .filter(|_| !constraint_trigger)
+                .map(|e| Fix::safe("add `OR REPLACE`", vec![e]));
+            let message = if constraint_trigger {
+                "`CREATE CONSTRAINT TRIGGER` without a `DROP TRIGGER IF EXISTS` before it is not re-runnable".to_owned()
+            } else {
+                format!(
                     "`CREATE {}` without `OR REPLACE` is not re-runnable",
                     c.object.phrase
-                ))
+                )
+            };
+            CreateWithoutIfNotExists::META
+                .diagnostic(message)
                 .at(span, label)
                 .help(help)
+                .with_fix(fix)
         }
     };
     Some(common::reverse_note(diag.note(RERUN_NOTE), u))
@@ -219,6 +245,29 @@ mod tests {
                  CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW EXECUTE FUNCTION f('x')"
             ),
             vec!["CREATE FUNCTION f", "CREATE TRIGGER t"]
+        );
+    }
+
+    #[test]
+    fn constraint_triggers_get_no_or_replace() {
+        // PostgreSQL: "CREATE OR REPLACE CONSTRAINT TRIGGER is not supported".
+        let src = crate::testing::migration_with_sql(
+            "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW EXECUTE FUNCTION f();\n\
+             CREATE CONSTRAINT TRIGGER c AFTER INSERT ON a DEFERRABLE INITIALLY DEFERRED \
+             FOR EACH ROW EXECUTE FUNCTION f()",
+        );
+        let ds = crate::testing::diagnostics(&R, &src, &Opts::default());
+        assert_eq!(ds.len(), 2);
+        assert!(ds[0].fix.is_some());
+        assert!(ds[1].fix.is_none());
+        assert!(ds[1]
+            .message
+            .starts_with("`CREATE CONSTRAINT TRIGGER` without a `DROP TRIGGER IF EXISTS`"));
+        let help = ds[1].help.as_deref().unwrap_or("");
+        assert!(help.contains("DROP TRIGGER IF EXISTS"), "{help}");
+        assert!(
+            !help.contains("CREATE OR REPLACE CONSTRAINT TRIGGER ..."),
+            "{help}"
         );
     }
 

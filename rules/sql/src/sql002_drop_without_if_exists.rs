@@ -2,7 +2,7 @@ use crate::common::{self, object_key, History, RERUN_NOTE};
 use crate::confirm;
 use crate::model::{Statement, Unit};
 use crate::shape::{Kind, Shape};
-use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta};
+use djcheck_linter::{declare_rule, Diagnostic, FileContext, Fix, Rule, RuleMeta};
 use djcheck_project::SqlDialect;
 
 declare_rule! {
@@ -98,10 +98,14 @@ fn check(
     diag = if d == SqlDialect::MySql && drop.object.kind == Kind::Index {
         diag.help("MySQL has no `DROP INDEX IF EXISTS`: check `information_schema.statistics` first, or let Django's `RemoveIndex` manage the index")
     } else {
+        // Safe: the statement behaves the same wherever it succeeded before.
+        let fix = common::insert_after(cx, u, st, drop.guard_after, "IF EXISTS")
+            .map(|e| Fix::safe("add `IF EXISTS`", vec![e]));
         diag.help(format!(
             "make it re-runnable: `{} ...`",
             u.head_text(st, 0, first.last, Some((drop.guard_after, "IF EXISTS")))
         ))
+        .with_fix(fix)
     };
     Some(common::reverse_note(diag, u))
 }

@@ -1,6 +1,6 @@
 use crate::lex::{self, Tok};
 use crate::source::{self, Arg};
-use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
+use djcheck_linter::{declare_rule, Diagnostic, Edit, FileContext, Fix, Rule, RuleMeta, Span};
 use sqlparser::tokenizer::Token;
 use std::collections::BTreeSet;
 
@@ -100,9 +100,36 @@ impl Rule for IrreversibleRunsql {
             } else {
                 d
             };
-            out.push(d);
+            out.push(d.with_fix(noop_fix(cx, &op)));
         }
     }
+}
+
+/// `reverse_sql=migrations.RunSQL.noop`, written with the callee as the file writes it.
+/// Unsafe: it declares that unapplying needs no SQL, which only a person can know.
+fn noop_fix(cx: &FileContext<'_>, op: &source::RunSql) -> Option<Fix> {
+    let callee = cx
+        .text
+        .get(op.callee.start().to_usize()..op.callee.end().to_usize())?;
+    if callee.contains(['\n', '\r', '#']) {
+        return None;
+    }
+    let noop = format!("{callee}.noop");
+    let edit = match &op.reverse {
+        Arg::Absent => {
+            let call = djcheck_fix::edits::find_call(cx.parsed.body(), op.callee)?;
+            if djcheck_python::eval::has_splat(call) {
+                return None;
+            }
+            djcheck_fix::edits::add_keyword(cx.file, cx.text, call, &format!("reverse_sql={noop}"))?
+        }
+        Arg::NoneLit(r) | Arg::Sql { range: r, .. } => Edit::replace(cx.file, *r, noop),
+        _ => return None,
+    };
+    Some(Fix::unsafe_edit(
+        "unapply it as a no-op, leaving the database as it is: `reverse_sql=RunSQL.noop`",
+        vec![edit],
+    ))
 }
 
 /// Statements whose effect ends with the session or changes no schema or data: an

@@ -2,7 +2,9 @@ use crate::common;
 use crate::confirm;
 use crate::model::Statement;
 use crate::shape::{ActionKind, Kind, Shape};
-use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
+use djcheck_linter::{
+    declare_rule, Applicability, Diagnostic, FileContext, Fix, Rule, RuleMeta, Span,
+};
 use djcheck_project::SqlDialect;
 use djcheck_python::ast::Stmt;
 use djcheck_python::eval;
@@ -58,6 +60,29 @@ impl Rule for ConcurrentlyInAtomicMigration {
             Some(a) => a,
             None => derives_from_django_migration(cx),
         };
+        // `atomic = False` is a safe fix only when the migration does nothing else: each
+        // of its statements then commits alone, and there is nothing else to roll back.
+        let mut only_concurrent = m.operations.len() == 1;
+        common::for_each_statement(cx, |_, st, _| {
+            only_concurrent &= !st.in_do && concurrently(st).is_some();
+        });
+        // Built once, on the first finding (it parses the file again).
+        let mut fix: Option<Option<Fix>> = None;
+        let make_fix = || {
+            m.class_range
+                .filter(|_| atomic)
+                .and_then(|c| djcheck_fix::edits::atomic_false(cx.file, cx.text, c))
+                .map(|e| Fix {
+                    message: "make the migration non-atomic: `atomic = False`".to_owned(),
+                    applicability: if only_concurrent {
+                        Applicability::Safe
+                    } else {
+                        Applicability::Unsafe
+                    },
+                    edits: vec![e],
+                    new_files: Vec::new(),
+                })
+        };
         common::for_each_statement(cx, |u, st, _| {
             if !(atomic || st.in_do) {
                 return;
@@ -87,7 +112,7 @@ impl Rule for ConcurrentlyInAtomicMigration {
                     };
                     d = d.label(Span::new(cx.file, class), label);
                 }
-                d
+                d.with_fix(fix.get_or_insert_with(make_fix).clone())
             };
             d = common::reverse_note(d, u);
             out.push(d);

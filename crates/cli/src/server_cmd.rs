@@ -1,0 +1,93 @@
+//! `djcheck server`: the language server, with the project's configuration read the way
+//! `djcheck check` reads it.
+
+use crate::check::{
+    check_config_codes, compile_per_file_ignores, find_root, load_config, load_options,
+};
+use crate::registry;
+use djcheck_config::Options;
+use djcheck_diagnostics::Severity;
+use djcheck_linter::{RunOptions, Selection};
+use djcheck_server::{Configured, Host};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+struct CliHost {
+    config: Option<PathBuf>,
+    no_config: bool,
+}
+
+impl Host for CliHost {
+    fn root_of(&self, path: &Path) -> PathBuf {
+        find_root(path)
+    }
+
+    fn configure(&self, root: &Path) -> Result<Configured, String> {
+        let config = load_config(root, self.no_config, self.config.as_deref())?;
+        let cfg: Options = config
+            .as_ref()
+            .map(|c| c.options.clone())
+            .unwrap_or_default();
+        let all = registry::all_rules();
+        let codes: Vec<&'static str> = all.iter().map(|r| r.meta().code).collect();
+        if let Some(loaded) = &config {
+            check_config_codes(loaded, &codes)?;
+        }
+        let selection = Selection {
+            select: cfg.select.clone(),
+            extend_select: cfg.extend_select.clone().unwrap_or_default(),
+            ignore: cfg.ignore.clone().unwrap_or_default(),
+        };
+        let mut severity = BTreeMap::new();
+        for (code, s) in cfg.severity.clone().unwrap_or_default() {
+            if let (Some(r), Some(sev)) = (registry::find(&code), Severity::parse(&s)) {
+                severity.insert(r.meta().code.to_owned(), sev);
+            }
+        }
+        let mut load = load_options(root, &cfg, None, None);
+        load.base = djcheck_project::git::head(root);
+        let per_file = compile_per_file_ignores(config.as_ref())?;
+        // As in `check`: secret detectors always run, for what they mask elsewhere.
+        let runs = |r: &&'static dyn djcheck_linter::Rule| {
+            selection.runs(r.meta().code, r.meta().on_by_default)
+        };
+        let (rules, maskers): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .filter(|r| runs(r) || r.finds_secrets())
+            .partition(|r| runs(r));
+        Ok(Configured {
+            opts: RunOptions {
+                load,
+                rules,
+                maskers,
+                severity,
+                threads: None,
+                known_codes: codes,
+            },
+            ignored: Box::new(move |path: &str, code: &str| {
+                per_file.iter().any(|(g, codes)| {
+                    g.is_match(path) && codes.iter().any(|c| code.starts_with(c.as_str()))
+                })
+            }),
+        })
+    }
+
+    fn rule_doc(&self, code: &str) -> Option<(&'static str, String)> {
+        registry::find(code).map(|r| (r.meta().name, r.meta().doc_text()))
+    }
+}
+
+pub(crate) fn server(a: &crate::args::ServerArgs, cwd: &Path) -> i32 {
+    let abs = |p: &Path| {
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            cwd.join(p)
+        }
+    };
+    let host = CliHost {
+        config: a.config.as_deref().map(abs),
+        no_config: a.no_config,
+    };
+    djcheck_server::serve(&host)
+}
