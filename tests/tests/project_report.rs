@@ -106,6 +106,54 @@ fn root_urlconf_from_the_environment_is_named_with_its_line_and_fix() {
 }
 
 #[test]
+fn an_unreadable_urlpatterns_is_named_with_the_line_that_binds_it() {
+    let dir = project(
+        "unreadable-urlpatterns",
+        &[
+            MANAGE,
+            PKG,
+            (
+                "proj/settings.py",
+                "INSTALLED_APPS = ['blog']\nROOT_URLCONF = 'proj.urls'\n",
+            ),
+            (
+                "proj/urls.py",
+                "from django.urls import include, path\n\n\
+                 urlpatterns = [path('blog/', include('blog.urls'))]\n",
+            ),
+            ("blog/__init__.py", ""),
+            (
+                "blog/urls.py",
+                "from thirdparty import make_patterns\n\napp_name = 'blog'\n\
+                 urlpatterns = make_patterns()\n",
+            ),
+        ],
+    );
+    let p = summary(&dir);
+    assert_eq!(p["url_tree"], "partial");
+    let n = &p["not_analysed"][0];
+    assert_eq!(n["what"], "URL rules (in part)");
+    assert_eq!(
+        n["why"],
+        "`urlpatterns` of `blog.urls` cannot be read statically"
+    );
+    assert_eq!(n["path"], "blog/urls.py");
+    assert_eq!(n["line"], 4);
+    assert!(
+        n["fix"]
+            .as_str()
+            .unwrap()
+            .contains("not a value returned by third-party code"),
+        "{n}"
+    );
+    // A module that binds no `urlpatterns` at all is named at its first line.
+    std::fs::write(dir.join("blog/urls.py"), "app_name = 'blog'\n").unwrap();
+    let n = &summary(&dir)["not_analysed"][0];
+    assert_eq!(n["path"], "blog/urls.py");
+    assert_eq!(n["line"], 1);
+}
+
+#[test]
 fn an_unreadable_root_urlconf_is_a_parse_error_and_named() {
     let dir = project(
         "bad-root",

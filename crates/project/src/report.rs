@@ -102,6 +102,9 @@ pub struct ProjectReport {
 
 const FIX_SETTINGS: &str = "set `settings` in [tool.djcheck], or pass --settings";
 const FIX_ROOT: &str = "set `root-urlconf` in [tool.djcheck]";
+const FIX_URLPATTERNS: &str = "djcheck follows `urlpatterns` built from `path()`, `re_path()` and \
+     `include()` with `+`, `+=`, `append`, `extend`, loops and the project's own functions, \
+     not a value returned by third-party code";
 
 impl ProjectReport {
     fn push(&mut self, what: &str, why: String, fix: Option<&str>, span: Option<Span>) {
@@ -297,11 +300,18 @@ impl ProjectReport {
             let mut outside: Vec<&str> = Vec::new();
             for r in &t.incomplete {
                 match r
+                    .why
                     .strip_prefix("`")
                     .and_then(|x| x.strip_suffix("` is outside the project"))
                 {
                     Some(m) => outside.push(m),
-                    None => self.push("URL rules (in part)", r.clone(), None, None),
+                    None => {
+                        let fix = r
+                            .why
+                            .starts_with("`urlpatterns` of ")
+                            .then_some(FIX_URLPATTERNS);
+                        self.push("URL rules (in part)", r.why.clone(), fix, r.span)
+                    }
                 }
             }
             if !outside.is_empty() {

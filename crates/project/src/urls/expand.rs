@@ -5,6 +5,7 @@ use super::{
     Include, IncludeCycle, IncludeTarget, LoopItem, NodeKind, Root, Route, RouteKind, UrlNode,
     UrlTree, KNOWN_EXTERNAL, KNOWN_NAMESPACED,
 };
+use djcheck_diagnostics::Span;
 use djcheck_pyeval::{
     self as pyeval, Cond, IncTarget, IncludeVal, ListId, ModResult, Name, PatternKind, Target, Val,
     ViewKind,
@@ -33,15 +34,20 @@ impl Expander<'_, '_> {
         let res = match self.it.module(&root.module) {
             Ok(r) => r,
             Err(pyeval::Fail::NotFound) => {
-                tree.incomplete.push(format!(
-                    "root URLconf `{}` is not a module of the project",
-                    root.module
-                ));
+                tree.mark_incomplete(
+                    format!(
+                        "root URLconf `{}` is not a module of the project",
+                        root.module
+                    ),
+                    None,
+                );
                 return;
             }
             Err(_) => {
-                tree.incomplete
-                    .push(format!("root URLconf `{}` could not be read", root.module));
+                tree.mark_incomplete(
+                    format!("root URLconf `{}` could not be read", root.module),
+                    None,
+                );
                 return;
             }
         };
@@ -56,18 +62,23 @@ impl Expander<'_, '_> {
                 (top, complete)
             }
             _ => {
-                tree.incomplete.push(format!(
-                    "`urlpatterns` of `{}` cannot be read statically",
-                    root.module
-                ));
+                tree.mark_incomplete(
+                    format!(
+                        "`urlpatterns` of `{}` cannot be read statically",
+                        root.module
+                    ),
+                    urlpatterns_span(&res),
+                );
                 (Vec::new(), false)
             }
         };
         tree.top = top;
         tree.top_complete = complete;
         if !complete && tree.incomplete.is_empty() {
-            tree.incomplete
-                .push("some URL patterns cannot be read statically".to_owned());
+            tree.mark_incomplete(
+                "some URL patterns cannot be read statically".to_owned(),
+                None,
+            );
         }
     }
 
@@ -98,9 +109,7 @@ impl Expander<'_, '_> {
                 } else {
                     format!("the URL tree has more than {MAX_NODES} patterns")
                 };
-                if !tree.incomplete.contains(&why) {
-                    tree.incomplete.push(why);
-                }
+                tree.mark_incomplete(why, None);
                 return false;
             }
             let c = cond.and(&item.cond);
@@ -282,7 +291,7 @@ impl Expander<'_, '_> {
                     } else {
                         app_name = Name::Unknown;
                     }
-                    tree.incomplete.push(format!("include cycle through `{m}`"));
+                    tree.mark_incomplete(format!("include cycle through `{m}`"), None);
                     IncludeTarget::Cycle { module: m.clone() }
                 } else {
                     match self.it.module(m) {
@@ -304,9 +313,10 @@ impl Expander<'_, '_> {
                                     stack.pop();
                                 }
                                 _ => {
-                                    tree.incomplete.push(format!(
-                                        "`urlpatterns` of `{m}` cannot be read statically"
-                                    ));
+                                    tree.mark_incomplete(
+                                        format!("`urlpatterns` of `{m}` cannot be read statically"),
+                                        urlpatterns_span(&r),
+                                    );
                                 }
                             }
                             IncludeTarget::Module {
@@ -341,10 +351,11 @@ impl Expander<'_, '_> {
         };
         if !complete {
             if let IncludeTarget::External { module } = &target {
-                tree.incomplete.push(match module {
+                let why = match module {
                     Some(m) => format!("`{m}` is outside the project"),
                     None => "an include of a value that cannot be read statically".to_owned(),
-                });
+                };
+                tree.mark_incomplete(why, Some(inc.call));
             }
         }
         Include {
@@ -370,4 +381,16 @@ fn module_app_name(res: &ModResult, tuple: Name) -> Name {
         None if res.star_unknown.is_some() => Name::Unknown,
         None => tuple,
     }
+}
+
+/// The statement that last bound `urlpatterns` in a module, or the module's first line
+/// when it binds none (the user is pointed at the file either way).
+fn urlpatterns_span(res: &ModResult) -> Option<Span> {
+    Some(match res.origins.get("urlpatterns") {
+        Some(o) => o.span,
+        None => Span {
+            file: res.file,
+            range: djcheck_python::TextRange::default(),
+        },
+    })
 }

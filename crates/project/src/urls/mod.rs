@@ -199,8 +199,9 @@ pub struct UrlTree {
     pub top_complete: bool,
     /// Every level of the tree is completely known.
     pub complete: bool,
-    /// Why the tree is incomplete, for humans.
-    pub incomplete: Vec<String>,
+    /// Why the tree is incomplete, for humans, each with the place of its cause when
+    /// it is in a file (see [`UrlTree::mark_incomplete`]).
+    pub incomplete: Vec<Incomplete>,
     pub cycles: Vec<IncludeCycle>,
     pub branches: Vec<Branch>,
     /// The value of APPEND_SLASH when statically known (Django's default: true).
@@ -214,6 +215,23 @@ pub struct UrlTree {
     /// A list of a URL module is changed from another module at run time (an
     /// `AppConfig.ready()` appending plugin URLs): which names exist is known only then.
     pub extended_at_run_time: bool,
+}
+
+/// One reason the URL tree is not completely known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incomplete {
+    pub why: String,
+    /// Where the cause is (the statement that binds an unreadable `urlpatterns`).
+    pub span: Option<Span>,
+}
+
+impl UrlTree {
+    /// Records why part of the tree is not known (once per reason).
+    pub(crate) fn mark_incomplete(&mut self, why: String, span: Option<Span>) {
+        if !self.incomplete.iter().any(|r| r.why == why) {
+            self.incomplete.push(Incomplete { why, span });
+        }
+    }
 }
 
 impl UrlTree {
@@ -338,7 +356,7 @@ pub(crate) fn build(
     let root = match find_root(ld, settings) {
         Ok(r) => Some(r),
         Err(p) => {
-            tree.incomplete.push(p.why.clone());
+            tree.mark_incomplete(p.why.clone(), p.span);
             tree.root_problem = Some(p);
             None
         }
@@ -357,8 +375,7 @@ pub(crate) fn build(
         ex.expand_root(r, &mut tree);
         let views = std::mem::take(&mut ex.views);
         if it.over_budget() {
-            tree.incomplete
-                .push("the URL modules are too large to evaluate".to_owned());
+            tree.mark_incomplete("the URL modules are too large to evaluate".to_owned(), None);
         }
         drop(it);
         for f in &src.read {
@@ -392,8 +409,6 @@ pub(crate) fn build(
         views::resolve(ld, &mut tree, views);
     }
     tree.root = root;
-    let mut seen = std::collections::BTreeSet::new();
-    tree.incomplete.retain(|r| seen.insert(r.clone()));
     tree.complete = tree.incomplete.is_empty();
     refs::collect(ld, &mut tree);
     tree

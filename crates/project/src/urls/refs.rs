@@ -93,10 +93,13 @@ pub(super) fn collect(ld: &mut Loader<'_>, tree: &mut UrlTree) {
     for s in scans {
         tree.per_request_urlconf |= s.per_request;
         if let Some((module, name)) = &s.extends_url_list {
-            tree.incomplete.push(format!(
-                "`{name}` of `{module}` is changed at run time by `{}`",
-                s.rel
-            ));
+            tree.mark_incomplete(
+                format!(
+                    "`{name}` of `{module}` is changed at run time by `{}`",
+                    s.rel
+                ),
+                None,
+            );
             tree.complete = false;
             tree.top_complete = false;
             tree.extended_at_run_time = true;
