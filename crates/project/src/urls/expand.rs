@@ -77,7 +77,7 @@ impl Expander<'_, '_> {
         if !complete && tree.incomplete.is_empty() {
             tree.mark_incomplete(
                 "some URL patterns cannot be read statically".to_owned(),
-                None,
+                urlpatterns_span(&res),
             );
         }
     }
