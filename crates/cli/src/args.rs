@@ -111,7 +111,8 @@ pub struct CheckArgs {
     /// Files or folders to report on; the whole project is analysed. `-` reads the file
     /// named by --stdin-filename from standard input.
     pub paths: Vec<PathBuf>,
-    /// Rule codes or prefixes to run (default: all).
+    /// Rule codes or prefixes to run (default: the rules marked "on" in docs/rules.md;
+    /// `ALL` runs every rule).
     #[arg(long, value_delimiter = ',')]
     pub select: Option<Vec<String>>,
     /// Rule codes or prefixes to skip.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {
-    /// Rule codes or prefixes to enable (replaces the default: all rules).
+    /// Rule codes or prefixes to enable (replaces the default set, the rules marked "on").
     pub select: Option<Vec<String>>,
     /// Rule codes or prefixes to disable.
     pub ignore: Option<Vec<String>>,
