@@ -291,7 +291,7 @@ impl Expander<'_, '_> {
                     } else {
                         app_name = Name::Unknown;
                     }
-                    tree.mark_incomplete(format!("include cycle through `{m}`"), None);
+                    tree.mark_incomplete(format!("include cycle through `{m}`"), Some(inc.call));
                     IncludeTarget::Cycle { module: m.clone() }
                 } else {
                     match self.it.module(m) {
