@@ -89,5 +89,18 @@ pub(crate) fn server(a: &crate::args::ServerArgs, cwd: &Path) -> i32 {
         config: a.config.as_deref().map(abs),
         no_config: a.no_config,
     };
-    djcheck_server::serve(&host)
+    // Requests parse files on this thread (code actions) and drop their syntax trees,
+    // which are walked recursively: it gets the analysis threads' stack.
+    let serve = move || djcheck_server::serve(&host);
+    match std::thread::Builder::new()
+        .name("djcheck-server".to_owned())
+        .stack_size(djcheck_linter::STACK_SIZE)
+        .spawn(serve)
+    {
+        Ok(h) => h.join().unwrap_or(1),
+        Err(e) => {
+            eprintln!("djcheck server: cannot start: {e}");
+            1
+        }
+    }
 }

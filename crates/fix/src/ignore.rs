@@ -2,44 +2,11 @@
 //! suppression pass will find it.
 
 use crate::edits::{indent_at, line_start, newline};
-use djcheck_diagnostics::{Applicability, Diagnostic, Edit, Fix, SourceDb, TextRange, TextSize};
-use djcheck_python::ast::visitor::source_order::{walk_expr, walk_stmt, SourceOrderVisitor};
-use djcheck_python::ast::{Expr, Stmt};
-use djcheck_python::Ranged;
+use djcheck_diagnostics::{Applicability, Diagnostic, Edit, Fix, SourceDb, TextSize};
+use djcheck_python::{CommentContext, Limits};
 
 /// The reason written after the codes, for the person to replace.
 pub const IGNORE_REASON_PLACEHOLDER: &str = "TODO: say why";
-
-#[derive(Default)]
-struct Ranges {
-    strings: Vec<TextRange>,
-    statements: Vec<TextRange>,
-}
-
-impl<'a> SourceOrderVisitor<'a> for Ranges {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        self.statements.push(stmt.range());
-        walk_stmt(self, stmt);
-    }
-
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        match expr {
-            Expr::StringLiteral(_)
-            | Expr::BytesLiteral(_)
-            | Expr::FString(_)
-            | Expr::TString(_) => self.strings.push(expr.range()),
-            _ => walk_expr(self, expr),
-        }
-    }
-}
-
-fn inside(ranges: &[TextRange], at: usize) -> bool {
-    let Ok(at) = u32::try_from(at) else {
-        return false;
-    };
-    let at = TextSize::new(at);
-    ranges.iter().any(|r| r.start() < at && at < r.end())
-}
 
 /// The edit silencing `d` with a suppression comment, with a reason to fill in: at the end
 /// of the flagged line, added to the list of a `djcheck: ignore[...]` comment already
@@ -54,10 +21,8 @@ pub fn ignore_fix(db: &SourceDb, d: &Diagnostic) -> Option<Fix> {
     if !parsed.errors.is_empty() {
         return None;
     }
-    let mut ranges = Ranges::default();
-    for s in parsed.body() {
-        ranges.visit_stmt(s);
-    }
+    // A file nested too deep to walk gets no edit (its finding says so already).
+    let ranges = CommentContext::of(&parsed.module, Limits::default().max_nesting)?;
     drop(parsed);
     let start = usize::from(span.range.start());
     let line = file.line_index.line_of(span.range.start());
@@ -66,15 +31,12 @@ pub fn ignore_fix(db: &SourceDb, d: &Diagnostic) -> Option<Fix> {
     let content_end = lr.start + body.trim_end_matches(['\n', '\r']).len();
     let message = format!("ignore {} on this line", d.code);
     let comment = format!("djcheck: ignore[{}] -- {IGNORE_REASON_PLACEHOLDER}", d.code);
-    if !inside(&ranges.strings, content_end) && !inside(&ranges.strings, lr.start) {
+    if !ranges.within_string(content_end) && !ranges.within_string(lr.start) {
         // The line's own comment, if any (a `#` outside strings).
         let hash = text[lr.start..content_end]
             .match_indices('#')
             .map(|(i, _)| lr.start + i)
-            .find(|&p| {
-                !inside(&ranges.strings, p)
-                    && !ranges.strings.iter().any(|r| usize::from(r.start()) == p)
-            });
+            .find(|&p| !ranges.in_string(p));
         if let Some(h) = hash {
             let c = &text[h..content_end];
             if let Some(m) = c.find("djcheck: ignore[") {
@@ -130,7 +92,7 @@ pub fn ignore_fix(db: &SourceDb, d: &Diagnostic) -> Option<Fix> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use djcheck_diagnostics::{Severity, Span};
+    use djcheck_diagnostics::{Severity, Span, TextRange};
 
     fn fixed(text: &str, at: &str) -> String {
         let mut db = SourceDb::new();
@@ -168,5 +130,32 @@ mod tests {
             fixed("x = f('#a')\n", "f("),
             "x = f('#a')  # djcheck: ignore[SQL001] -- TODO: say why\n"
         );
+        // A line that starts with a string does not continue one.
+        assert_eq!(
+            fixed("'a'.join(x)\n", "join"),
+            "'a'.join(x)  # djcheck: ignore[SQL001] -- TODO: say why\n"
+        );
+    }
+
+    #[test]
+    fn a_module_nested_too_deep_to_walk_gets_no_edit() {
+        // Callers run on threads with a large stack (parsing and dropping such a tree
+        // recurses); the edit itself must not walk past the nesting limit.
+        let deep = std::thread::Builder::new()
+            .stack_size(256 * 1024 * 1024)
+            .spawn(|| {
+                let text = format!("x = {}a\n", "a + ".repeat(100_000));
+                let mut db = SourceDb::new();
+                let f = db.add("m.py".into(), text);
+                let d = Diagnostic::new("PARSE001", "x", Severity::Error, "m").at(
+                    Span::new(f, TextRange::new(TextSize::new(0), TextSize::new(1))),
+                    "",
+                );
+                ignore_fix(&db, &d).is_none()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(deep);
     }
 }

@@ -26,8 +26,7 @@
 
 use crate::RuleMeta;
 use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};
-use djcheck_python::ast::visitor::source_order::{walk_expr, walk_stmt, SourceOrderVisitor};
-use djcheck_python::ast::{Expr, Stmt};
+use djcheck_python::CommentContext;
 use djcheck_python::{Limits, LineIndex, Ranged, TextRange, TextSize};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,41 +77,6 @@ struct FileSuppressions {
     comment_lines: BTreeSet<usize>,
 }
 
-/// Collects string-literal and statement ranges.
-#[derive(Default)]
-struct Ranges {
-    strings: Vec<TextRange>,
-    statements: Vec<TextRange>,
-}
-
-impl<'a> SourceOrderVisitor<'a> for Ranges {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        self.statements.push(stmt.range());
-        walk_stmt(self, stmt);
-    }
-
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        match expr {
-            // The whole literal, f-strings with their replacement fields included: no
-            // `#` inside is a comment.
-            Expr::StringLiteral(_)
-            | Expr::BytesLiteral(_)
-            | Expr::FString(_)
-            | Expr::TString(_) => self.strings.push(expr.range()),
-            _ => walk_expr(self, expr),
-        }
-    }
-}
-
-fn in_ranges(sorted: &[TextRange], offset: usize) -> bool {
-    let Ok(off) = u32::try_from(offset) else {
-        return false;
-    };
-    let off = TextSize::new(off);
-    let i = sorted.partition_point(|r| r.start() <= off);
-    i > 0 && sorted[i - 1].contains(off)
-}
-
 fn text_range(start: usize, end: usize) -> Option<TextRange> {
     Some(TextRange::new(
         TextSize::new(u32::try_from(start).ok()?),
@@ -121,17 +85,12 @@ fn text_range(start: usize, end: usize) -> Option<TextRange> {
 }
 
 /// The byte offset where the comment of `line` starts, if it has one.
-fn comment_start(
-    text: &str,
-    index: &LineIndex,
-    strings: &[TextRange],
-    line: usize,
-) -> Option<usize> {
+fn comment_start(text: &str, index: &LineIndex, cx: &CommentContext, line: usize) -> Option<usize> {
     let range = index.line_range(line)?;
     let body = text.get(range.clone())?;
     body.match_indices('#')
         .map(|(i, _)| range.start + i)
-        .find(|&p| !in_ranges(strings, p))
+        .find(|&p| !cx.in_string(p))
 }
 
 /// Reads the directives of a file. `None` when it has none (most files).
@@ -139,18 +98,14 @@ fn scan(text: &str, index: &LineIndex, limits: &Limits) -> Option<FileSuppressio
     if !text.contains(MARKER) {
         return None;
     }
-    let parsed = djcheck_project::parse_checked(text, limits).ok()?;
-    let mut ranges = Ranges::default();
-    for stmt in parsed.body() {
-        ranges.visit_stmt(stmt);
-    }
-    ranges.strings.sort_by_key(|r| (r.start(), r.end()));
+    let parsed = djcheck_python::parse_module(text);
+    let cx = CommentContext::of(&parsed.module, limits.max_nesting)?;
     drop(parsed);
 
     let mut directives = Vec::new();
     for (at, _) in text.match_indices(MARKER) {
         let line = index.line_of(TextSize::new(u32::try_from(at).ok()?));
-        let Some(comment) = comment_start(text, index, &ranges.strings, line) else {
+        let Some(comment) = comment_start(text, index, &cx, line) else {
             continue;
         };
         // `#` then optional spaces then the marker, inside the line's comment: also after
@@ -181,12 +136,12 @@ fn scan(text: &str, index: &LineIndex, limits: &Limits) -> Option<FileSuppressio
                 return false;
             };
             let indent = body.len() - body.trim_start().len();
-            body.trim_start().starts_with('#') && !in_ranges(&ranges.strings, r.start + indent)
+            body.trim_start().starts_with('#') && !cx.in_string(r.start + indent)
         })
         .collect();
     Some(FileSuppressions {
         directives,
-        statements: ranges.statements,
+        statements: cx.statements,
         comment_lines,
     })
 }

@@ -115,6 +115,71 @@ pub fn nesting_depth_exceeds(module: &ModModule, limit: usize) -> bool {
     too_deep_at(module, limit).is_some()
 }
 
+/// Where comments can't be: every string literal (f- and t-strings whole, replacement
+/// fields included: no `#` inside one starts a comment), and every statement, nested ones
+/// included. Both sorted by start. What suppression comments and the edits adding them
+/// need to know of a module.
+#[derive(Debug, Default)]
+pub struct CommentContext {
+    pub strings: Vec<TextRange>,
+    pub statements: Vec<TextRange>,
+}
+
+impl CommentContext {
+    /// `None` when the module nests deeper than `max_nesting` nodes (the walk would
+    /// recurse that deep).
+    pub fn of(module: &ModModule, max_nesting: usize) -> Option<CommentContext> {
+        if too_deep_at(module, max_nesting).is_some() {
+            return None;
+        }
+        let mut cx = CommentContext::default();
+        for stmt in &module.body {
+            cx.visit_stmt(stmt);
+        }
+        cx.strings.sort_by_key(|r| (r.start(), r.end()));
+        Some(cx)
+    }
+
+    /// The string literal holding `offset` (its first byte included), if any. Literals
+    /// never overlap: the walk does not enter them.
+    fn string_at(&self, offset: usize) -> Option<TextRange> {
+        let off = TextSize::new(u32::try_from(offset).ok()?);
+        let i = self.strings.partition_point(|r| r.start() <= off);
+        let r = *self.strings.get(i.checked_sub(1)?)?;
+        r.contains(off).then_some(r)
+    }
+
+    /// Whether `offset` is in a string literal, its opening byte included (a `#` there
+    /// starts no comment).
+    pub fn in_string(&self, offset: usize) -> bool {
+        self.string_at(offset).is_some()
+    }
+
+    /// Whether `offset` is inside a string literal past its first byte (a line starting
+    /// there continues a string begun on an earlier line).
+    pub fn within_string(&self, offset: usize) -> bool {
+        self.string_at(offset)
+            .is_some_and(|r| usize::from(r.start()) < offset)
+    }
+}
+
+impl<'a> SourceOrderVisitor<'a> for CommentContext {
+    fn visit_stmt(&mut self, stmt: &'a ast::Stmt) {
+        self.statements.push(stmt.range());
+        source_order::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a ast::Expr) {
+        match expr {
+            ast::Expr::StringLiteral(_)
+            | ast::Expr::BytesLiteral(_)
+            | ast::Expr::FString(_)
+            | ast::Expr::TString(_) => self.strings.push(expr.range()),
+            _ => source_order::walk_expr(self, expr),
+        }
+    }
+}
+
 /// The first node (in source order) nested deeper than `limit` nodes, if any.
 ///
 /// The walk stops descending at the limit, so its own recursion is bounded by `limit`.
