@@ -212,3 +212,41 @@ fn the_cache_folder_is_ignored_by_git_and_configurable() {
     assert!(!dir.join("build-cache").exists());
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_reused_run_is_redone_when_a_module_it_only_scanned_changes() {
+    // The whole result is reused while nothing the run read changed; a view module is
+    // read for URL lookups without being kept, and is an input all the same.
+    let root = scratch("reuse");
+    let dir = root.join("demo");
+    copy_tree(&workspace_root().join("fixtures/demo"), &dir);
+    let cache = root.join("cache");
+    let codes = |out: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(out).unwrap();
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = check(&dir, "json", Some(&cache), &[]);
+    let again = check(&dir, "json", Some(&cache), &[]);
+    assert_eq!(again, first);
+    let unknown_before = codes(&first.1).iter().filter(|c| *c == "URL007").count();
+    let views = dir.join("cloud_app/views.py");
+    let text = std::fs::read_to_string(&views).unwrap();
+    std::fs::write(
+        &views,
+        format!("{text}\nfrom django.urls import reverse\n\n\ndef later(request):\n    return reverse(\"no-such-route\")\n"),
+    )
+    .unwrap();
+    let edited = check(&dir, "json", Some(&cache), &[]);
+    assert_eq!(edited, check(&dir, "json", None, &[]));
+    let unknown_after = codes(&edited.1).iter().filter(|c| *c == "URL007").count();
+    assert_eq!(unknown_after, unknown_before + 1, "{}", edited.1);
+    // Back as it was: the first result again.
+    std::fs::write(&views, &text).unwrap();
+    assert_eq!(check(&dir, "json", Some(&cache), &[]), first);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -210,11 +210,16 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         severity,
         threads: a.threads,
         known_codes: codes.clone(),
+        // Fixes need the whole project model; a report needs only the result.
+        reuse: crate::fix_cmd::Mode::of(a).is_none(),
     };
+    let t = djcheck_project::timings::phase("run (total)");
     let result = match djcheck_linter::run(&opts) {
         Ok(r) => r,
         Err(e) => return usage(io, &e),
     };
+    drop(t);
+    let _render = djcheck_project::timings::phase("filter+render");
 
     // Report on the paths given (the whole project was analysed regardless). With
     // `--files-only` and no path, on none: only what lies in no file is left.
@@ -259,6 +264,7 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
             }
         }
     };
+    let result = crate::FreedUnlessExiting::new(result);
     let db = &result.project.db;
     let diagnostics: Vec<Diagnostic> = result
         .diagnostics
@@ -496,7 +502,7 @@ pub(crate) fn load_config(
 /// the options the loader knows: this build of djcheck (version, commit, and the
 /// executable's size and time, so that a rebuilt binary never reads another's results)
 /// and the rules that run.
-fn cache_options(
+pub(crate) fn cache_options(
     dir: PathBuf,
     rules: &[&'static dyn djcheck_linter::Rule],
     maskers: &[&'static dyn djcheck_linter::Rule],
@@ -566,7 +572,7 @@ pub(crate) fn load_options(
 }
 
 /// The rule that compares models.py with the migrations: the models are read for it.
-const MODEL_CHANGES: &str = "MIG010";
+pub(crate) const MODEL_CHANGES: &str = "MIG010";
 
 /// Where `--write-baseline` writes when neither a path nor the config key `baseline` says.
 const DEFAULT_BASELINE: &str = "djcheck-baseline.json";

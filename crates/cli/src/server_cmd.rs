@@ -2,7 +2,8 @@
 //! `djcheck check` reads it.
 
 use crate::check::{
-    check_config_codes, compile_per_file_ignores, find_root, load_config, load_options,
+    cache_options, check_config_codes, compile_per_file_ignores, find_root, load_config,
+    load_options, MODEL_CHANGES,
 };
 use crate::registry;
 use djcheck_config::Options;
@@ -55,6 +56,20 @@ impl Host for CliHost {
             .into_iter()
             .filter(|r| runs(r) || r.finds_secrets())
             .partition(|r| runs(r));
+        // As in `check`: models.py is read only for the rule comparing it with the
+        // migrations, and the per-file cache is the one `check` writes.
+        load.skip_models = !rules
+            .iter()
+            .any(|r: &&'static dyn djcheck_linter::Rule| r.meta().code == MODEL_CHANGES);
+        let dir = match &cfg.cache_dir {
+            Some(d) => root.join(d),
+            None => root.join(".djcheck_cache"),
+        };
+        // Never a folder made where there is no project (a document of a folder that
+        // does not exist).
+        if root.is_dir() {
+            load.cache = Some(cache_options(dir, &rules, &maskers));
+        }
         Ok(Configured {
             opts: RunOptions {
                 load,
@@ -63,6 +78,8 @@ impl Host for CliHost {
                 severity,
                 threads: None,
                 known_codes: codes,
+                // The server keeps the project model: never a reused, reduced one.
+                reuse: false,
             },
             ignored: Box::new(move |path: &str, code: &str| {
                 per_file.iter().any(|(g, codes)| {

@@ -206,7 +206,7 @@ fn malformed_messages_and_unknown_methods_never_end_the_server() {
     // explains the rule.
     let hover = response(&msgs, json!(5))["result"]["contents"]["value"]
         .as_str()
-        .unwrap();
+        .unwrap_or_else(|| panic!("{msgs:?} {stderr}"));
     assert!(
         hover.starts_with("### PARSE002 (unreadable-file)"),
         "{hover}"

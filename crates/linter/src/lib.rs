@@ -22,7 +22,9 @@ pub use djcheck_diagnostics::{
     Applicability, Diagnostic, Edit, FileId, Fix, Label, NewFile, Severity, Span,
 };
 pub use djcheck_project::{FileContext, Project};
-pub use runner::{load_project, run, scrub_messages, RunOptions, RunResult, STACK_SIZE};
+pub use runner::{
+    load_project, run, run_with_cache, scrub_messages, RunOptions, RunResult, STACK_SIZE,
+};
 pub use selection::Selection;
 
 /// A rule's identity and documentation.

@@ -25,6 +25,11 @@ pub struct RunOptions {
     /// Secret detectors ([`Rule::finds_secrets`]) that are not enabled: they run for what
     /// they mask, and their findings are dropped.
     pub maskers: Vec<&'static dyn Rule>,
+    /// Reuse the last run's result when none of its inputs changed, and store this one
+    /// ([`djcheck_project::runcache`]; needs `load.cache`). The project of a reused run
+    /// holds what reports need (sources, report, base), not the graph or model state:
+    /// leave this off when the project is used further (fixes, a language server).
+    pub reuse: bool,
 }
 
 pub struct RunResult {
@@ -103,6 +108,23 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     pool.install(|| run_in_pool(opts))
 }
 
+/// [`run`] with a per-file cache opened by the caller and kept between runs (a language
+/// server: only the files whose text changed are parsed again). `opts.load.cache` is
+/// not opened; the run is never reused nor stored as a whole.
+pub fn run_with_cache(
+    opts: &RunOptions,
+    cache: &djcheck_project::cache::FileCache,
+) -> Result<RunResult, String> {
+    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
+    if let Some(n) = opts.threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    pool.install(|| run_fully(opts, Some(cache)))
+}
+
 /// Loads the project only (no rules), on the same large-stack threads: for
 /// `djcheck project`.
 pub fn load_project(
@@ -124,18 +146,77 @@ pub fn load_project(
 }
 
 fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
+    let started = djcheck_project::runcache::now_ns();
+    let reuse = opts.reuse.then(|| {
+        let mut rules: Vec<(&'static str, &'static str)> = opts
+            .rules
+            .iter()
+            .chain(&opts.maskers)
+            .map(|r| (r.meta().code, r.meta().name))
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        let extra = format!(
+            "{rules:?}\0{:?}\0{:?}\0{:?}",
+            opts.severity,
+            opts.known_codes,
+            opts.maskers
+                .iter()
+                .map(|r| r.meta().code)
+                .collect::<Vec<_>>()
+        );
+        (
+            djcheck_project::runcache::run_key(&opts.load, &extra),
+            rules,
+        )
+    });
+    if let Some((key, rules)) = &reuse {
+        if let Some(hit) = djcheck_project::runcache::lookup(&opts.load, key, rules) {
+            return Ok(RunResult {
+                project: hit.project,
+                diagnostics: hit.diagnostics,
+                internal_errors: Vec::new(),
+            });
+        }
+    }
+    let result = run_fully(opts, None)?;
+    if let Some((key, rules)) = &reuse {
+        if result.internal_errors.is_empty() {
+            djcheck_project::runcache::store(
+                &opts.load,
+                key,
+                started,
+                &result.project,
+                &result.diagnostics,
+                rules,
+            );
+        }
+    }
+    Ok(result)
+}
+
+/// Loads and checks; with `cache`, that per-file cache instead of the one
+/// `opts.load.cache` names.
+fn run_fully(
+    opts: &RunOptions,
+    cache: Option<&djcheck_project::cache::FileCache>,
+) -> Result<RunResult, String> {
     let errors = Mutex::new(Vec::new());
     let visitor = FileRules {
         rules: &opts.rules,
         maskers: &opts.maskers,
         errors: &errors,
     };
-    let (mut project, findings) =
-        djcheck_project::load(&opts.load, &visitor).map_err(|e| e.to_string())?;
+    let loaded = match cache {
+        Some(c) => djcheck_project::load_with_cache(&opts.load, &visitor, Some(c)),
+        None => djcheck_project::load(&opts.load, &visitor),
+    };
+    let (mut project, findings) = loaded.map_err(|e| e.to_string())?;
     let FileFindings {
         mut diagnostics,
         masked,
     } = findings;
+    let _t = djcheck_project::timings::phase("project rules");
     let all: Vec<(&'static dyn Rule, bool)> = opts
         .rules
         .iter()
@@ -173,6 +254,8 @@ fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
     secrets.extend(masker_spans);
     // Suppression comments, after every rule has run and before severities are
     // overridden, so that the reports about the comments get overrides too.
+    drop(_t);
+    let _t = djcheck_project::timings::phase("suppress+mask");
     let enabled: Vec<&'static str> = opts.rules.iter().map(|r| r.meta().code).collect();
     let meta_of = |code: &str| opts.rules.iter().map(|r| r.meta()).find(|m| m.code == code);
     let mut diagnostics = suppress::apply(

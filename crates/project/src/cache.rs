@@ -22,9 +22,10 @@
 //! complete, valid shards (the last rename wins).
 //!
 //! Long-running use (an editor's language server): open a [`FileCache`] once, call
-//! [`crate::load()`] with it for every check; an edited buffer (`LoadOptions::overrides`)
-//! misses by its content hash while every other file hits, and [`FileCache::save`] is
-//! skipped for unsaved buffers by [`crate::LoadOptions::cache_write`].
+//! [`crate::load_with_cache()`] with it for every check; an edited buffer
+//! (`LoadOptions::overrides`) misses by its content hash while every other file hits.
+//! The buffer's entry replaces the file's in its shard (an entry is valid for the text it
+//! was made from, whichever that is), so the next run over the saved file misses once.
 
 use crate::migration::Migration;
 use crate::ProblemKind;
@@ -374,7 +375,7 @@ fn read_shard(path: &Path, key: &str) -> Shard {
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
@@ -401,7 +402,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// `.gitignore` (everything) and `CACHEDIR.TAG` (backup tools skip the folder), written
 /// once.
-fn write_marker_files(dir: &Path) {
+pub(crate) fn write_marker_files(dir: &Path) {
     let gitignore = dir.join(".gitignore");
     if !gitignore.exists() {
         let _ = write_atomic(&gitignore, b"# Automatically created by djcheck.\n*\n");

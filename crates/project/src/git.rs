@@ -24,7 +24,7 @@ impl std::fmt::Display for GitError {
 }
 
 /// How the base revision was chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BaseKind {
     /// `--base REF`: the merge-base of REF and `HEAD`; diagnostics are limited to files
     /// changed since (diff mode).
@@ -35,7 +35,7 @@ pub enum BaseKind {
 }
 
 /// A resolved base revision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BaseRef {
     /// The repository's top-level folder.
     pub repo: PathBuf,

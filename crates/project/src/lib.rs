@@ -32,12 +32,14 @@ pub mod modules;
 pub mod pyvalue;
 pub mod renames;
 pub mod report;
+pub mod runcache;
 pub mod settings;
 pub mod state;
+pub mod timings;
 pub mod urls;
 mod venv;
 
-pub use load::{load, load_with_cache, open_cache, parse_checked, LoadError};
+pub use load::{cache_key, load, load_with_cache, open_cache, parse_checked, LoadError};
 
 use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};
 use djcheck_python::{Limits, ParsedModule, SyntaxError};
@@ -241,7 +243,7 @@ impl FileVisitor for NoVisitor {
 }
 
 /// The loaded project.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Project {
     pub root: PathBuf,
     pub db: SourceDb,
@@ -273,6 +275,8 @@ pub struct Project {
     pub files_checked: usize,
     /// What was analysed, and what was not.
     pub report: report::ProjectReport,
+    /// What the load read besides the source database (for the run cache).
+    pub inputs: runcache::Inputs,
 }
 
 /// The label used for `swappable_dependency(settings.AUTH_USER_MODEL)` when the user

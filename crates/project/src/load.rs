@@ -75,6 +75,9 @@ pub(crate) struct Loader<'o> {
     pub(crate) read_ok: BTreeSet<FileId>,
     /// Real paths of files whose name is not valid UTF-8 ([`discover::Tree::os_paths`]).
     os_paths: BTreeMap<String, std::path::PathBuf>,
+    /// Files looked for outside the tree walk (tool configuration files, modules that
+    /// are not listed), present or not: inputs of the run cache.
+    probes: std::sync::Mutex<BTreeMap<String, crate::runcache::Probe>>,
 }
 
 impl Loader<'_> {
@@ -87,6 +90,16 @@ impl Loader<'_> {
         id
     }
 
+    /// Records what the run saw of a file it read or looked for (for the run cache).
+    pub(crate) fn probe(&self, rel: &str, seen: crate::runcache::Probe) {
+        if self.opts.cache.is_none() || !self.opts.overrides.is_empty() {
+            return;
+        }
+        if let Ok(mut p) = self.probes.lock() {
+            p.insert(rel.to_owned(), seen);
+        }
+    }
+
     /// The id of a file already registered.
     pub(crate) fn file_id(&self, rel: &str) -> Option<FileId> {
         self.ids.get(rel).copied()
@@ -96,10 +109,17 @@ impl Loader<'_> {
         if let Some(t) = self.opts.overrides.get(rel) {
             return Ok(t.clone());
         }
-        match self.os_paths.get(rel) {
+        let result = match self.os_paths.get(rel) {
             Some(p) => fs::read_text(p, &self.opts.limits),
             None => fs::read_text(&self.opts.root.join(rel), &self.opts.limits),
+        };
+        // Every file read is an input of the result. Those of the source database are
+        // recorded with their text at the end; the others (the URL reference scan reads
+        // every module) here.
+        if !self.ids.contains_key(rel) {
+            self.probe(rel, crate::runcache::Probe::read(&result));
         }
+        result
     }
 
     /// Reads and parses a file sequentially, recording its problems. `None` if unusable.
@@ -247,7 +267,12 @@ impl pyeval::Source for LoaderSource<'_, '_> {
     }
 
     fn exists_unlisted(&self, rel: &str) -> bool {
-        !self.ld.files.contains(rel) && self.ld.opts.root.join(rel).is_file()
+        if self.ld.files.contains(rel) {
+            return false;
+        }
+        let exists = self.ld.opts.root.join(rel).is_file();
+        self.ld.probe(rel, crate::runcache::Probe::Exists(exists));
+        exists
     }
 }
 
@@ -272,7 +297,9 @@ pub fn load(
     opts: &LoadOptions,
     visitor: &dyn FileVisitor,
 ) -> Result<(Project, FileFindings), LoadError> {
+    let t = crate::timings::phase("cache open");
     let cache = open_cache(opts);
+    drop(t);
     load_with_cache(opts, visitor, cache.as_ref())
 }
 
@@ -286,18 +313,9 @@ pub fn load_with_cache(
     visitor: &dyn FileVisitor,
     cache: Option<&crate::cache::FileCache>,
 ) -> Result<(Project, FileFindings), LoadError> {
+    let _t = crate::timings::phase("walk");
     let root = opts.root.clone();
-    let excludes = build_excludes(&root, &opts.exclude);
-    let skip = if opts.no_default_excludes {
-        discover::VCS_DIRS
-    } else {
-        discover::SKIPPED_DIRS
-    };
-    let tree = discover::walk_skipping(&root, skip, &|rel, is_dir| {
-        excludes
-            .as_ref()
-            .is_some_and(|g| g.matched(root.join(rel), is_dir).is_ignore())
-    });
+    let tree = walk(opts);
     let mut files = tree.py_files.clone();
     for rel in opts.overrides.keys() {
         if rel.ends_with(".py") {
@@ -314,6 +332,7 @@ pub fn load_with_cache(
         modules,
         read_ok: BTreeSet::new(),
         os_paths: tree.os_paths.clone(),
+        probes: std::sync::Mutex::new(BTreeMap::new()),
     };
     for (path, msg) in &tree.problems {
         let id = ld.register(path);
@@ -328,6 +347,8 @@ pub fn load_with_cache(
     }
     let mut report = ProjectReport::default();
     let mut mem = pyeval::Memory::new();
+    drop(_t);
+    let _t = crate::timings::phase("settings+apps");
 
     // Settings: explicit, from an entry point or a tool's configuration, or by file name.
     let found = find_settings_module(&mut ld, &mut report)?;
@@ -369,6 +390,8 @@ pub fn load_with_cache(
         &mut report,
     );
 
+    drop(_t);
+    let _t = crate::timings::phase("migrations");
     // Migration files, read and parsed in parallel.
     let mut jobs: Vec<(String, String, String, FileId)> = Vec::new();
     for app in &apps {
@@ -442,6 +465,7 @@ pub fn load_with_cache(
         })
         .collect();
     if let Some(cache) = cache {
+        let _t = crate::timings::phase("cache save");
         cache.save();
     }
 
@@ -518,6 +542,8 @@ pub fn load_with_cache(
     migrations
         .sort_by(|a, b| (a.app.as_str(), a.name.as_str()).cmp(&(b.app.as_str(), b.name.as_str())));
 
+    drop(_t);
+    let _t = crate::timings::phase("graph");
     // The app universe: what else is installed.
     let universe = app_universe(
         &ld,
@@ -537,24 +563,40 @@ pub fn load_with_cache(
         }
     }
 
-    let model_state = crate::state::build(&migrations, &graph);
+    drop(_t);
+    let _t = crate::timings::phase("model state+models read");
+    // The model state and the models modules are independent until compared: built and
+    // read at the same time.
+    let read_models = |ld: &mut Loader<'_>| {
+        (!opts.skip_models).then(|| {
+            let _t = crate::timings::phase("models: read");
+            crate::models::read_declared(ld, &apps, &report.installed, &settings)
+        })
+    };
+    let (model_state, declared) = rayon::join(
+        || crate::state::build(&migrations, &graph),
+        || read_models(&mut ld),
+    );
+    drop(_t);
+    let _t = crate::timings::phase("models: compare");
     // The models declared in models.py, compared with the state the migrations build.
-    let models = if opts.skip_models {
-        crate::models::ModelsReport::default()
-    } else {
-        crate::models::analyse(
-            &mut ld,
+    let models = match declared {
+        None => crate::models::ModelsReport::default(),
+        Some(declared) => crate::models::analyse(
+            &ld,
+            declared,
             &apps,
             &report.installed,
-            &settings,
             user_model.as_ref(),
             &migrations,
             &graph,
             &model_state,
-        )
+        ),
     };
     report.models_compared(&ld, &models);
 
+    drop(_t);
+    let _t = crate::timings::phase("urls");
     // The URL tree (after everything else, so its extra reads never delay the graph).
     mem.settings_module = settings.module.clone().filter(|_| settings.readable);
     mem.app_configs = installed.as_ref().map(|i| (i.configs.clone(), i.complete));
@@ -564,7 +606,26 @@ pub fn load_with_cache(
     report.migrations_read(&apps, &migrations, &graph);
     report.installed_apps_complete = installed.as_ref().is_some_and(|i| i.complete);
 
+    drop(_t);
+    let _t = crate::timings::phase("renames+deploy");
     let files_checked = ld.db.len();
+    // What else the result depends on, for the run cache.
+    let inputs = if opts.cache.is_some() && opts.overrides.is_empty() {
+        crate::runcache::Inputs {
+            walk: crate::runcache::walk_hash(&tree),
+            venvs: crate::runcache::venvs_hash(opts, &tree),
+            // Files of the source database are recorded with their text's hash.
+            probes: {
+                let mut p =
+                    std::mem::take(&mut *ld.probes.lock().unwrap_or_else(|e| e.into_inner()));
+                p.retain(|rel, _| !ld.ids.contains_key(rel));
+                p
+            },
+            os_paths: tree.os_paths.clone(),
+        }
+    } else {
+        crate::runcache::Inputs::default()
+    };
     let base_snapshot = opts.base.as_ref().map(|b| {
         let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
         base::snapshot(opts, b, &apps, &migrations, &user_app_label, &paths)
@@ -597,6 +658,7 @@ pub fn load_with_cache(
         urls,
         files_checked,
         report,
+        inputs,
     };
     Ok((
         project,
@@ -686,15 +748,36 @@ fn restore(
     }
 }
 
+/// The project tree: the files and folders under the root that are not excluded.
+pub(crate) fn walk(opts: &LoadOptions) -> discover::Tree {
+    let root = &opts.root;
+    let excludes = build_excludes(root, &opts.exclude);
+    let skip = if opts.no_default_excludes {
+        discover::VCS_DIRS
+    } else {
+        discover::SKIPPED_DIRS
+    };
+    discover::walk_skipping(root, skip, &|rel, is_dir| {
+        excludes
+            .as_ref()
+            .is_some_and(|g| g.matched(root.join(rel), is_dir).is_ignore())
+    })
+}
+
+/// The key of the per-file cache `opts` asks for: everything its entries depend on.
+pub fn cache_key(opts: &LoadOptions) -> String {
+    let salt = opts.cache.as_ref().map_or("", |c| c.salt.as_str());
+    crate::cache::key(&[
+        salt,
+        &format!("{:?}", opts.analysis.file_options()),
+        &format!("{:?}", opts.limits),
+    ])
+}
+
 /// Opens the cache `opts` asks for, keyed by everything its entries depend on.
 pub fn open_cache(opts: &LoadOptions) -> Option<crate::cache::FileCache> {
     let c = opts.cache.as_ref()?;
-    let key = crate::cache::key(&[
-        &c.salt,
-        &format!("{:?}", opts.analysis.file_options()),
-        &format!("{:?}", opts.limits),
-    ]);
-    Some(crate::cache::FileCache::open(c, &key))
+    Some(crate::cache::FileCache::open(c, &cache_key(opts)))
 }
 
 fn build_excludes(root: &Path, globs: &[String]) -> Option<ignore::gitignore::Gitignore> {
@@ -798,7 +881,12 @@ fn find_settings_module(
             } else {
                 format!("{dir}/{name}")
             };
-            let Some(text) = fs::read_optional(&ld.opts.root.join(&rel)) else {
+            let text = fs::read_optional(&ld.opts.root.join(&rel));
+            ld.probe(
+                &rel,
+                crate::runcache::Probe::Text(text.as_deref().map(crate::cache::content_hash)),
+            );
+            let Some(text) = text else {
                 continue;
             };
             let Some((m, is_pytest)) = settings::settings_module_from_tool_config(name, &text)

@@ -13,7 +13,7 @@ use djcheck_pyeval as pyeval;
 use std::collections::BTreeSet;
 
 /// One thing not analysed, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NotAnalysed {
     /// What was skipped: `URL rules`, `settings`, `migrations of app `x``.
     pub what: String,
@@ -26,7 +26,7 @@ pub struct NotAnalysed {
 }
 
 /// How much of the URL tree was read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum UrlTreeState {
     /// No root URLconf, or it can't be read: the URL rules did not run.
     #[default]
@@ -47,7 +47,7 @@ impl UrlTreeState {
 }
 
 /// An INSTALLED_APPS entry as djcheck read it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InstalledApp {
     /// The entry as written (a module, or an AppConfig class path).
     pub entry: String,
@@ -59,7 +59,7 @@ pub struct InstalledApp {
     pub kind: AppKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AppKind {
     /// `django.contrib.*`.
     Django,
@@ -78,7 +78,7 @@ impl AppKind {
 }
 
 /// What djcheck understood of the project.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ProjectReport {
     /// INSTALLED_APPS, entry by entry (empty when unknown).
     pub installed: Vec<InstalledApp>,

@@ -76,7 +76,7 @@ pub struct Setting {
 }
 
 /// How the settings module was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SettingsSource {
     /// `--settings` or the config key `settings`.
     Config,

@@ -80,6 +80,9 @@ struct ProjectState {
     published: BTreeSet<lsp::Url>,
     /// When a check is due (a debounced change).
     due: Option<Instant>,
+    /// The per-file cache, opened once and kept (with its key: other options reopen it):
+    /// an edit parses the edited file again, every other file hits.
+    cache: Option<(String, djcheck_project::cache::FileCache)>,
 }
 
 /// When to check.
@@ -713,8 +716,28 @@ impl<'h> Server<'h> {
                 .filter(|d| d.root == root && d.rel.ends_with(".py"))
                 .map(|d| (d.rel.clone(), d.text.clone())),
         );
-        let run =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| djcheck_linter::run(&opts)));
+        let state = self.projects.entry(root.to_owned()).or_default();
+        let key = opts
+            .load
+            .cache
+            .as_ref()
+            .map(|_| djcheck_project::cache_key(&opts.load));
+        if state.cache.as_ref().map(|(k, _)| k) != key.as_ref() {
+            state.cache = None;
+            state.cache = key.and_then(|k| djcheck_project::open_cache(&opts.load).map(|c| (k, c)));
+        }
+        let cache = state.cache.as_ref().map(|(_, c)| c);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cache {
+            Some(c) => djcheck_linter::run_with_cache(&opts, c),
+            None => djcheck_linter::run(&opts),
+        }));
+        if run.is_err() {
+            // A check that failed half-way leaves nothing in the cache to distrust (entries
+            // are stored whole), but start afresh all the same.
+            if let Some(s) = self.projects.get_mut(root) {
+                s.cache = None;
+            }
+        }
         let result = match run {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {

@@ -24,7 +24,6 @@ mod md5;
 mod read;
 
 pub use compare::{Change, ChangeKind, ModelOutcome, ModelsReport};
-pub(crate) use read::read;
 
 use crate::pyvalue::{CallValue, PyValue};
 use djcheck_diagnostics::Span;
@@ -168,32 +167,53 @@ pub struct Declared {
     pub unresolved_class_change: Option<String>,
 }
 
-/// Reads the models and compares them with the migrations' final state.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn analyse(
+/// What the models modules declare, read before the comparison (reading needs no model
+/// state: the loader reads them while the state is built).
+pub(crate) enum ReadModels {
+    /// The project overrides `makemigrations`: nothing to compare.
+    Overridden(String),
+    Read(Box<Declared>),
+}
+
+pub(crate) fn read_declared(
     ld: &mut crate::load::Loader<'_>,
     apps: &[crate::App],
     installed: &[crate::report::InstalledApp],
     settings: &crate::settings::Settings,
-    user_model: Option<&crate::UserModel>,
-    migrations: &[crate::migration::Migration],
-    graph: &crate::graph::Graph,
-    state: &crate::state::ModelState,
-) -> ModelsReport {
+) -> ReadModels {
     // A project's own `makemigrations` may write migrations its own way.
     if let Some(cmd) = ld
         .files
         .iter()
         .find(|f| f.ends_with("/management/commands/makemigrations.py"))
     {
-        return ModelsReport {
-            read: true,
-            overridden: Some(cmd.clone()),
-            ..ModelsReport::default()
-        };
+        return ReadModels::Overridden(cmd.clone());
     }
-    let declared = read(ld, apps, installed, settings);
-    let ld: &crate::load::Loader<'_> = ld;
+    ReadModels::Read(Box::new(read::read(ld, apps, installed, settings)))
+}
+
+/// Compares the models read with the migrations' final state.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn analyse(
+    ld: &crate::load::Loader<'_>,
+    declared: ReadModels,
+    apps: &[crate::App],
+    installed: &[crate::report::InstalledApp],
+    user_model: Option<&crate::UserModel>,
+    migrations: &[crate::migration::Migration],
+    graph: &crate::graph::Graph,
+    state: &crate::state::ModelState,
+) -> ModelsReport {
+    let declared = match declared {
+        ReadModels::Overridden(cmd) => {
+            return ModelsReport {
+                read: true,
+                overridden: Some(cmd),
+                ..ModelsReport::default()
+            }
+        }
+        ReadModels::Read(d) => *d,
+    };
     let dynamic_cell: std::cell::OnceCell<Option<String>> = std::cell::OnceCell::new();
     let dynamic = || -> Option<String> {
         dynamic_cell

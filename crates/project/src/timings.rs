@@ -1,0 +1,48 @@
+//! Phase timings for profiling: with `DJCHECK_TIMINGS=1` in the environment, each phase
+//! of a run prints its wall time to stderr. Off, a phase costs one relaxed atomic load.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
+
+/// 0: not yet read from the environment; 1: off; 2: on.
+static STATE: AtomicU8 = AtomicU8::new(0);
+
+/// Whether phase timings are printed.
+pub fn enabled() -> bool {
+    match STATE.load(Ordering::Relaxed) {
+        0 => {
+            let on = std::env::var_os("DJCHECK_TIMINGS").is_some_and(|v| !v.is_empty() && v != "0");
+            STATE.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+            on
+        }
+        s => s == 2,
+    }
+}
+
+/// A phase: prints its name and wall time when dropped (if timings are on).
+pub struct Phase {
+    name: &'static str,
+    start: Option<Instant>,
+}
+
+/// Starts timing the phase `name`.
+pub fn phase(name: &'static str) -> Phase {
+    Phase {
+        name,
+        start: enabled().then(Instant::now),
+    }
+}
+
+// Timings are for whoever set the variable, on stderr by design.
+#[allow(clippy::print_stderr)]
+impl Drop for Phase {
+    fn drop(&mut self) {
+        if let Some(s) = self.start {
+            eprintln!(
+                "djcheck timing: {:<24} {:>9.2} ms",
+                self.name,
+                s.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
+}
