@@ -429,8 +429,8 @@ fn scan_run_python<'a>(text: &'a str, rp: &RunPythonScope<'a>, findings: &mut Fi
 /// `execute()` alike.
 fn scan_literals(text: &str, body: &[Stmt], findings: &mut Findings) {
     for lit in crate::literal::all_literals(body, text) {
-        for h in formats::password_hashes(&lit.value) {
-            let secret = lit.value[h.start..h.end].to_owned();
+        for h in formats::password_hashes(lit.value()) {
+            let secret = lit.value()[h.start..h.end].to_owned();
             let range = lit.source_range(h.start, h.end);
             let primary = if range == lit.content() {
                 lit.range
@@ -448,8 +448,8 @@ fn scan_literals(text: &str, body: &[Stmt], findings: &mut Findings) {
                 strength: 0,
             });
         }
-        for c in formats::sql_password_clauses(&lit.value) {
-            let secret = lit.value[c.start..c.end].to_owned();
+        for c in formats::sql_password_clauses(lit.value()) {
+            let secret = lit.value()[c.start..c.end].to_owned();
             // A hash there is reported as a hash, above.
             if !is_password_literal(&secret) || is_hash(&secret) {
                 continue;
@@ -656,10 +656,10 @@ impl<'s, 'a> Walker<'s, 'a> {
         let mut flowed = Vec::new();
         self.flow(value, 0, false, &mut flowed);
         for f in flowed {
-            if !is_password_literal(&f.lit.value) {
+            if !is_password_literal(f.lit.value()) {
                 continue;
             }
-            let kind = if is_hash(&f.lit.value) {
+            let kind = if is_hash(f.lit.value()) {
                 Kind::Hash
             } else {
                 Kind::Password
@@ -700,10 +700,10 @@ impl<'s, 'a> Walker<'s, 'a> {
         let Some(lit) = lit_of(default, self.text) else {
             return;
         };
-        if !looks_like_secret(&lit.value, var, key) {
+        if !looks_like_secret(lit.value(), var, key) {
             return;
         }
-        let kind = if is_hash(&lit.value) {
+        let kind = if is_hash(lit.value()) {
             Kind::Hash
         } else if is_password_word(key) {
             Kind::Password
@@ -731,10 +731,10 @@ impl<'s, 'a> Walker<'s, 'a> {
         let mut flowed = Vec::new();
         self.flow(value, 0, false, &mut flowed);
         for f in flowed {
-            if !looks_like_secret(&f.lit.value, name, key) {
+            if !looks_like_secret(f.lit.value(), name, key) {
                 continue;
             }
-            let kind = if is_hash(&f.lit.value) {
+            let kind = if is_hash(f.lit.value()) {
                 Kind::Hash
             } else if is_password_word(key) {
                 Kind::Password
@@ -769,7 +769,7 @@ impl<'s, 'a> Walker<'s, 'a> {
             notes.push(n.clone());
         }
         self.findings.add(Finding {
-            secret: f.lit.value.clone(),
+            secret: f.lit.value().to_owned(),
             secret_range: f.lit.content(),
             primary: f.lit.range,
             what,

@@ -102,7 +102,7 @@ fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
     let lits = all_literals(body, text);
     let mut found: Vec<(usize, Found)> = Vec::new();
     for (i, lit) in lits.iter().enumerate() {
-        for f in formats::credentials(&lit.value) {
+        for f in formats::credentials(lit.value()) {
             found.push((i, f));
         }
     }
@@ -111,18 +111,18 @@ fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
     let line_of = |r: TextRange| index.line_of(r.start());
     let aws_ids: Vec<usize> = lits
         .iter()
-        .filter(|l| formats::is_aws_key_id(l.value.trim()))
+        .filter(|l| formats::is_aws_key_id(l.value().trim()))
         .map(|l| line_of(l.range))
         .collect();
     let twilio_sids: Vec<usize> = lits
         .iter()
-        .filter(|l| formats::is_twilio_account_sid(l.value.trim()))
+        .filter(|l| formats::is_twilio_account_sid(l.value().trim()))
         .map(|l| line_of(l.range))
         .collect();
     let near = |ids: &[usize], line: usize| ids.iter().any(|i| i.abs_diff(line) <= PAIR_LINES);
     for (i, lit) in lits.iter().enumerate() {
-        let v = lit.value.trim();
-        let start = lit.value.len() - lit.value.trim_start().len();
+        let v = lit.value().trim();
+        let start = lit.value().len() - lit.value().trim_start().len();
         let kind = if formats::looks_like_aws_secret(v)
             && (near(&aws_ids, line_of(lit.range)) || named_aws_secret(text, lit.range))
         {
@@ -152,7 +152,7 @@ fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
 
 /// The ranges a credential's finding masks: where it is, and wherever else it is written.
 fn masks(text: &str, lit: &LitText, f: &Found) -> Vec<TextRange> {
-    let secret = &lit.value[f.start..f.end];
+    let secret = &lit.value()[f.start..f.end];
     let mask = mask_range(text, lit.source_range(f.start, f.end));
     let mut out = vec![mask];
     out.extend(
@@ -195,7 +195,7 @@ fn run_sql_ranges(ops: &[Operation], out: &mut Vec<TextRange>) {
 }
 
 fn diagnostic(cx: &FileContext<'_>, lit: &LitText, f: &Found, sql: &[TextRange]) -> Diagnostic {
-    let secret = &lit.value[f.start..f.end];
+    let secret = &lit.value()[f.start..f.end];
     let range = lit.source_range(f.start, f.end);
     let primary = if range == lit.content() {
         lit.range

@@ -120,9 +120,9 @@ pub fn concurrently(ast: &S) -> Option<bool> {
 mod tests {
     use super::*;
     use crate::model::{analyse_text, Statement};
-    use crate::pylit::Mapped;
     use crate::shape::Shape;
     use djcheck_project::SqlDialect;
+    use djcheck_python::literal::Mapped;
     use djcheck_python::TextRange;
 
     /// Statements of the unit tests and fixtures, guarded and not.

@@ -1,7 +1,7 @@
 //! djcheck RunSQL idempotency and safety rules (SQL).
 //!
 //! What it is: the SQL front end (the `sql`/`reverse_sql` of every `RunSQL`, read from
-//! the Python source and mapped back to it byte for byte; tokenized and split into
+//! the Python source and mapped back to it byte for byte by `djcheck_python::literal`; tokenized and split into
 //! statements; parsed with sqlparser where it can; `DO` blocks opened and their guards
 //! read) and the rules that check it.
 //!
@@ -15,7 +15,6 @@ pub mod facts;
 mod lex;
 mod model;
 mod plpgsql;
-mod pylit;
 mod shape;
 mod source;
 mod sql001_create_without_if_not_exists;

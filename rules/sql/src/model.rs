@@ -4,11 +4,11 @@
 
 use crate::lex::{self, LexError, Tok};
 use crate::plpgsql;
-use crate::pylit::Mapped;
 use crate::shape::{self, Kind, Shape};
 use crate::source::{self, Arg};
 use djcheck_linter::FileId;
 use djcheck_project::{FileContext, SqlDialect};
+use djcheck_python::literal::Mapped;
 use djcheck_python::TextRange;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, TokenWithSpan};

@@ -7,12 +7,12 @@
 //! `(sql, params)` pairs, or module-level names bound to those. f-strings, `%` formatting
 //! and calls are built at run time and are not read.
 
-use crate::pylit::{self, LitError, Mapped};
 use djcheck_project::migration::{OpKind, Operation};
 use djcheck_project::FileContext;
 use djcheck_python::ast::visitor::source_order::{self, SourceOrderVisitor, TraversalSignal};
 use djcheck_python::ast::{self, AnyNodeRef, Expr};
 use djcheck_python::eval::{self, ModuleBindings};
+use djcheck_python::literal::{self, Mapped};
 use djcheck_python::{Ranged, TextRange};
 use std::collections::BTreeMap;
 
@@ -339,23 +339,7 @@ impl<'a> Reader<'a, '_> {
             return None;
         }
         match self.bindings.resolve(expr) {
-            Expr::StringLiteral(s) => {
-                let mut out = Mapped::default();
-                for part in s.value.iter() {
-                    let r = part.range();
-                    let src = self.text.get(r.start().to_usize()..r.end().to_usize())?;
-                    match pylit::decode(src, r.start().to_usize()) {
-                        Ok(m) => out.extend(m),
-                        Err(LitError::NotText) => return None,
-                        // Not expected from a file the parser accepted; keep the
-                        // parser's value and underline the whole literal.
-                        Err(LitError::Malformed) => {
-                            out.extend(Mapped::coarse(part.value.to_string(), r));
-                        }
-                    }
-                }
-                Some(out)
-            }
+            Expr::StringLiteral(s) => literal::string_literal(s, self.text),
             Expr::BinOp(b) if matches!(b.op, ast::Operator::Add) => {
                 let mut l = self.string_depth(&b.left, depth + 1)?;
                 l.extend(self.string_depth(&b.right, depth + 1)?);
