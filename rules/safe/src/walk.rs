@@ -67,15 +67,16 @@ impl Site<'_> {
         if !parsed.errors.is_empty() {
             return Vec::new();
         }
-        let cx = FileContext {
-            file: self.m.file,
-            path: &file.path,
-            text: &file.text,
-            parsed: &parsed,
-            role: FileRole::Migration,
-            migration: Some(self.m),
-            options: &self.project.options.file_options(),
-        };
+        let options = self.project.options.file_options();
+        let cx = FileContext::new(
+            self.m.file,
+            &file.path,
+            &file.text,
+            &parsed,
+            FileRole::Migration,
+            Some(self.m),
+            &options,
+        );
         facts::forward_facts(&cx)
     }
 }

@@ -371,15 +371,15 @@ mod tests {
             },
         );
         let options = FileOptions::default();
-        let cx = FileContext {
-            file: FileId(0),
-            path: "app/migrations/0002_sql.py",
-            text: src,
-            parsed: &parsed,
-            role: FileRole::Migration,
-            migration: Some(&m),
-            options: &options,
-        };
+        let cx = FileContext::new(
+            FileId(0),
+            "app/migrations/0002_sql.py",
+            src,
+            &parsed,
+            FileRole::Migration,
+            Some(&m),
+            &options,
+        );
         run_sql_operations(&cx)
     }
 

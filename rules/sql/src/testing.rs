@@ -64,15 +64,15 @@ pub fn with_context<T>(src: &str, opts: &Opts, f: impl FnOnce(&FileContext<'_>) 
         sql_dialect: opts.dialect,
         allowed_schemas: opts.allowed_schemas.clone(),
     };
-    let cx = FileContext {
-        file: FileId(0),
-        path: "app/migrations/0002_sql.py",
-        text: src,
-        parsed: &parsed,
-        role: FileRole::Migration,
-        migration: Some(&m),
-        options: &options,
-    };
+    let cx = FileContext::new(
+        FileId(0),
+        "app/migrations/0002_sql.py",
+        src,
+        &parsed,
+        FileRole::Migration,
+        Some(&m),
+        &options,
+    );
     f(&cx)
 }
 
