@@ -2,21 +2,30 @@
 //! on first use, while its syntax tree is alive (see [`FileContext`]). A file no selected
 //! rule asks about costs nothing more; a fact two rules ask about is computed once.
 //!
+//! The facts: the `RunPython` operations and the functions they reach
+//! ([`FileContext::run_python`]), the SQL of the `RunSQL` operations as written
+//! ([`FileContext::run_sql`]) and analysed into statements ([`FileContext::sql`]).
+//!
 //! The facts borrow the file's syntax tree and are dropped with it; they are never cached
 //! across runs (the persistent cache holds the decoded migration and the per-file
 //! diagnostics, from which nothing here is needed again).
+
+pub mod run_sql;
 
 use crate::migration::{Migration, OpKind};
 use crate::FileContext;
 use djcheck_python::ast::{self, Expr};
 use djcheck_python::functions::{find_expr, Func, ModuleScope, Reached, Resolution};
 use djcheck_python::TextRange;
+use run_sql::{RunSql, SqlOp};
 use std::sync::OnceLock;
 
 /// The lazily computed facts of one file.
 #[derive(Default)]
 pub(crate) struct FileFacts<'a> {
     run_python: OnceLock<Option<RunPythonScope<'a>>>,
+    run_sql: OnceLock<Vec<RunSql>>,
+    sql: OnceLock<Vec<SqlOp>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -30,6 +39,24 @@ impl<'a> FileContext<'a> {
                     .map(|m| RunPythonScope::new(self.parsed.body(), m))
             })
             .as_ref()
+    }
+
+    /// The `RunSQL` operations of the file's migration, as written, in the order Django
+    /// runs them (see [`run_sql`]); empty for a file that is not a migration.
+    pub fn run_sql(&self) -> &[RunSql] {
+        self.facts.run_sql.get_or_init(|| {
+            self.migration.map_or_else(Vec::new, |m| {
+                run_sql::read(m, self.parsed.body(), self.text)
+            })
+        })
+    }
+
+    /// The SQL of [`FileContext::run_sql`] analysed into statements, in the dialect of
+    /// the options; each SQL string once per file.
+    pub fn sql(&self) -> &[SqlOp] {
+        self.facts
+            .sql
+            .get_or_init(|| run_sql::analyse(self.run_sql(), self.options.sql_dialect))
     }
 }
 
@@ -164,5 +191,37 @@ mod tests {
             &options,
         );
         assert!(other.run_python().is_none());
+    }
+
+    #[test]
+    fn sql_is_read_and_analysed_once() {
+        let src = "from django.db import migrations\n\nclass Migration(migrations.Migration):\n    operations = [\n        migrations.RunSQL('CREATE TABLE a (id int); DROP TABLE b', 'DROP TABLE a'),\n        migrations.SeparateDatabaseAndState(database_operations=[migrations.RunSQL('SELECT 1')]),\n    ]\n";
+        let parsed = djcheck_python::parse_module(src);
+        let m = extract(
+            FileId(0),
+            "app",
+            "0002_sql",
+            parsed.body(),
+            &ExtractContext {
+                user_app_label: "auth",
+            },
+        );
+        let options = FileOptions::default();
+        let cx = FileContext::new(
+            FileId(0),
+            "app/migrations/0002_sql.py",
+            src,
+            &parsed,
+            FileRole::Migration,
+            Some(&m),
+            &options,
+        );
+        let sql = cx.sql();
+        assert!(std::ptr::eq(sql, cx.sql()));
+        assert!(std::ptr::eq(cx.run_sql(), cx.run_sql()));
+        assert_eq!(sql.len(), 2);
+        assert_eq!(sql[0].forward[0].statements.len(), 2);
+        assert_eq!(sql[0].backward[0].statements.len(), 1);
+        assert_eq!(sql[1].forward[0].statements.len(), 1);
     }
 }

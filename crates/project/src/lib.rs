@@ -40,6 +40,8 @@ mod venv;
 
 pub use load::{load, load_with_cache, open_cache, parse_checked, LoadError};
 
+pub use djcheck_sql::SqlDialect;
+
 use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};
 use djcheck_python::{Limits, ParsedModule, SyntaxError};
 use graph::{AppUniverse, Graph};
@@ -115,15 +117,6 @@ pub struct App {
     pub migrations_dir: String,
     /// Where the label was set (`label = "..."` in apps.py), if not the folder name.
     pub label_span: Option<Span>,
-}
-
-/// SQL dialect RunSQL is parsed as (config `sql-dialect`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum SqlDialect {
-    #[default]
-    PostgreSql,
-    MySql,
-    Sqlite,
 }
 
 /// The options per-file rules may read: everything in [`FileContext`] that is not the

@@ -1,20 +1,24 @@
-//! The SQL of a migration's `RunSQL` operations, read from the Python source.
+//! The SQL of a migration's `RunSQL` operations, read from the Python source, and
+//! analysed into statements.
 //!
 //! The project model decodes each `RunSQL` into the ranges of its `sql` and
 //! `reverse_sql` arguments (module-level names already followed); this module finds those
 //! expressions in the syntax tree and turns them into SQL texts mapped back to the source:
 //! a string (implicit concatenation and `+` included), a list or tuple of strings or
 //! `(sql, params)` pairs, or module-level names bound to those. f-strings, `%` formatting
-//! and calls are built at run time and are not read.
+//! and calls are built at run time and are not read. Each text is then analysed by the
+//! SQL front end ([`djcheck_sql::statements`]).
 
-use djcheck_project::migration::{OpKind, Operation};
-use djcheck_project::FileContext;
+use crate::migration::{Migration, OpKind, Operation};
+use crate::SqlDialect;
 use djcheck_python::ast::visitor::source_order::{self, SourceOrderVisitor, TraversalSignal};
 use djcheck_python::ast::{self, AnyNodeRef, Expr};
 use djcheck_python::eval::{self, ModuleBindings};
 use djcheck_python::literal::{self, Mapped};
 use djcheck_python::{Ranged, TextRange};
+use djcheck_sql::statements::{analyse_text, Unit as SqlUnit, MAX_SQL_LEN};
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// One SQL string of a `RunSQL` argument.
 #[derive(Debug, Clone)]
@@ -57,12 +61,10 @@ pub struct RunSql {
     pub tables_before: Vec<(String, bool)>,
 }
 
-/// The `RunSQL` operations of the file's migration, in the order Django runs them
-/// (those inside `SeparateDatabaseAndState(database_operations=[...])` included).
-pub fn run_sql_operations(cx: &FileContext<'_>) -> Vec<RunSql> {
-    let Some(m) = cx.migration else {
-        return Vec::new();
-    };
+/// The `RunSQL` operations of migration `m`, whose module is `body` (of source `text`),
+/// in the order Django runs them (those inside
+/// `SeparateDatabaseAndState(database_operations=[...])` included).
+pub(crate) fn read(m: &Migration, body: &[ast::Stmt], text: &str) -> Vec<RunSql> {
     let mut ops = Vec::new();
     collect(
         &m.app,
@@ -85,10 +87,10 @@ pub fn run_sql_operations(cx: &FileContext<'_>) -> Vec<RunSql> {
             }
         }
     }
-    let found = find_exprs(cx.parsed.body(), &wanted);
-    let bindings = ModuleBindings::new(cx.parsed.body());
+    let found = find_exprs(body, &wanted);
+    let bindings = ModuleBindings::new(body);
     let reader = Reader {
-        text: cx.text,
+        text,
         bindings: &bindings,
     };
     ops.into_iter()
@@ -350,12 +352,69 @@ impl<'a> Reader<'a, '_> {
     }
 }
 
+/// A RunSQL operation, analysed.
+#[derive(Debug)]
+pub struct SqlOp {
+    /// Tables Django's own operations created (`true`) or dropped since the previous
+    /// `RunSQL`.
+    pub tables_before: Vec<(String, bool)>,
+    /// The strings of `sql`, in order (strings already analysed for an earlier operation
+    /// of the file are left out, so nothing is reported twice).
+    pub forward: Vec<SqlUnit>,
+    /// The strings of `reverse_sql`, in order, with the same rule.
+    pub backward: Vec<SqlUnit>,
+    /// Strings longer than [`MAX_SQL_LEN`], not analysed: their source range and length.
+    pub too_long: Vec<(TextRange, usize)>,
+}
+
+/// Analyses the SQL of `ops` (those [`read`] found) in dialect `d`.
+pub(crate) fn analyse(ops: &[RunSql], d: SqlDialect) -> Vec<SqlOp> {
+    let mut seen: BTreeSet<(u32, u32)> = BTreeSet::new();
+    let mut out = Vec::with_capacity(ops.len());
+    for run in ops {
+        let mut too_long = Vec::new();
+        let forward = units(&run.sql, false, d, &mut seen, &mut too_long);
+        let backward = units(&run.reverse, true, d, &mut seen, &mut too_long);
+        out.push(SqlOp {
+            tables_before: run.tables_before.clone(),
+            forward,
+            backward,
+            too_long,
+        });
+    }
+    out
+}
+
+fn units(
+    arg: &Arg,
+    reverse: bool,
+    d: SqlDialect,
+    seen: &mut BTreeSet<(u32, u32)>,
+    too_long: &mut Vec<(TextRange, usize)>,
+) -> Vec<SqlUnit> {
+    let Arg::Sql { units, .. } = arg else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for u in units {
+        if !seen.insert((u.range.start().to_u32(), u.range.end().to_u32())) {
+            continue;
+        }
+        if u.text.text.len() > MAX_SQL_LEN {
+            // Reported (SQL007, info), never skipped silently.
+            too_long.push((u.range, u.text.text.len()));
+            continue;
+        }
+        out.push(analyse_text(u.text.clone(), reverse, d));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use djcheck_linter::FileId;
-    use djcheck_project::migration::{extract, ExtractContext};
-    use djcheck_project::{FileOptions, FileRole};
+    use crate::migration::{extract, ExtractContext};
+    use djcheck_diagnostics::FileId;
     use djcheck_python::parse_module;
 
     fn ops(src: &str) -> Vec<RunSql> {
@@ -370,17 +429,7 @@ mod tests {
                 user_app_label: "auth",
             },
         );
-        let options = FileOptions::default();
-        let cx = FileContext::new(
-            FileId(0),
-            "app/migrations/0002_sql.py",
-            src,
-            &parsed,
-            FileRole::Migration,
-            Some(&m),
-            &options,
-        );
-        run_sql_operations(&cx)
+        read(&m, parsed.body(), src)
     }
 
     fn texts(a: &Arg) -> Vec<String> {
