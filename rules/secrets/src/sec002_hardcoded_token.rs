@@ -1,7 +1,7 @@
 use crate::formats::{self, Found};
 use crate::literal::{all_literals, mask_range, other_occurrences, redacted, LitText};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
-use djcheck_project::migration::{OpKind, Operation};
+use djcheck_project::migration::OpKind;
 use djcheck_python::ast::Stmt;
 use djcheck_python::{LineIndex, ParsedModule, TextRange};
 
@@ -79,8 +79,13 @@ impl Rule for HardcodedToken {
         let Some(m) = cx.migration else {
             return;
         };
-        let mut sql = Vec::new();
-        run_sql_ranges(&m.operations, &mut sql);
+        // Every RunSQL, nested ones included.
+        let sql: Vec<TextRange> = m
+            .walk()
+            .into_iter()
+            .filter(|w| matches!(w.op.kind, OpKind::RunSql { .. }))
+            .map(|w| w.op.range)
+            .collect();
         for (lit, f) in find(cx.text, cx.parsed.body()) {
             out.push(diagnostic(cx, &lit, &f, &sql));
         }
@@ -174,24 +179,6 @@ fn named_aws_secret(text: &str, lit: TextRange) -> bool {
     let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
     let head = before[line_start..].to_ascii_lowercase();
     head.contains("aws") && head.contains("secret")
-}
-
-fn run_sql_ranges(ops: &[Operation], out: &mut Vec<TextRange>) {
-    for op in ops {
-        match &op.kind {
-            OpKind::RunSql {
-                state_operations, ..
-            } => {
-                out.push(op.range);
-                run_sql_ranges(state_operations, out);
-            }
-            OpKind::SeparateDatabaseAndState { database, state } => {
-                run_sql_ranges(database, out);
-                run_sql_ranges(state, out);
-            }
-            _ => {}
-        }
-    }
 }
 
 fn diagnostic(cx: &FileContext<'_>, lit: &LitText, f: &Found, sql: &[TextRange]) -> Diagnostic {

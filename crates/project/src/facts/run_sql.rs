@@ -9,7 +9,7 @@
 //! and calls are built at run time and are not read. Each text is then analysed by the
 //! SQL front end ([`djcheck_sql::statements`]).
 
-use crate::migration::{Migration, OpKind, Operation};
+use crate::migration::{Migration, OpKind};
 use crate::SqlDialect;
 use djcheck_python::ast::visitor::source_order::{self, SourceOrderVisitor, TraversalSignal};
 use djcheck_python::ast::{self, AnyNodeRef, Expr};
@@ -65,14 +65,7 @@ pub struct RunSql {
 /// in the order Django runs them (those inside
 /// `SeparateDatabaseAndState(database_operations=[...])` included).
 pub(crate) fn read(m: &Migration, body: &[ast::Stmt], text: &str) -> Vec<RunSql> {
-    let mut ops = Vec::new();
-    collect(
-        &m.app,
-        &m.operations,
-        &mut BTreeMap::new(),
-        &mut Vec::new(),
-        &mut ops,
-    );
+    let ops = collect(m);
     if ops.is_empty() {
         return Vec::new();
     }
@@ -164,23 +157,24 @@ type OpRanges = (
 
 const MANY_TO_MANY: &str = "ManyToManyField";
 
-/// `tables` maps the models created so far in this migration to their tables, for the
-/// many-to-many tables of fields added to them later.
-fn collect(
-    app: &str,
-    ops: &[Operation],
-    tables: &mut BTreeMap<String, String>,
-    pending: &mut Vec<Pending>,
-    out: &mut Vec<OpRanges>,
-) {
-    for op in ops {
+/// The operations the database runs, in order: for each `RunSQL`, its ranges and the
+/// tables Django's own operations created or dropped since the previous one.
+fn collect(m: &Migration) -> Vec<OpRanges> {
+    let app = m.app.as_str();
+    // The models created so far in this migration and their tables, for the many-to-many
+    // tables of fields added to them later.
+    let mut tables: BTreeMap<String, String> = BTreeMap::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut out = Vec::new();
+    for w in m.walk() {
+        if !w.database {
+            continue;
+        }
+        let op = w.op;
         match &op.kind {
             OpKind::RunSql {
                 sql, reverse_sql, ..
-            } => out.push((op.range, *sql, *reverse_sql, std::mem::take(pending))),
-            OpKind::SeparateDatabaseAndState { database, .. } => {
-                collect(app, database, tables, pending, out)
-            }
+            } => out.push((op.range, *sql, *reverse_sql, std::mem::take(&mut pending))),
             OpKind::CreateModel {
                 name,
                 db_table,
@@ -233,6 +227,7 @@ fn collect(
             _ => {}
         }
     }
+    out
 }
 
 fn key(r: TextRange) -> (u32, u32) {
@@ -500,5 +495,24 @@ mod tests {
         let at = m.text.find("DROP TABLE b").unwrap();
         let r = m.source_range(at, at + "DROP TABLE b".len()).unwrap();
         assert_eq!(&src[r], "DROP TABLE b");
+    }
+
+    #[test]
+    fn only_what_the_database_runs_is_read() {
+        let src = format!(
+            "{HEAD}class Migration(migrations.Migration):\n    operations = [\n        \
+             migrations.SeparateDatabaseAndState(\n            \
+             database_operations=[migrations.CreateModel('Tag', []), migrations.RunSQL('A')],\n            \
+             state_operations=[migrations.RunSQL('B')],\n        ),\n        \
+             migrations.RunSQL('C', state_operations=[migrations.RunSQL('D')]),\n        \
+             migrations.DeleteModel('Old'),\n        \
+             migrations.RunSQL('E'),\n    ]\n"
+        );
+        let o = ops(&src);
+        let read: Vec<Vec<String>> = o.iter().map(|op| texts(&op.sql)).collect();
+        assert_eq!(read, [["A"], ["C"], ["E"]]);
+        assert_eq!(o[0].tables_before, [("app_tag".to_owned(), true)]);
+        assert!(o[1].tables_before.is_empty());
+        assert_eq!(o[2].tables_before, [("app_old".to_owned(), false)]);
     }
 }
