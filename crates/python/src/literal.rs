@@ -41,8 +41,12 @@ impl Piece {
     fn byte(&self, i: usize) -> (u32, u32) {
         match &self.map {
             PieceMap::Verbatim => {
-                let at = self.source.start().to_u32() + to_u32(i - self.value_start);
-                (at, at + 1)
+                let at = self
+                    .source
+                    .start()
+                    .to_u32()
+                    .saturating_add(to_u32(i - self.value_start));
+                (at, at.saturating_add(1))
             }
             PieceMap::Bytes(src) => src
                 .get(i - self.value_start)
