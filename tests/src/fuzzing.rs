@@ -181,15 +181,15 @@ pub fn sql_rules(data: &[u8]) {
             sql_dialect: dialect,
             ..FileOptions::default()
         };
-        let cx = FileContext {
-            file: FileId(0),
-            path: "app/migrations/0002_sql.py",
-            text: &src,
-            parsed: &parsed,
-            role: FileRole::Migration,
-            migration: Some(&m),
-            options: &options,
-        };
+        let cx = FileContext::new(
+            FileId(0),
+            "app/migrations/0002_sql.py",
+            &src,
+            &parsed,
+            FileRole::Migration,
+            Some(&m),
+            &options,
+        );
         let mut out = Vec::new();
         for rule in sql_and_secret_rules() {
             rule.check_file(&cx, &mut out);

@@ -25,15 +25,15 @@ pub fn check(rule: &dyn Rule, src: &str) -> Vec<Diagnostic> {
     );
     assert!(m.class_range.is_some(), "snippet has no Migration class");
     let options = FileOptions::default();
-    let cx = FileContext {
-        file: FileId(0),
-        path: "app/migrations/0002_data.py",
-        text: src,
-        parsed: &parsed,
-        role: FileRole::Migration,
-        migration: Some(&m),
-        options: &options,
-    };
+    let cx = FileContext::new(
+        FileId(0),
+        "app/migrations/0002_data.py",
+        src,
+        &parsed,
+        FileRole::Migration,
+        Some(&m),
+        &options,
+    );
     let mut out = Vec::new();
     rule.check_file(&cx, &mut out);
     out

@@ -22,6 +22,7 @@ pub mod cache;
 pub mod contrib;
 pub mod deploy;
 pub mod discover;
+pub mod facts;
 pub mod fs;
 pub mod git;
 pub mod graph;
@@ -40,6 +41,8 @@ pub mod urls;
 mod venv;
 
 pub use load::{cache_key, load, load_with_cache, open_cache, parse_checked, LoadError};
+
+pub use djcheck_sql::SqlDialect;
 
 use djcheck_diagnostics::{Diagnostic, FileId, SourceDb, Span};
 use djcheck_python::{Limits, ParsedModule, SyntaxError};
@@ -116,15 +119,6 @@ pub struct App {
     pub migrations_dir: String,
     /// Where the label was set (`label = "..."` in apps.py), if not the folder name.
     pub label_span: Option<Span>,
-}
-
-/// SQL dialect RunSQL is parsed as (config `sql-dialect`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum SqlDialect {
-    #[default]
-    PostgreSql,
-    MySql,
-    Sqlite,
 }
 
 /// The options per-file rules may read: everything in [`FileContext`] that is not the
@@ -206,8 +200,10 @@ pub struct UserModel {
 }
 
 /// Everything a per-file rule may look at while the file's syntax tree is alive: the
-/// file, its decoded migration, and [`FileOptions`]. Nothing project-wide (settings,
-/// other files): per-file results are cached by exactly these inputs.
+/// file, its decoded migration, [`FileOptions`], and the facts several rules share,
+/// computed once on first use ([`facts`]: [`FileContext::run_python`]). Nothing
+/// project-wide (settings, other files): per-file results are cached by exactly these
+/// inputs.
 pub struct FileContext<'a> {
     pub file: FileId,
     pub path: &'a str,
@@ -216,6 +212,32 @@ pub struct FileContext<'a> {
     pub role: FileRole,
     pub migration: Option<&'a Migration>,
     pub options: &'a FileOptions,
+    facts: facts::FileFacts<'a>,
+}
+
+impl<'a> FileContext<'a> {
+    /// The context of one parsed file; `migration` is its decoded `Migration` class, if
+    /// it has one.
+    pub fn new(
+        file: FileId,
+        path: &'a str,
+        text: &'a str,
+        parsed: &'a ParsedModule,
+        role: FileRole,
+        migration: Option<&'a Migration>,
+        options: &'a FileOptions,
+    ) -> FileContext<'a> {
+        FileContext {
+            file,
+            path,
+            text,
+            parsed,
+            role,
+            migration,
+            options,
+            facts: facts::FileFacts::default(),
+        }
+    }
 }
 
 /// What the per-file rules found.

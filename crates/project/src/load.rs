@@ -702,15 +702,15 @@ fn migration_facts(
     {
         m = Migration::opaque(id, app, name);
     }
-    let fcx = FileContext {
-        file: id,
-        path: rel,
+    let fcx = FileContext::new(
+        id,
+        rel,
         text,
-        parsed: &parsed,
-        role: FileRole::Migration,
-        migration: m.class_range.is_some().then_some(&m),
-        options: &jobs.options,
-    };
+        &parsed,
+        FileRole::Migration,
+        m.class_range.is_some().then_some(&m),
+        &jobs.options,
+    );
     let mut diags = FileFindings::default();
     let complete = jobs.visitor.visit(&fcx, &mut diags);
     (Some(m), None, diags, complete)

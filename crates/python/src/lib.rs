@@ -2,7 +2,8 @@
 //!
 //! What it is: turning bytes into checked text ([`decode`]), text into a syntax tree
 //! ([`parse_module`]), byte offsets into line/column ([`LineIndex`]), and small static
-//! evaluations of expressions ([`eval`]).
+//! evaluations of expressions ([`eval`]), string literals mapped back to their source
+//! ([`literal`]).
 //!
 //! What it must never depend on: any other djcheck crate. Rules and the project model
 //! reach the parser only through this crate (the AST types are re-exported as [`ast`]),
@@ -14,6 +15,7 @@
 pub mod eval;
 pub mod functions;
 mod line_index;
+pub mod literal;
 mod nesting;
 mod source;
 

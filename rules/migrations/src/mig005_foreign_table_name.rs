@@ -67,10 +67,14 @@ fn visit<'a>(ops: &'a [Operation], f: &mut dyn FnMut(&'a Operation)) {
 }
 
 /// Models deleted from the state only (`SeparateDatabaseAndState` whose state side
-/// deletes a model its database side does not), lowercased.
+/// deletes a model its database side does not), lowercased: those at the top level or on
+/// the state side of another, not inside a RunSQL's `state_operations`.
 fn state_only_deletes(ops: &[Operation], f: &mut dyn FnMut(String)) {
-    for op in ops {
-        if let OpKind::SeparateDatabaseAndState { database, state } = &op.kind {
+    for w in walk(ops) {
+        if !w.state || w.in_run_sql {
+            continue;
+        }
+        if let OpKind::SeparateDatabaseAndState { database, state } = &w.op.kind {
             let mut dropped = BTreeSet::new();
             visit(database, &mut |o| {
                 if let OpKind::DeleteModel { name: Some(n) } = &o.kind {
@@ -85,7 +89,6 @@ fn state_only_deletes(ops: &[Operation], f: &mut dyn FnMut(String)) {
                     }
                 }
             }
-            state_only_deletes(state, f);
         }
     }
 }

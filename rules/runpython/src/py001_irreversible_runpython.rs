@@ -1,4 +1,3 @@
-use crate::scope::run_python_scope;
 use djcheck_linter::{declare_rule, Diagnostic, Edit, FileContext, Fix, Rule, RuleMeta, Span};
 use djcheck_python::functions::Resolution;
 use djcheck_python::Ranged;
@@ -38,7 +37,7 @@ impl Rule for IrreversibleRunPython {
     }
 
     fn check_file(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(rp) = run_python_scope(cx) else {
+        let Some(rp) = cx.run_python() else {
             return;
         };
         for op in &rp.ops {

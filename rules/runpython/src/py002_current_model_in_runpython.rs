@@ -1,4 +1,3 @@
-use crate::scope::run_python_scope;
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
 use djcheck_python::ast::visitor::{self, Visitor};
 use djcheck_python::ast::{Expr, ExprContext, Stmt};
@@ -71,14 +70,14 @@ impl Rule for CurrentModelInRunPython {
     }
 
     fn check_file(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(rp) = run_python_scope(cx) else {
+        let Some(rp) = cx.run_python() else {
             return;
         };
         let reached = rp.reached();
         let own_app = cx.migration.map_or("app", |m| m.app.as_str());
         let mut seen: BTreeSet<(u32, u32)> = BTreeSet::new();
         for (i, r) in reached.iter().enumerate() {
-            let root = root_of(&reached, i);
+            let root = root_of(reached, i);
             let mut f = Finder::new(&rp.scope, &r.func);
             r.func.walk(&mut f);
             for u in f.finish() {

@@ -1,4 +1,3 @@
-use crate::scope::run_python_scope;
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
 use djcheck_project::migration::{Migration, OpKind};
 use djcheck_python::ast::visitor::{self, Visitor};
@@ -92,7 +91,7 @@ impl Rule for NonIdempotentDataMigration {
     }
 
     fn check_file(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(rp) = run_python_scope(cx) else {
+        let Some(rp) = cx.run_python() else {
             return;
         };
         let created = cx.migration.map(created_models).unwrap_or_default();

@@ -67,15 +67,16 @@ impl Site<'_> {
         if !parsed.errors.is_empty() {
             return Vec::new();
         }
-        let cx = FileContext {
-            file: self.m.file,
-            path: &file.path,
-            text: &file.text,
-            parsed: &parsed,
-            role: FileRole::Migration,
-            migration: Some(self.m),
-            options: &self.project.options.file_options(),
-        };
+        let options = self.project.options.file_options();
+        let cx = FileContext::new(
+            self.m.file,
+            &file.path,
+            &file.text,
+            &parsed,
+            FileRole::Migration,
+            Some(self.m),
+            &options,
+        );
         facts::forward_facts(&cx)
     }
 }
@@ -152,15 +153,24 @@ pub fn for_each_op(site: &Site<'_>, mut f: impl FnMut(&Operation, Side, &Cursor<
     if !cursor.is_known() {
         return;
     }
-    for op in &site.m.operations {
-        match &op.kind {
-            OpKind::SeparateDatabaseAndState { database, .. } => {
-                for d in database {
-                    f(d, Side::DatabaseOnly, &cursor);
-                }
+    let ops = &site.m.operations;
+    // The cursor moves past a top-level operation once what it holds has been visited.
+    let mut applied = 0;
+    for w in site.m.walk() {
+        while applied < w.top {
+            if let Some(op) = ops.get(applied) {
+                cursor.apply(&site.m.app, site.index, op);
             }
-            _ => f(op, Side::Both, &cursor),
+            applied += 1;
         }
+        match w.depth {
+            0 if !is_separate(w.op) => f(w.op, Side::Both, &cursor),
+            // What a top-level `SeparateDatabaseAndState` runs on the database.
+            1 if w.database => f(w.op, Side::DatabaseOnly, &cursor),
+            _ => {}
+        }
+    }
+    for op in ops.iter().skip(applied) {
         cursor.apply(&site.m.app, site.index, op);
     }
 }

@@ -10,7 +10,6 @@
 
 mod formats;
 mod literal;
-mod scope;
 mod sec001_hardcoded_password;
 mod sec002_hardcoded_token;
 #[cfg(test)]

@@ -3,97 +3,56 @@
 
 use djcheck_python::ast::visitor::{self, Visitor};
 use djcheck_python::ast::{self, Expr};
+use djcheck_python::literal::{self, Mapped};
 use djcheck_python::{TextRange, TextSize};
 
-/// One piece of source that holds part of a literal's value.
-#[derive(Debug, Clone)]
-struct Part {
-    /// Byte offset of the piece in the value.
-    value_start: usize,
-    value_len: usize,
-    /// The piece's contents in the source (inside its quotes).
-    content: TextRange,
-    /// True when the source contents are the value byte for byte (no escapes), so an
-    /// offset in the value is the same offset in the source.
-    direct: bool,
-}
-
-/// A string literal (implicit concatenation included) or the literal text of an f-string.
+/// A string literal (implicit concatenation included) or the literal text of an f-string,
+/// with the parser's value mapped back to the source.
 #[derive(Debug, Clone)]
 pub struct LitText {
-    pub value: String,
     /// The whole literal expression, quotes included.
     pub range: TextRange,
-    parts: Vec<Part>,
+    map: Mapped,
 }
 
 impl LitText {
     /// A plain string literal expression, all of its implicitly concatenated parts.
     pub fn of_string(e: &ast::ExprStringLiteral, text: &str) -> LitText {
-        let mut lit = LitText {
-            value: String::new(),
+        LitText {
             range: e.range,
-            parts: Vec::new(),
-        };
-        for p in e.value.iter() {
-            lit.push(&p.value, p.content_range(), text);
+            map: literal::parsed_string_literal(e, text),
         }
-        lit
     }
 
     /// The literal text between the replacement fields of an f-string.
     pub fn of_fstring_literal(e: &ast::InterpolatedStringLiteralElement, text: &str) -> LitText {
-        let mut lit = LitText {
-            value: String::new(),
+        LitText {
             range: e.range,
-            parts: Vec::new(),
-        };
-        lit.push(&e.value, e.range, text);
-        lit
+            map: Mapped::piece(&e.value, e.range, None, text),
+        }
     }
 
-    fn push(&mut self, value: &str, content: TextRange, text: &str) {
-        let direct =
-            text.get(usize::from(content.start())..usize::from(content.end())) == Some(value);
-        self.parts.push(Part {
-            value_start: self.value.len(),
-            value_len: value.len(),
-            content,
-            direct,
-        });
-        self.value.push_str(value);
+    /// The literal's value.
+    pub fn value(&self) -> &str {
+        &self.map.text
     }
 
     /// The source range of the whole value: from the first character inside the first
     /// quotes to the last one inside the last quotes.
     pub fn content(&self) -> TextRange {
-        match (self.parts.first(), self.parts.last()) {
-            (Some(f), Some(l)) => TextRange::new(f.content.start(), l.content.end()),
-            _ => self.range,
-        }
+        self.map.content().unwrap_or(self.range)
     }
 
     /// The source range of the value bytes `start..end`: exact when they sit in one piece
-    /// written without escapes, otherwise the whole value (which covers them).
+    /// written without escapes, otherwise the whole value (which covers them), so that a
+    /// secret written with escapes is masked whole.
     pub fn source_range(&self, start: usize, end: usize) -> TextRange {
-        if start == 0 && end >= self.value.len() {
+        if start == 0 && end >= self.map.text.len() {
             return self.content();
         }
-        for p in &self.parts {
-            if p.direct && start >= p.value_start && end <= p.value_start + p.value_len {
-                let (Ok(s), Ok(e)) = (
-                    u32::try_from(start - p.value_start),
-                    u32::try_from(end - p.value_start),
-                ) else {
-                    break;
-                };
-                return TextRange::new(
-                    p.content.start() + TextSize::from(s),
-                    p.content.start() + TextSize::from(e),
-                );
-            }
-        }
-        self.content()
+        self.map
+            .verbatim_range(start, end)
+            .unwrap_or_else(|| self.content())
     }
 }
 
@@ -109,12 +68,7 @@ fn concat(e: &Expr, text: &str, depth: usize) -> Option<LitText> {
         Expr::BinOp(b) if matches!(b.op, ast::Operator::Add) && depth < 16 => {
             let mut left = concat(&b.left, text, depth + 1)?;
             let right = concat(&b.right, text, depth + 1)?;
-            let offset = left.value.len();
-            for mut p in right.parts {
-                p.value_start += offset;
-                left.parts.push(p);
-            }
-            left.value.push_str(&right.value);
+            left.map.extend(right.map);
             left.range = b.range;
             Some(left)
         }
@@ -136,15 +90,15 @@ pub fn all_literals(body: &[ast::Stmt], text: &str) -> Vec<LitText> {
                 Expr::FString(f) => {
                     for part in f.value.iter() {
                         match part {
-                            ast::FStringPart::Literal(l) => {
-                                let mut lit = LitText {
-                                    value: String::new(),
-                                    range: l.range,
-                                    parts: Vec::new(),
-                                };
-                                lit.push(&l.value, l.content_range(), self.text);
-                                self.out.push(lit);
-                            }
+                            ast::FStringPart::Literal(l) => self.out.push(LitText {
+                                range: l.range,
+                                map: Mapped::piece(
+                                    &l.value,
+                                    l.content_range(),
+                                    Some(l.range),
+                                    self.text,
+                                ),
+                            }),
                             ast::FStringPart::FString(fs) => {
                                 for el in fs.elements.literals() {
                                     self.out.push(LitText::of_fstring_literal(el, self.text));
@@ -281,7 +235,7 @@ mod tests {
         let lits = all_literals(p.body(), src);
         assert_eq!(lits.len(), 1);
         let l = &lits[0];
-        assert_eq!(l.value, "abcde\nfghij");
+        assert_eq!(l.value(), "abcde\nfghij");
         // `b` in the first part: exact.
         let r = l.source_range(1, 2);
         assert_eq!(&src[usize::from(r.start())..usize::from(r.end())], "b");
@@ -298,7 +252,7 @@ mod tests {
         let src = "x = f\"postgres://u:hunter22@{host}/db\"\n";
         let p = parse_module(src);
         let lits = all_literals(p.body(), src);
-        assert!(lits.iter().any(|l| l.value == "postgres://u:hunter22@"));
+        assert!(lits.iter().any(|l| l.value() == "postgres://u:hunter22@"));
     }
 
     #[test]

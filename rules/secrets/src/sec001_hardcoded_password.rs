@@ -1,7 +1,7 @@
 use crate::formats;
 use crate::literal::{lit_of, mask_range, other_occurrences, redacted, LitText};
-use crate::scope::{run_python_scope, RunPythonScope};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
+use djcheck_project::facts::RunPythonScope;
 use djcheck_python::ast::visitor::{self, Visitor};
 use djcheck_python::ast::{self, Expr, ExprContext, Stmt};
 use djcheck_python::eval;
@@ -154,11 +154,11 @@ impl Rule for HardcodedPassword {
     }
 
     fn check_file(&self, cx: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(rp) = run_python_scope(cx) else {
+        let Some(rp) = cx.run_python() else {
             return;
         };
         let mut findings = Findings::default();
-        scan_run_python(cx.text, &rp, &mut findings);
+        scan_run_python(cx.text, rp, &mut findings);
         scan_module(cx.text, &rp.scope, &mut findings);
         scan_literals(cx.text, cx.parsed.body(), &mut findings);
         for f in findings.list.into_values() {
@@ -387,13 +387,14 @@ fn password_positional(call: &ast::ExprCall) -> bool {
 
 fn scan_run_python<'a>(text: &'a str, rp: &RunPythonScope<'a>, findings: &mut Findings) {
     let mut module_names: BTreeSet<&'a str> = BTreeSet::new();
-    for (i, r) in rp.reached.iter().enumerate() {
-        let root = root_of(&rp.reached, i);
+    let reached = rp.reached();
+    for (i, r) in reached.iter().enumerate() {
+        let root = root_of(reached, i);
         let note = (root != i).then(|| {
             format!(
                 "`{}` runs in the migration: it is called from the `RunPython` function `{}`",
                 r.func.name(),
-                rp.reached[root].func.name()
+                reached[root].func.name()
             )
         });
         let mut w = Walker::new(text, &rp.scope, Some(&r.func), findings, note);
@@ -401,7 +402,7 @@ fn scan_run_python<'a>(text: &'a str, rp: &RunPythonScope<'a>, findings: &mut Fi
         module_names.extend(w.module_refs.iter().copied());
     }
     // The RunPython arguments themselves (`partial(f, password="...")`).
-    for e in &rp.args {
+    for e in rp.args() {
         let mut w = Walker::new(text, &rp.scope, None, findings, None);
         w.visit_expr(e);
         module_names.extend(w.module_refs.iter().copied());
@@ -429,8 +430,8 @@ fn scan_run_python<'a>(text: &'a str, rp: &RunPythonScope<'a>, findings: &mut Fi
 /// `execute()` alike.
 fn scan_literals(text: &str, body: &[Stmt], findings: &mut Findings) {
     for lit in crate::literal::all_literals(body, text) {
-        for h in formats::password_hashes(&lit.value) {
-            let secret = lit.value[h.start..h.end].to_owned();
+        for h in formats::password_hashes(lit.value()) {
+            let secret = lit.value()[h.start..h.end].to_owned();
             let range = lit.source_range(h.start, h.end);
             let primary = if range == lit.content() {
                 lit.range
@@ -448,8 +449,8 @@ fn scan_literals(text: &str, body: &[Stmt], findings: &mut Findings) {
                 strength: 0,
             });
         }
-        for c in formats::sql_password_clauses(&lit.value) {
-            let secret = lit.value[c.start..c.end].to_owned();
+        for c in formats::sql_password_clauses(lit.value()) {
+            let secret = lit.value()[c.start..c.end].to_owned();
             // A hash there is reported as a hash, above.
             if !is_password_literal(&secret) || is_hash(&secret) {
                 continue;
@@ -656,10 +657,10 @@ impl<'s, 'a> Walker<'s, 'a> {
         let mut flowed = Vec::new();
         self.flow(value, 0, false, &mut flowed);
         for f in flowed {
-            if !is_password_literal(&f.lit.value) {
+            if !is_password_literal(f.lit.value()) {
                 continue;
             }
-            let kind = if is_hash(&f.lit.value) {
+            let kind = if is_hash(f.lit.value()) {
                 Kind::Hash
             } else {
                 Kind::Password
@@ -700,10 +701,10 @@ impl<'s, 'a> Walker<'s, 'a> {
         let Some(lit) = lit_of(default, self.text) else {
             return;
         };
-        if !looks_like_secret(&lit.value, var, key) {
+        if !looks_like_secret(lit.value(), var, key) {
             return;
         }
-        let kind = if is_hash(&lit.value) {
+        let kind = if is_hash(lit.value()) {
             Kind::Hash
         } else if is_password_word(key) {
             Kind::Password
@@ -731,10 +732,10 @@ impl<'s, 'a> Walker<'s, 'a> {
         let mut flowed = Vec::new();
         self.flow(value, 0, false, &mut flowed);
         for f in flowed {
-            if !looks_like_secret(&f.lit.value, name, key) {
+            if !looks_like_secret(f.lit.value(), name, key) {
                 continue;
             }
-            let kind = if is_hash(&f.lit.value) {
+            let kind = if is_hash(f.lit.value()) {
                 Kind::Hash
             } else if is_password_word(key) {
                 Kind::Password
@@ -769,7 +770,7 @@ impl<'s, 'a> Walker<'s, 'a> {
             notes.push(n.clone());
         }
         self.findings.add(Finding {
-            secret: f.lit.value.clone(),
+            secret: f.lit.value().to_owned(),
             secret_range: f.lit.content(),
             primary: f.lit.range,
             what,

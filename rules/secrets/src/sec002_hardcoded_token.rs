@@ -1,7 +1,7 @@
 use crate::formats::{self, Found};
 use crate::literal::{all_literals, mask_range, other_occurrences, redacted, LitText};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
-use djcheck_project::migration::{OpKind, Operation};
+use djcheck_project::migration::OpKind;
 use djcheck_python::ast::Stmt;
 use djcheck_python::{LineIndex, ParsedModule, TextRange};
 
@@ -79,8 +79,13 @@ impl Rule for HardcodedToken {
         let Some(m) = cx.migration else {
             return;
         };
-        let mut sql = Vec::new();
-        run_sql_ranges(&m.operations, &mut sql);
+        // Every RunSQL, nested ones included.
+        let sql: Vec<TextRange> = m
+            .walk()
+            .into_iter()
+            .filter(|w| matches!(w.op.kind, OpKind::RunSql { .. }))
+            .map(|w| w.op.range)
+            .collect();
         for (lit, f) in find(cx.text, cx.parsed.body()) {
             out.push(diagnostic(cx, &lit, &f, &sql));
         }
@@ -102,7 +107,7 @@ fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
     let lits = all_literals(body, text);
     let mut found: Vec<(usize, Found)> = Vec::new();
     for (i, lit) in lits.iter().enumerate() {
-        for f in formats::credentials(&lit.value) {
+        for f in formats::credentials(lit.value()) {
             found.push((i, f));
         }
     }
@@ -111,18 +116,18 @@ fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
     let line_of = |r: TextRange| index.line_of(r.start());
     let aws_ids: Vec<usize> = lits
         .iter()
-        .filter(|l| formats::is_aws_key_id(l.value.trim()))
+        .filter(|l| formats::is_aws_key_id(l.value().trim()))
         .map(|l| line_of(l.range))
         .collect();
     let twilio_sids: Vec<usize> = lits
         .iter()
-        .filter(|l| formats::is_twilio_account_sid(l.value.trim()))
+        .filter(|l| formats::is_twilio_account_sid(l.value().trim()))
         .map(|l| line_of(l.range))
         .collect();
     let near = |ids: &[usize], line: usize| ids.iter().any(|i| i.abs_diff(line) <= PAIR_LINES);
     for (i, lit) in lits.iter().enumerate() {
-        let v = lit.value.trim();
-        let start = lit.value.len() - lit.value.trim_start().len();
+        let v = lit.value().trim();
+        let start = lit.value().len() - lit.value().trim_start().len();
         let kind = if formats::looks_like_aws_secret(v)
             && (near(&aws_ids, line_of(lit.range)) || named_aws_secret(text, lit.range))
         {
@@ -152,7 +157,7 @@ fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
 
 /// The ranges a credential's finding masks: where it is, and wherever else it is written.
 fn masks(text: &str, lit: &LitText, f: &Found) -> Vec<TextRange> {
-    let secret = &lit.value[f.start..f.end];
+    let secret = &lit.value()[f.start..f.end];
     let mask = mask_range(text, lit.source_range(f.start, f.end));
     let mut out = vec![mask];
     out.extend(
@@ -176,26 +181,8 @@ fn named_aws_secret(text: &str, lit: TextRange) -> bool {
     head.contains("aws") && head.contains("secret")
 }
 
-fn run_sql_ranges(ops: &[Operation], out: &mut Vec<TextRange>) {
-    for op in ops {
-        match &op.kind {
-            OpKind::RunSql {
-                state_operations, ..
-            } => {
-                out.push(op.range);
-                run_sql_ranges(state_operations, out);
-            }
-            OpKind::SeparateDatabaseAndState { database, state } => {
-                run_sql_ranges(database, out);
-                run_sql_ranges(state, out);
-            }
-            _ => {}
-        }
-    }
-}
-
 fn diagnostic(cx: &FileContext<'_>, lit: &LitText, f: &Found, sql: &[TextRange]) -> Diagnostic {
-    let secret = &lit.value[f.start..f.end];
+    let secret = &lit.value()[f.start..f.end];
     let range = lit.source_range(f.start, f.end);
     let primary = if range == lit.content() {
         lit.range

@@ -1,11 +1,11 @@
 //! What the SQL rules share: walking a file's statements in the order they run, what
 //! earlier statements of that run created or dropped, and small text helpers.
 
-use crate::model::{self, Op, Statement, Unit};
 use crate::shape::{ActionKind, Kind, Name, Shape};
 use djcheck_linter::{Diagnostic, Edit, FileContext, Span};
+use djcheck_project::facts::run_sql::SqlOp;
+use djcheck_sql::statements::{Statement, Unit};
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 /// An object an earlier statement of the same run created or dropped, by name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -142,11 +142,11 @@ impl History {
 
 /// Calls `f` for every statement of the file's RunSQL in the order it runs, with what
 /// ran before it in the same run. Each SQL string is visited once per file.
-pub fn for_each_statement(
-    cx: &FileContext<'_>,
+pub fn for_each_statement<'c>(
+    cx: &'c FileContext<'_>,
     mut f: impl FnMut(&Unit, &Statement, &History),
-) -> Rc<Vec<Op>> {
-    let ops = model::analyse(cx);
+) -> &'c [SqlOp] {
+    let ops = cx.sql();
     let mut forward = History::default();
     for op in ops.iter() {
         for (table, created) in &op.tables_before {

@@ -119,11 +119,11 @@ pub fn concurrently(ast: &S) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{analyse_text, Statement};
-    use crate::pylit::Mapped;
     use crate::shape::Shape;
     use djcheck_project::SqlDialect;
+    use djcheck_python::literal::Mapped;
     use djcheck_python::TextRange;
+    use djcheck_sql::statements::{analyse_text, Statement};
 
     /// Statements of the unit tests and fixtures, guarded and not.
     const CORPUS: &[&str] = &[

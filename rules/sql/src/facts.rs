@@ -6,10 +6,10 @@
 //! Only `sql` is read, never `reverse_sql`: a deploy runs migrations forwards.
 
 use crate::common;
-use crate::model::Statement;
 use crate::shape::{ActionKind, Kind, Name, Shape};
 use djcheck_linter::FileContext;
 use djcheck_python::TextRange;
+use djcheck_sql::statements::Statement;
 use sqlparser::tokenizer::Token;
 
 /// What a statement does.

@@ -1,7 +1,8 @@
 //! djcheck RunSQL idempotency and safety rules (SQL).
 //!
-//! What it is: the SQL front end (the `sql`/`reverse_sql` of every `RunSQL`, read from
-//! the Python source and mapped back to it byte for byte; tokenized and split into
+//! What it is: the rules that check the `sql`/`reverse_sql` of every `RunSQL`, as the
+//! SQL front end (`djcheck_sql`) reads them (read from the Python source and mapped back
+//! to it byte for byte by the per-file facts, `FileContext::sql`; tokenized and split into
 //! statements; parsed with sqlparser where it can; `DO` blocks opened and their guards
 //! read) and the rules that check it.
 //!
@@ -12,12 +13,6 @@
 mod common;
 mod confirm;
 pub mod facts;
-mod lex;
-mod model;
-mod plpgsql;
-mod pylit;
-mod shape;
-mod source;
 mod sql001_create_without_if_not_exists;
 mod sql002_drop_without_if_exists;
 mod sql003_alter_without_guard;
@@ -30,6 +25,7 @@ mod sql008_concurrently_in_atomic_migration;
 mod testing;
 
 use djcheck_linter::Rule;
+use djcheck_sql::{lex, shape};
 
 /// The family's rules, sorted by code.
 pub static RULES: &[&dyn Rule] = &[

@@ -1,9 +1,9 @@
 use crate::common::{self, History, RERUN_NOTE};
 use crate::confirm;
-use crate::model::{Statement, Unit};
 use crate::shape::{Name, Shape};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta};
 use djcheck_project::SqlDialect;
+use djcheck_sql::statements::{Statement, Unit};
 
 declare_rule! {
     /// ## What it finds

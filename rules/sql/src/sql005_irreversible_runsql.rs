@@ -1,6 +1,6 @@
 use crate::lex::{self, Tok};
-use crate::source::{self, Arg};
 use djcheck_linter::{declare_rule, Diagnostic, Edit, FileContext, Fix, Rule, RuleMeta, Span};
+use djcheck_project::facts::run_sql::{Arg, RunSql};
 use sqlparser::tokenizer::Token;
 use std::collections::BTreeSet;
 
@@ -50,7 +50,7 @@ impl Rule for IrreversibleRunsql {
         // Tables Django's own operations of this migration created before each RunSQL:
         // unapplying the migration drops them again, with whatever the SQL put in them.
         let mut created: BTreeSet<String> = BTreeSet::new();
-        for op in source::run_sql_operations(cx) {
+        for op in cx.run_sql() {
             for (table, made) in &op.tables_before {
                 if *made {
                     created.insert(table.to_lowercase());
@@ -100,14 +100,14 @@ impl Rule for IrreversibleRunsql {
             } else {
                 d
             };
-            out.push(d.with_fix(noop_fix(cx, &op)));
+            out.push(d.with_fix(noop_fix(cx, op)));
         }
     }
 }
 
 /// `reverse_sql=migrations.RunSQL.noop`, written with the callee as the file writes it.
 /// Unsafe: it declares that unapplying needs no SQL, which only a person can know.
-fn noop_fix(cx: &FileContext<'_>, op: &source::RunSql) -> Option<Fix> {
+fn noop_fix(cx: &FileContext<'_>, op: &RunSql) -> Option<Fix> {
     let callee = cx
         .text
         .get(op.callee.start().to_usize()..op.callee.end().to_usize())?;

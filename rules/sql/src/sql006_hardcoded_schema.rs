@@ -1,9 +1,9 @@
 use crate::common;
 use crate::lex::{Ident, Tok};
-use crate::model::{Statement, Unit};
 use crate::shape::{name_at, Kind, Shape};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Label, Rule, RuleMeta};
 use djcheck_project::SqlDialect;
+use djcheck_sql::statements::{Statement, Unit};
 use sqlparser::tokenizer::Token;
 
 declare_rule! {

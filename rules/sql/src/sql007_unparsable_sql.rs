@@ -1,7 +1,7 @@
 use crate::common;
-use crate::model::{self, Parse};
 use crate::shape::Shape;
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
+use djcheck_sql::statements::{self, Parse};
 
 declare_rule! {
     /// ## What it finds
@@ -80,7 +80,7 @@ impl Rule for UnparsableSql {
                     Self::META
                         .diagnostic(format!(
                             "SQL string of {len} bytes not analysed: longer than the {}-byte limit",
-                            model::MAX_SQL_LEN
+                            statements::MAX_SQL_LEN
                         ))
                         .at(Span::new(cx.file, range), "too long to analyse")
                         .note("no SQL rule checked this string: strings this long are data loads, and reading them costs about a second and a hundred megabytes per megabyte")
@@ -177,7 +177,7 @@ fn redact_quoted(s: &str) -> String {
 /// first keyword of (queries, `UPDATE`, `DELETE`, session and maintenance commands).
 /// PostgreSQL that sqlparser does not know (`trim(BOTH FROM x)`, `EXECUTE FUNCTION
 /// f('!')` in a trigger) is then no finding at all.
-fn recognised(st: &crate::model::Statement) -> bool {
+fn recognised(st: &djcheck_sql::statements::Statement) -> bool {
     const KINDS: &[&str] = &[
         "SELECT",
         "WITH",
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn sql_over_the_size_limit_is_reported_not_skipped() {
-        let sql = "CREATE TABLE t (id int);\n".repeat(crate::model::MAX_SQL_LEN / 20);
+        let sql = "CREATE TABLE t (id int);\n".repeat(djcheck_sql::statements::MAX_SQL_LEN / 20);
         let src = crate::testing::migration_with_sql(&sql);
         let out = djcheck_linter::testing::check(&R, &src);
         assert_eq!(out.len(), 1, "{out:?}");

@@ -1,6 +1,5 @@
 use crate::common;
 use crate::confirm;
-use crate::model::Statement;
 use crate::shape::{ActionKind, Kind, Shape};
 use djcheck_linter::{
     declare_rule, Applicability, Diagnostic, FileContext, Fix, Rule, RuleMeta, Span,
@@ -8,6 +7,7 @@ use djcheck_linter::{
 use djcheck_project::SqlDialect;
 use djcheck_python::ast::Stmt;
 use djcheck_python::eval;
+use djcheck_sql::statements::Statement;
 
 declare_rule! {
     /// ## What it finds

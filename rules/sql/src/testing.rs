@@ -2,7 +2,6 @@
 //! `lint_errors` refuses to assert on nothing, and `lint_ok` refuses SQL that produced no
 //! statement, so a test can never pass by checking an empty result.
 
-use crate::model;
 use djcheck_linter::{Diagnostic, FileContext, FileId, Rule};
 use djcheck_project::migration::{extract, ExtractContext};
 use djcheck_project::{FileOptions, FileRole, SqlDialect};
@@ -64,15 +63,15 @@ pub fn with_context<T>(src: &str, opts: &Opts, f: impl FnOnce(&FileContext<'_>) 
         sql_dialect: opts.dialect,
         allowed_schemas: opts.allowed_schemas.clone(),
     };
-    let cx = FileContext {
-        file: FileId(0),
-        path: "app/migrations/0002_sql.py",
-        text: src,
-        parsed: &parsed,
-        role: FileRole::Migration,
-        migration: Some(&m),
-        options: &options,
-    };
+    let cx = FileContext::new(
+        FileId(0),
+        "app/migrations/0002_sql.py",
+        src,
+        &parsed,
+        FileRole::Migration,
+        Some(&m),
+        &options,
+    );
     f(&cx)
 }
 
@@ -115,7 +114,7 @@ pub fn lint_errors(rule: &dyn Rule, sql: &str) -> Vec<String> {
 pub fn lint_ok_with(rule: &dyn Rule, sql: &str, opts: &Opts) {
     let src = migration_with_sql(sql);
     let statements = with_context(&src, opts, |cx| {
-        model::analyse(cx)
+        cx.sql()
             .iter()
             .map(|op| op.forward.iter().map(|u| u.statements.len()).sum::<usize>())
             .sum::<usize>()

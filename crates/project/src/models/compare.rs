@@ -305,30 +305,16 @@ const NO_STATE_OPERATIONS: &[&str] = &[
 /// migration: it may change any model of the app.
 fn unknown_state_operation(ops: &[crate::migration::Operation]) -> Option<String> {
     use crate::migration::OpKind;
-    for op in ops {
-        match &op.kind {
+    crate::migration::walk(ops)
+        .into_iter()
+        .filter(|w| w.state)
+        .find_map(|w| match &w.op.kind {
             OpKind::Unknown { name, model: None } => {
                 let n = name.clone().unwrap_or_else(|| "…".to_owned());
-                if !NO_STATE_OPERATIONS.contains(&n.as_str()) {
-                    return Some(n);
-                }
+                (!NO_STATE_OPERATIONS.contains(&n.as_str())).then_some(n)
             }
-            OpKind::SeparateDatabaseAndState { state, .. } => {
-                if let Some(n) = unknown_state_operation(state) {
-                    return Some(n);
-                }
-            }
-            OpKind::RunSql {
-                state_operations, ..
-            } => {
-                if let Some(n) = unknown_state_operation(state_operations) {
-                    return Some(n);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+            _ => None,
+        })
 }
 
 fn outcome(app: &str, model: &str, span: Option<Span>) -> ModelOutcome {

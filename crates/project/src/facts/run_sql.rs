@@ -1,20 +1,24 @@
-//! The SQL of a migration's `RunSQL` operations, read from the Python source.
+//! The SQL of a migration's `RunSQL` operations, read from the Python source, and
+//! analysed into statements.
 //!
 //! The project model decodes each `RunSQL` into the ranges of its `sql` and
 //! `reverse_sql` arguments (module-level names already followed); this module finds those
 //! expressions in the syntax tree and turns them into SQL texts mapped back to the source:
 //! a string (implicit concatenation and `+` included), a list or tuple of strings or
 //! `(sql, params)` pairs, or module-level names bound to those. f-strings, `%` formatting
-//! and calls are built at run time and are not read.
+//! and calls are built at run time and are not read. Each text is then analysed by the
+//! SQL front end ([`djcheck_sql::statements`]).
 
-use crate::pylit::{self, LitError, Mapped};
-use djcheck_project::migration::{OpKind, Operation};
-use djcheck_project::FileContext;
+use crate::migration::{Migration, OpKind};
+use crate::SqlDialect;
 use djcheck_python::ast::visitor::source_order::{self, SourceOrderVisitor, TraversalSignal};
 use djcheck_python::ast::{self, AnyNodeRef, Expr};
 use djcheck_python::eval::{self, ModuleBindings};
+use djcheck_python::literal::{self, Mapped};
 use djcheck_python::{Ranged, TextRange};
+use djcheck_sql::statements::{analyse_text, Unit as SqlUnit, MAX_SQL_LEN};
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// One SQL string of a `RunSQL` argument.
 #[derive(Debug, Clone)]
@@ -57,20 +61,11 @@ pub struct RunSql {
     pub tables_before: Vec<(String, bool)>,
 }
 
-/// The `RunSQL` operations of the file's migration, in the order Django runs them
-/// (those inside `SeparateDatabaseAndState(database_operations=[...])` included).
-pub fn run_sql_operations(cx: &FileContext<'_>) -> Vec<RunSql> {
-    let Some(m) = cx.migration else {
-        return Vec::new();
-    };
-    let mut ops = Vec::new();
-    collect(
-        &m.app,
-        &m.operations,
-        &mut BTreeMap::new(),
-        &mut Vec::new(),
-        &mut ops,
-    );
+/// The `RunSQL` operations of migration `m`, whose module is `body` (of source `text`),
+/// in the order Django runs them (those inside
+/// `SeparateDatabaseAndState(database_operations=[...])` included).
+pub(crate) fn read(m: &Migration, body: &[ast::Stmt], text: &str) -> Vec<RunSql> {
+    let ops = collect(m);
     if ops.is_empty() {
         return Vec::new();
     }
@@ -85,10 +80,10 @@ pub fn run_sql_operations(cx: &FileContext<'_>) -> Vec<RunSql> {
             }
         }
     }
-    let found = find_exprs(cx.parsed.body(), &wanted);
-    let bindings = ModuleBindings::new(cx.parsed.body());
+    let found = find_exprs(body, &wanted);
+    let bindings = ModuleBindings::new(body);
     let reader = Reader {
-        text: cx.text,
+        text,
         bindings: &bindings,
     };
     ops.into_iter()
@@ -162,23 +157,24 @@ type OpRanges = (
 
 const MANY_TO_MANY: &str = "ManyToManyField";
 
-/// `tables` maps the models created so far in this migration to their tables, for the
-/// many-to-many tables of fields added to them later.
-fn collect(
-    app: &str,
-    ops: &[Operation],
-    tables: &mut BTreeMap<String, String>,
-    pending: &mut Vec<Pending>,
-    out: &mut Vec<OpRanges>,
-) {
-    for op in ops {
+/// The operations the database runs, in order: for each `RunSQL`, its ranges and the
+/// tables Django's own operations created or dropped since the previous one.
+fn collect(m: &Migration) -> Vec<OpRanges> {
+    let app = m.app.as_str();
+    // The models created so far in this migration and their tables, for the many-to-many
+    // tables of fields added to them later.
+    let mut tables: BTreeMap<String, String> = BTreeMap::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut out = Vec::new();
+    for w in m.walk() {
+        if !w.database {
+            continue;
+        }
+        let op = w.op;
         match &op.kind {
             OpKind::RunSql {
                 sql, reverse_sql, ..
-            } => out.push((op.range, *sql, *reverse_sql, std::mem::take(pending))),
-            OpKind::SeparateDatabaseAndState { database, .. } => {
-                collect(app, database, tables, pending, out)
-            }
+            } => out.push((op.range, *sql, *reverse_sql, std::mem::take(&mut pending))),
             OpKind::CreateModel {
                 name,
                 db_table,
@@ -231,6 +227,7 @@ fn collect(
             _ => {}
         }
     }
+    out
 }
 
 fn key(r: TextRange) -> (u32, u32) {
@@ -339,23 +336,7 @@ impl<'a> Reader<'a, '_> {
             return None;
         }
         match self.bindings.resolve(expr) {
-            Expr::StringLiteral(s) => {
-                let mut out = Mapped::default();
-                for part in s.value.iter() {
-                    let r = part.range();
-                    let src = self.text.get(r.start().to_usize()..r.end().to_usize())?;
-                    match pylit::decode(src, r.start().to_usize()) {
-                        Ok(m) => out.extend(m),
-                        Err(LitError::NotText) => return None,
-                        // Not expected from a file the parser accepted; keep the
-                        // parser's value and underline the whole literal.
-                        Err(LitError::Malformed) => {
-                            out.extend(Mapped::coarse(part.value.to_string(), r));
-                        }
-                    }
-                }
-                Some(out)
-            }
+            Expr::StringLiteral(s) => literal::string_literal(s, self.text),
             Expr::BinOp(b) if matches!(b.op, ast::Operator::Add) => {
                 let mut l = self.string_depth(&b.left, depth + 1)?;
                 l.extend(self.string_depth(&b.right, depth + 1)?);
@@ -366,12 +347,69 @@ impl<'a> Reader<'a, '_> {
     }
 }
 
+/// A RunSQL operation, analysed.
+#[derive(Debug)]
+pub struct SqlOp {
+    /// Tables Django's own operations created (`true`) or dropped since the previous
+    /// `RunSQL`.
+    pub tables_before: Vec<(String, bool)>,
+    /// The strings of `sql`, in order (strings already analysed for an earlier operation
+    /// of the file are left out, so nothing is reported twice).
+    pub forward: Vec<SqlUnit>,
+    /// The strings of `reverse_sql`, in order, with the same rule.
+    pub backward: Vec<SqlUnit>,
+    /// Strings longer than [`MAX_SQL_LEN`], not analysed: their source range and length.
+    pub too_long: Vec<(TextRange, usize)>,
+}
+
+/// Analyses the SQL of `ops` (those [`read`] found) in dialect `d`.
+pub(crate) fn analyse(ops: &[RunSql], d: SqlDialect) -> Vec<SqlOp> {
+    let mut seen: BTreeSet<(u32, u32)> = BTreeSet::new();
+    let mut out = Vec::with_capacity(ops.len());
+    for run in ops {
+        let mut too_long = Vec::new();
+        let forward = units(&run.sql, false, d, &mut seen, &mut too_long);
+        let backward = units(&run.reverse, true, d, &mut seen, &mut too_long);
+        out.push(SqlOp {
+            tables_before: run.tables_before.clone(),
+            forward,
+            backward,
+            too_long,
+        });
+    }
+    out
+}
+
+fn units(
+    arg: &Arg,
+    reverse: bool,
+    d: SqlDialect,
+    seen: &mut BTreeSet<(u32, u32)>,
+    too_long: &mut Vec<(TextRange, usize)>,
+) -> Vec<SqlUnit> {
+    let Arg::Sql { units, .. } = arg else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for u in units {
+        if !seen.insert((u.range.start().to_u32(), u.range.end().to_u32())) {
+            continue;
+        }
+        if u.text.text.len() > MAX_SQL_LEN {
+            // Reported (SQL007, info), never skipped silently.
+            too_long.push((u.range, u.text.text.len()));
+            continue;
+        }
+        out.push(analyse_text(u.text.clone(), reverse, d));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use djcheck_linter::FileId;
-    use djcheck_project::migration::{extract, ExtractContext};
-    use djcheck_project::{FileOptions, FileRole};
+    use crate::migration::{extract, ExtractContext};
+    use djcheck_diagnostics::FileId;
     use djcheck_python::parse_module;
 
     fn ops(src: &str) -> Vec<RunSql> {
@@ -386,17 +424,7 @@ mod tests {
                 user_app_label: "auth",
             },
         );
-        let options = FileOptions::default();
-        let cx = FileContext {
-            file: FileId(0),
-            path: "app/migrations/0002_sql.py",
-            text: src,
-            parsed: &parsed,
-            role: FileRole::Migration,
-            migration: Some(&m),
-            options: &options,
-        };
-        run_sql_operations(&cx)
+        read(&m, parsed.body(), src)
     }
 
     fn texts(a: &Arg) -> Vec<String> {
@@ -467,5 +495,24 @@ mod tests {
         let at = m.text.find("DROP TABLE b").unwrap();
         let r = m.source_range(at, at + "DROP TABLE b".len()).unwrap();
         assert_eq!(&src[r], "DROP TABLE b");
+    }
+
+    #[test]
+    fn only_what_the_database_runs_is_read() {
+        let src = format!(
+            "{HEAD}class Migration(migrations.Migration):\n    operations = [\n        \
+             migrations.SeparateDatabaseAndState(\n            \
+             database_operations=[migrations.CreateModel('Tag', []), migrations.RunSQL('A')],\n            \
+             state_operations=[migrations.RunSQL('B')],\n        ),\n        \
+             migrations.RunSQL('C', state_operations=[migrations.RunSQL('D')]),\n        \
+             migrations.DeleteModel('Old'),\n        \
+             migrations.RunSQL('E'),\n    ]\n"
+        );
+        let o = ops(&src);
+        let read: Vec<Vec<String>> = o.iter().map(|op| texts(&op.sql)).collect();
+        assert_eq!(read, [["A"], ["C"], ["E"]]);
+        assert_eq!(o[0].tables_before, [("app_tag".to_owned(), true)]);
+        assert!(o[1].tables_before.is_empty());
+        assert_eq!(o[2].tables_before, [("app_old".to_owned(), false)]);
     }
 }

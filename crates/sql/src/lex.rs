@@ -4,7 +4,7 @@
 //! rejects, so statements are split and located from the token stream: a statement's
 //! position never depends on whether it parsed.
 
-use djcheck_project::SqlDialect;
+use crate::SqlDialect;
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 

@@ -3,7 +3,7 @@
 //! and conflict handling, a `DO` block's body.
 //!
 //! This reading works on every statement, whether or not sqlparser's parser accepts it;
-//! for statements the parser reads, [`crate::confirm`] checks each finding against the
+//! for statements the parser reads, the SQL rules check each finding against the
 //! syntax tree as well.
 
 use crate::lex::{Ident, Tok};
@@ -765,7 +765,7 @@ fn do_block(t: &[Tok]) -> Do {
 mod tests {
     use super::*;
     use crate::lex::{dialect, split, tokenize};
-    use djcheck_project::SqlDialect;
+    use crate::SqlDialect;
 
     fn sig(sql: &str) -> Vec<Tok> {
         sig_in(sql, SqlDialect::PostgreSql)

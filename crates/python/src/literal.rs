@@ -1,51 +1,152 @@
-//! Re-lexing Python string literals: the value of a literal together with, for every byte
-//! of that value, the source bytes that produced it.
+//! Python string literals mapped back to their source: a literal's value together with,
+//! for every byte of that value, the source bytes that produced it.
 //!
 //! The parser gives a string's value but not where each character of the value came
-//! from; escapes (`\n`, `\x41`, `\N{...}`), line continuations, raw prefixes and CRLF line
-//! endings all make the value's offsets drift from the source's. Diagnostics on a SQL
-//! statement must underline the statement itself, so the literal is lexed again here.
+//! from; escapes (`\n`, `\x41`, `\N{...}`), line continuations, raw prefixes, CRLF line
+//! endings and implicit concatenation all make the value's offsets drift from the
+//! source's. A diagnostic on part of a string (a SQL statement, a secret) must underline
+//! that part, so the literal is lexed again here ([`decode`]), or, where the parser's
+//! value is what is wanted, each piece is mapped as written when its source is its value
+//! ([`Mapped::piece`]).
 
-use djcheck_python::{TextRange, TextSize};
+use crate::ast;
+use crate::{TextRange, TextSize};
+
+/// How the bytes of one piece of a [`Mapped`] text map to the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PieceMap {
+    /// The source is the value byte for byte: byte `i` of the piece is at `source.start
+    /// + i`.
+    Verbatim,
+    /// `(start, end)`, the source range of what produced each byte of the piece.
+    Bytes(Vec<(u32, u32)>),
+    /// Every byte maps to the whole piece (the source could not be lexed again).
+    Coarse,
+}
+
+/// One piece of a mapped text: what one literal (or one part of an implicitly
+/// concatenated literal) contributed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece {
+    /// Byte offsets of the piece in the text.
+    value_start: usize,
+    value_end: usize,
+    /// The piece's contents in the source (inside its quotes).
+    source: TextRange,
+    map: PieceMap,
+}
+
+impl Piece {
+    /// The source range of what produced byte `i` of the text (`i` in the piece).
+    fn byte(&self, i: usize) -> (u32, u32) {
+        match &self.map {
+            PieceMap::Verbatim => {
+                let at = self
+                    .source
+                    .start()
+                    .to_u32()
+                    .saturating_add(to_u32(i - self.value_start));
+                (at, at.saturating_add(1))
+            }
+            PieceMap::Bytes(src) => src
+                .get(i - self.value_start)
+                .copied()
+                .unwrap_or((self.source.start().to_u32(), self.source.end().to_u32())),
+            PieceMap::Coarse => (self.source.start().to_u32(), self.source.end().to_u32()),
+        }
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
 
 /// Text built from source literals, with the source range of each of its bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mapped {
     pub text: String,
-    /// `src[i]` is the `(start, end)` source offset of what produced byte `i` of `text`.
-    src: Vec<(u32, u32)>,
+    pieces: Vec<Piece>,
 }
 
 impl Mapped {
     /// Text whose every byte maps to one whole source range (used when the source cannot
     /// be re-lexed: the diagnostic then underlines the whole literal).
     pub fn coarse(text: String, range: TextRange) -> Mapped {
-        let r = (range.start().to_u32(), range.end().to_u32());
-        let src = vec![r; text.len()];
-        Mapped { text, src }
+        let pieces = vec![Piece {
+            value_start: 0,
+            value_end: text.len(),
+            source: range,
+            map: PieceMap::Coarse,
+        }];
+        Mapped { text, pieces }
     }
 
-    fn push(&mut self, c: char, start: usize, end: usize) {
-        let mut buf = [0u8; 4];
-        let s = c.encode_utf8(&mut buf);
-        self.text.push_str(s);
-        for _ in 0..s.len() {
-            self.src.push((start as u32, end as u32));
+    /// One piece whose value the parser gave, written at `content` in `source` (inside
+    /// its quotes). It maps byte for byte when the source is the value; otherwise the
+    /// literal token at `token`, when given, is lexed again, and when that does not give
+    /// the same value the piece maps as a whole.
+    pub fn piece(
+        value: &str,
+        content: TextRange,
+        token: Option<TextRange>,
+        source: &str,
+    ) -> Mapped {
+        let written = source.get(content.start().to_usize()..content.end().to_usize());
+        let map = if written == Some(value) {
+            PieceMap::Verbatim
+        } else {
+            let decoded = token.and_then(|t| {
+                let src = source.get(t.start().to_usize()..t.end().to_usize())?;
+                decode(src, t.start().to_usize()).ok()
+            });
+            match decoded {
+                Some(m) if m.text == value => {
+                    let mut bytes = Vec::with_capacity(value.len());
+                    for p in &m.pieces {
+                        bytes.extend((p.value_start..p.value_end).map(|i| p.byte(i)));
+                    }
+                    PieceMap::Bytes(bytes)
+                }
+                _ => PieceMap::Coarse,
+            }
+        };
+        Mapped {
+            text: value.to_owned(),
+            pieces: vec![Piece {
+                value_start: 0,
+                value_end: value.len(),
+                source: content,
+                map,
+            }],
         }
     }
 
-    /// Appends another mapped text (implicit concatenation).
+    /// Appends another mapped text (implicit concatenation, `+`).
     pub fn extend(&mut self, other: Mapped) {
+        let shift = self.text.len();
         self.text.push_str(&other.text);
-        self.src.extend(other.src);
+        self.pieces.extend(other.pieces.into_iter().map(|mut p| {
+            p.value_start += shift;
+            p.value_end += shift;
+            p
+        }));
+    }
+
+    /// The source range of what produced byte `i`, or of the last byte when `i` is past
+    /// the end; `None` for an empty text.
+    fn byte(&self, i: usize) -> Option<(u32, u32)> {
+        let i = i.min(self.text.len().checked_sub(1)?);
+        // The first piece that ends after `i` holds it (empty pieces hold nothing).
+        let k = self.pieces.partition_point(|p| p.value_end <= i);
+        self.pieces.get(k).map(|p| p.byte(i))
     }
 
     /// The source range of the text's bytes `start..end`. An empty range maps to the
     /// source position of its start.
     pub fn source_range(&self, start: usize, end: usize) -> Option<TextRange> {
-        let first = *self.src.get(start).or_else(|| self.src.last())?;
+        let first = self.byte(start)?;
         let last = if end > start {
-            *self.src.get(end - 1).or_else(|| self.src.last())?
+            self.byte(end - 1)?
         } else {
             first
         };
@@ -53,6 +154,66 @@ impl Mapped {
         let e = if end > start { last.1.max(s) } else { s };
         Some(TextRange::new(TextSize::new(s), TextSize::new(e)))
     }
+
+    /// The source range of the text's bytes `start..end` when they sit in one piece
+    /// written without escapes, where the range is exactly what they are in the source.
+    pub fn verbatim_range(&self, start: usize, end: usize) -> Option<TextRange> {
+        let p = self.pieces.iter().find(|p| {
+            p.map == PieceMap::Verbatim && start >= p.value_start && end <= p.value_end
+        })?;
+        let (Ok(s), Ok(e)) = (
+            u32::try_from(start - p.value_start),
+            u32::try_from(end - p.value_start),
+        ) else {
+            return None;
+        };
+        Some(TextRange::new(
+            p.source.start() + TextSize::from(s),
+            p.source.start() + TextSize::from(e),
+        ))
+    }
+
+    /// The source range of the whole text: from the first character inside the first
+    /// quotes to the last one inside the last quotes. `None` for text from no piece.
+    pub fn content(&self) -> Option<TextRange> {
+        match (self.pieces.first(), self.pieces.last()) {
+            (Some(f), Some(l)) => Some(TextRange::new(f.source.start(), l.source.end())),
+            _ => None,
+        }
+    }
+}
+
+/// A plain string literal expression (implicit concatenation included) as Python reads
+/// it, each part lexed again: `None` when a part is not text (bytes, f-strings). A part
+/// that cannot be lexed again (not expected from a file the parser accepted) keeps the
+/// parser's value and maps as a whole.
+pub fn string_literal(s: &ast::ExprStringLiteral, source: &str) -> Option<Mapped> {
+    let mut out = Mapped::default();
+    for part in s.value.iter() {
+        let r = part.range;
+        let src = source.get(r.start().to_usize()..r.end().to_usize())?;
+        match decode(src, r.start().to_usize()) {
+            Ok(m) => out.extend(m),
+            Err(LitError::NotText) => return None,
+            Err(LitError::Malformed) => out.extend(Mapped::coarse(part.value.to_string(), r)),
+        }
+    }
+    Some(out)
+}
+
+/// A plain string literal expression with the parser's value of each part (implicit
+/// concatenation included), each part mapped by [`Mapped::piece`].
+pub fn parsed_string_literal(s: &ast::ExprStringLiteral, source: &str) -> Mapped {
+    let mut out = Mapped::default();
+    for part in s.value.iter() {
+        out.extend(Mapped::piece(
+            &part.value,
+            part.content_range(),
+            Some(part.range),
+            source,
+        ));
+    }
+    out
 }
 
 /// Why a literal was not decoded.
@@ -95,7 +256,7 @@ pub fn decode(src: &str, base: usize) -> Result<Mapped, LitError> {
         return Err(LitError::Malformed);
     }
     let body = &src[body_start..body_end];
-    let mut out = Mapped {
+    let mut out = Bytes {
         text: String::with_capacity(body.len()),
         src: Vec::with_capacity(body.len()),
     };
@@ -219,16 +380,50 @@ pub fn decode(src: &str, base: usize) -> Result<Mapped, LitError> {
             c => out.push(c, start, start + c.len_utf8()),
         }
     }
-    Ok(out)
+    let source = TextRange::new(
+        TextSize::new(to_u32(off)),
+        TextSize::new(to_u32(off + body.len())),
+    );
+    let map = if out.text == body {
+        PieceMap::Verbatim
+    } else {
+        PieceMap::Bytes(out.src)
+    };
+    Ok(Mapped {
+        pieces: vec![Piece {
+            value_start: 0,
+            value_end: out.text.len(),
+            source,
+            map,
+        }],
+        text: out.text,
+    })
+}
+
+/// Text being decoded, with the source range of each byte.
+struct Bytes {
+    text: String,
+    src: Vec<(u32, u32)>,
+}
+
+impl Bytes {
+    fn push(&mut self, c: char, start: usize, end: usize) {
+        let mut buf = [0u8; 4];
+        let s = c.encode_utf8(&mut buf);
+        self.text.push_str(s);
+        for _ in 0..s.len() {
+            self.src.push((to_u32(start), to_u32(end)));
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use djcheck_python::ast::Expr;
-    use djcheck_python::ast::Stmt;
-    use djcheck_python::parse_module;
-    use djcheck_python::Ranged;
+    use crate::ast::Expr;
+    use crate::ast::Stmt;
+    use crate::parse_module;
+    use crate::Ranged;
 
     /// Decodes every part of the string assigned in `src` (`x = ...`), checks the value
     /// against the parser's, and returns the mapped text.
@@ -252,7 +447,7 @@ mod tests {
         if !src.contains("\\r") && !src.contains("\\N{") {
             assert_eq!(out.text, parser_value);
         }
-        assert_eq!(out.text.len(), out.src.len());
+        assert_eq!(out.pieces.last().map_or(0, |p| p.value_end), out.text.len());
         out
     }
 
@@ -331,5 +526,29 @@ mod tests {
         assert_eq!(decode("f'x'", 0), Err(LitError::NotText));
         assert_eq!(decode("'x", 0), Err(LitError::Malformed));
         assert_eq!(decode("'\\x4'", 0), Err(LitError::Malformed));
+    }
+
+    #[test]
+    fn parser_values_map_exactly_and_verbatim_only_as_written() {
+        let src = "x = 'abc' \"de\\nfg\" 'hij'\n";
+        let p = parse_module(src);
+        let Stmt::Assign(a) = &p.body()[0] else {
+            panic!("not an assignment")
+        };
+        let Expr::StringLiteral(s) = a.value.as_ref() else {
+            panic!("not a string literal")
+        };
+        let m = parsed_string_literal(s, src);
+        assert_eq!(m.text, "abcde\nfghij");
+        let at = |r: TextRange| &src[r.start().to_usize()..r.end().to_usize()];
+        // The escaped part is lexed again: exact ranges everywhere.
+        assert_eq!(at(m.source_range(3, 6).unwrap()), "de\\n");
+        assert_eq!(at(m.source_range(6, 8).unwrap()), "fg");
+        // Verbatim ranges only inside a part written as its value.
+        assert_eq!(at(m.verbatim_range(8, 10).unwrap()), "hi");
+        assert_eq!(m.verbatim_range(6, 8), None);
+        assert_eq!(m.verbatim_range(2, 4), None);
+        let c = m.content().unwrap();
+        assert!(at(c).starts_with("abc") && at(c).ends_with("hij"));
     }
 }

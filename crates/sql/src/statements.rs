@@ -1,20 +1,15 @@
-//! A file's RunSQL, analysed: every SQL string split into statements, each statement with
-//! its tokens, its shape, sqlparser's verdict, and where it runs (a `DO` block, under a
-//! guard). The SQL rules read this.
+//! SQL texts analysed: every SQL string split into statements, each statement with its
+//! tokens, its shape, sqlparser's verdict, and where it runs (a `DO` block, under a
+//! guard).
 
 use crate::lex::{self, LexError, Tok};
 use crate::plpgsql;
-use crate::pylit::Mapped;
 use crate::shape::{self, Kind, Shape};
-use crate::source::{self, Arg};
-use djcheck_linter::FileId;
-use djcheck_project::{FileContext, SqlDialect};
+use crate::SqlDialect;
+use djcheck_python::literal::Mapped;
 use djcheck_python::TextRange;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, TokenWithSpan};
-use std::cell::RefCell;
-use std::collections::BTreeSet;
-use std::rc::Rc;
 
 /// Statements longer than this (in bytes) are not given to the parser: a long enough
 /// expression makes its recursive syntax tree a risk to the stack, and the keyword
@@ -136,105 +131,6 @@ impl Unit {
         }
         out
     }
-}
-
-/// A RunSQL operation, analysed.
-#[derive(Debug)]
-pub struct Op {
-    /// Tables Django's own operations created (`true`) or dropped since the previous
-    /// `RunSQL`.
-    pub tables_before: Vec<(String, bool)>,
-    /// The strings of `sql`, in order (strings already analysed for an earlier operation
-    /// of the file are left out, so nothing is reported twice).
-    pub forward: Vec<Unit>,
-    /// The strings of `reverse_sql`, in order, with the same rule.
-    pub backward: Vec<Unit>,
-    /// Strings longer than [`MAX_SQL_LEN`], not analysed: their source range and length.
-    pub too_long: Vec<(TextRange, usize)>,
-}
-
-/// What [`analyse`] last computed on this thread, and for which file.
-struct Memo {
-    file: FileId,
-    dialect: SqlDialect,
-    text: String,
-    ops: Rc<Vec<Op>>,
-}
-
-thread_local! {
-    /// The SQL rules run one after another on the same file and thread (the runner
-    /// visits a file's rules in turn while its syntax tree is alive): remembering the
-    /// last file's analysis spares each of them tokenizing and parsing the same SQL
-    /// again. The key includes the file's whole text, so a stale entry is never used.
-    static MEMO: RefCell<Option<Memo>> = const { RefCell::new(None) };
-}
-
-/// Analyses the RunSQL of the file's migration (once per file and thread).
-pub fn analyse(cx: &FileContext<'_>) -> Rc<Vec<Op>> {
-    let d = cx.options.sql_dialect;
-    let cached = MEMO.with(|m| {
-        m.borrow()
-            .as_ref()
-            .filter(|m| m.file == cx.file && m.dialect == d && m.text == cx.text)
-            .map(|m| Rc::clone(&m.ops))
-    });
-    if let Some(ops) = cached {
-        return ops;
-    }
-    let ops = Rc::new(analyse_uncached(cx));
-    MEMO.with(|m| {
-        *m.borrow_mut() = Some(Memo {
-            file: cx.file,
-            dialect: d,
-            text: cx.text.to_owned(),
-            ops: Rc::clone(&ops),
-        });
-    });
-    ops
-}
-
-fn analyse_uncached(cx: &FileContext<'_>) -> Vec<Op> {
-    let ops = source::run_sql_operations(cx);
-    let mut seen: BTreeSet<(u32, u32)> = BTreeSet::new();
-    let d = cx.options.sql_dialect;
-    let mut out = Vec::with_capacity(ops.len());
-    for run in ops {
-        let mut too_long = Vec::new();
-        let forward = units(&run.sql, false, d, &mut seen, &mut too_long);
-        let backward = units(&run.reverse, true, d, &mut seen, &mut too_long);
-        out.push(Op {
-            tables_before: run.tables_before,
-            forward,
-            backward,
-            too_long,
-        });
-    }
-    out
-}
-
-fn units(
-    arg: &Arg,
-    reverse: bool,
-    d: SqlDialect,
-    seen: &mut BTreeSet<(u32, u32)>,
-    too_long: &mut Vec<(TextRange, usize)>,
-) -> Vec<Unit> {
-    let Arg::Sql { units, .. } = arg else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for u in units {
-        if !seen.insert((u.range.start().to_u32(), u.range.end().to_u32())) {
-            continue;
-        }
-        if u.text.text.len() > MAX_SQL_LEN {
-            // Reported (SQL007, info), never skipped silently.
-            too_long.push((u.range, u.text.text.len()));
-            continue;
-        }
-        out.push(analyse_text(u.text.clone(), reverse, d));
-    }
-    out
 }
 
 /// Analyses one SQL text.

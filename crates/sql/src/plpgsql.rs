@@ -189,7 +189,7 @@ fn after(t: &[Tok], i: usize, word: &str) -> usize {
 mod tests {
     use super::*;
     use crate::lex::{dialect, tokenize};
-    use djcheck_project::SqlDialect;
+    use crate::SqlDialect;
 
     fn inner(body: &str) -> Vec<(String, bool)> {
         let toks: Vec<Tok> = tokenize(body, 0, dialect(SqlDialect::PostgreSql))
