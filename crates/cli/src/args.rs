@@ -154,7 +154,8 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Neither read nor write the cache of per-file results (`.djcheck_cache/`).
+    /// Neither read nor write the cache (`.djcheck_cache/`: per-file results and the last
+    /// run's result).
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
     /// The cache folder [default: `cache-dir` from the config, else `.djcheck_cache` in

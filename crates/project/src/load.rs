@@ -564,19 +564,39 @@ pub fn load_with_cache(
     }
 
     drop(_t);
-    let _t = crate::timings::phase("model state+models read");
-    // The model state and the models modules are independent until compared: built and
-    // read at the same time.
+    let _t = crate::timings::phase("state+models+urls");
+    // The model state is built on its own thread while the models modules and the URL
+    // tree are read (neither needs it; files are registered in the same order as when
+    // done one after the other).
     let read_models = |ld: &mut Loader<'_>| {
         (!opts.skip_models).then(|| {
             let _t = crate::timings::phase("models: read");
             crate::models::read_declared(ld, &apps, &report.installed, &settings)
         })
     };
-    let (model_state, declared) = rayon::join(
-        || crate::state::build(&migrations, &graph),
-        || read_models(&mut ld),
-    );
+    let (model_state, declared, urls) = std::thread::scope(|s| {
+        let build_state = || crate::state::build(&migrations, &graph);
+        let state = std::thread::Builder::new()
+            .name("djcheck-state".into())
+            .stack_size(STATE_STACK_SIZE)
+            .spawn_scoped(s, build_state);
+        let declared = read_models(&mut ld);
+        // The URL tree (after the graph, so its extra reads never delay it).
+        let t = crate::timings::phase("urls");
+        mem.settings_module = settings.module.clone().filter(|_| settings.readable);
+        mem.app_configs = installed.as_ref().map(|i| (i.configs.clone(), i.complete));
+        let urls = urls::build(&mut ld, &mut mem, &settings, &tree.templates);
+        drop(t);
+        let model_state = match state {
+            Ok(handle) => match handle.join() {
+                Ok(st) => st,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            // No thread to be had: built here.
+            Err(_) => build_state(),
+        };
+        (model_state, declared, urls)
+    });
     drop(_t);
     let _t = crate::timings::phase("models: compare");
     // The models declared in models.py, compared with the state the migrations build.
@@ -594,13 +614,6 @@ pub fn load_with_cache(
         ),
     };
     report.models_compared(&ld, &models);
-
-    drop(_t);
-    let _t = crate::timings::phase("urls");
-    // The URL tree (after everything else, so its extra reads never delay the graph).
-    mem.settings_module = settings.module.clone().filter(|_| settings.readable);
-    mem.app_configs = installed.as_ref().map(|i| (i.configs.clone(), i.complete));
-    let urls = urls::build(&mut ld, &mut mem, &settings, &tree.templates);
     report.urls_read(&ld, &urls);
     report.limits_hit(&ld, &mem);
     report.migrations_read(&apps, &migrations, &graph);
@@ -668,6 +681,10 @@ pub fn load_with_cache(
         },
     ))
 }
+
+/// Stack of the thread building the model state (reserved address space until touched;
+/// the replay itself is not recursive).
+const STATE_STACK_SIZE: usize = 64 * 1024 * 1024;
 
 /// What reading the migration files needs from the project.
 struct MigrationJobs<'a> {
