@@ -227,6 +227,7 @@ fn run_fully(
         .par_iter()
         .map(|(rule, enabled)| {
             let mut out = Vec::new();
+            let _t = djcheck_project::timings::phase(rule.meta().code);
             match catch_unwind(AssertUnwindSafe(|| rule.check_project(&project, &mut out))) {
                 Ok(()) => (*enabled, out),
                 Err(p) => {

@@ -236,6 +236,14 @@ struct ShardFile {
     entries: Vec<(String, Entry)>,
 }
 
+/// [`ShardFile`] as written, borrowing the entries (encoded the same way).
+#[derive(Serialize)]
+struct ShardFileRef<'a> {
+    format: u32,
+    key: &'a str,
+    entries: Vec<(&'a String, &'a Entry)>,
+}
+
 #[derive(Default)]
 struct Shard {
     entries: FxHashMap<String, Entry>,
@@ -303,37 +311,35 @@ impl FileCache {
             return;
         }
         write_marker_files(&self.dir);
-        for (i, shard) in self.shards.iter().enumerate() {
+        // Shards are encoded and written in parallel, each from its entries in place.
+        use rayon::prelude::*;
+        self.shards.par_iter().enumerate().for_each(|(i, shard)| {
             let Ok(mut shard) = shard.lock() else {
-                continue;
+                return;
             };
             let before = shard.entries.len();
             let Shard { entries, used, .. } = &mut *shard;
             entries.retain(|k, _| used.contains(k));
             if !shard.dirty && shard.entries.len() == before {
-                continue;
+                return;
             }
-            let mut entries: Vec<(String, Entry)> = shard
-                .entries
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            let file = ShardFile {
+            let mut entries: Vec<(&String, &Entry)> = shard.entries.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let file = ShardFileRef {
                 format: FORMAT,
-                key: self.key.clone(),
+                key: &self.key,
                 entries,
             };
             if let Ok(bytes) = encode(&file) {
                 let _ = write_atomic(&folder.join(format!("{i:02}.bin")), &bytes);
             }
             shard.dirty = false;
-        }
+        });
         prune(&self.dir, &self.key);
     }
 }
 
-fn encode(file: &ShardFile) -> Result<Vec<u8>, postcard::Error> {
+fn encode(file: &ShardFileRef<'_>) -> Result<Vec<u8>, postcard::Error> {
     let payload = postcard::to_allocvec(file)?;
     let mut out = Vec::with_capacity(payload.len() + 32);
     out.extend_from_slice(MAGIC);

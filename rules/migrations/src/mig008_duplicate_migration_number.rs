@@ -45,8 +45,19 @@ impl Rule for DuplicateMigrationNumber {
                 continue;
             }
             for (i, &a) in nodes.iter().enumerate() {
-                let desc_a = g.descendants(a);
+                // Through the app's own migrations first (the common case: a merge
+                // migration joins them); the whole graph only when that finds no join.
+                let local_a = g.descendants_in_app(a, app);
+                let mut desc_a = None;
                 for &b in &nodes[i + 1..] {
+                    let local_b = g.descendants_in_app(b, app);
+                    if local_a.contains(&b)
+                        || local_b.contains(&a)
+                        || local_a.intersection(&local_b).next().is_some()
+                    {
+                        continue;
+                    }
+                    let desc_a = desc_a.get_or_insert_with(|| g.descendants(a));
                     if desc_a.contains(&b) {
                         continue;
                     }
