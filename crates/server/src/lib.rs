@@ -692,9 +692,18 @@ impl<'h> Server<'h> {
         let started = Instant::now();
         let state = self.projects.entry(root.to_owned()).or_default();
         state.due = None;
-        // The previous result is dropped before the new one is built: the two are never
-        // held together (peak memory stays near the command line's).
-        state.last = None;
+        // The previous result is freed before the new one is built, on a thread of its own
+        // (freeing a large project takes tens of milliseconds the new check need not
+        // wait for): the two are hardly ever held together whole, and peak memory stays
+        // near the command line's.
+        if let Some(old) = state.last.take() {
+            let freed = std::thread::Builder::new()
+                .name("djcheck-free".into())
+                .spawn(move || drop(old));
+            // No thread to be had: the value came back with the error and is dropped
+            // here.
+            drop(freed);
+        }
         let configured = match self.host.configure(root) {
             Ok(c) => c,
             Err(e) => {
