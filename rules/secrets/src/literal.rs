@@ -76,32 +76,44 @@ fn concat(e: &Expr, text: &str, depth: usize) -> Option<LitText> {
     }
 }
 
-/// Every string literal of the module and every literal piece of its f-strings, in
-/// source order.
-pub fn all_literals(body: &[ast::Stmt], text: &str) -> Vec<LitText> {
-    struct Collect<'t> {
+/// Every string literal of the module and every literal piece of its f-strings whose value
+/// passes `keep`, in source order. The value is tested before it is mapped back to the
+/// source, so a module's many ordinary strings cost no mapping.
+pub fn literals_where(body: &[ast::Stmt], text: &str, keep: &dyn Fn(&str) -> bool) -> Vec<LitText> {
+    struct Collect<'t, 'k> {
         text: &'t str,
+        keep: &'k dyn Fn(&str) -> bool,
         out: Vec<LitText>,
     }
-    impl<'a> Visitor<'a> for Collect<'_> {
+    impl<'a> Visitor<'a> for Collect<'_, '_> {
         fn visit_expr(&mut self, expr: &'a Expr) {
             match expr {
-                Expr::StringLiteral(s) => self.out.push(LitText::of_string(s, self.text)),
+                Expr::StringLiteral(s) => {
+                    if (self.keep)(s.value.to_str()) {
+                        self.out.push(LitText::of_string(s, self.text));
+                    }
+                }
                 Expr::FString(f) => {
                     for part in f.value.iter() {
                         match part {
-                            ast::FStringPart::Literal(l) => self.out.push(LitText {
-                                range: l.range,
-                                map: Mapped::piece(
-                                    &l.value,
-                                    l.content_range(),
-                                    Some(l.range),
-                                    self.text,
-                                ),
-                            }),
+                            ast::FStringPart::Literal(l) => {
+                                if (self.keep)(&l.value) {
+                                    self.out.push(LitText {
+                                        range: l.range,
+                                        map: Mapped::piece(
+                                            &l.value,
+                                            l.content_range(),
+                                            Some(l.range),
+                                            self.text,
+                                        ),
+                                    });
+                                }
+                            }
                             ast::FStringPart::FString(fs) => {
                                 for el in fs.elements.literals() {
-                                    self.out.push(LitText::of_fstring_literal(el, self.text));
+                                    if (self.keep)(&el.value) {
+                                        self.out.push(LitText::of_fstring_literal(el, self.text));
+                                    }
                                 }
                             }
                         }
@@ -114,6 +126,7 @@ pub fn all_literals(body: &[ast::Stmt], text: &str) -> Vec<LitText> {
     }
     let mut c = Collect {
         text,
+        keep,
         out: Vec::new(),
     };
     c.visit_body(body);
@@ -232,7 +245,7 @@ mod tests {
     fn source_ranges_follow_escapes_and_concatenation() {
         let src = "x = 'abc' \"de\\nfg\" 'hij'\n";
         let p = parse_module(src);
-        let lits = all_literals(p.body(), src);
+        let lits = literals_where(p.body(), src, &|_| true);
         assert_eq!(lits.len(), 1);
         let l = &lits[0];
         assert_eq!(l.value(), "abcde\nfghij");
@@ -251,7 +264,7 @@ mod tests {
     fn fstring_pieces_are_literals() {
         let src = "x = f\"postgres://u:hunter22@{host}/db\"\n";
         let p = parse_module(src);
-        let lits = all_literals(p.body(), src);
+        let lits = literals_where(p.body(), src, &|_| true);
         assert!(lits.iter().any(|l| l.value() == "postgres://u:hunter22@"));
     }
 

@@ -429,7 +429,11 @@ fn scan_run_python<'a>(text: &'a str, rp: &RunPythonScope<'a>, findings: &mut Fi
 /// and SQL password clauses (`CREATE USER ... PASSWORD '...'`), in RunSQL and
 /// `execute()` alike.
 fn scan_literals(text: &str, body: &[Stmt], findings: &mut Findings) {
-    for lit in crate::literal::all_literals(body, text) {
+    // Only literals holding a hash or a SQL password clause are mapped to the source.
+    let worth = |v: &str| {
+        !formats::password_hashes(v).is_empty() || !formats::sql_password_clauses(v).is_empty()
+    };
+    for lit in crate::literal::literals_where(body, text, &worth) {
         for h in formats::password_hashes(lit.value()) {
             let secret = lit.value()[h.start..h.end].to_owned();
             let range = lit.source_range(h.start, h.end);
