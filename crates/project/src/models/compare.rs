@@ -967,6 +967,7 @@ fn compare_fields(
         .fields
         .iter()
         .filter(|f| !new_names.contains(f.name.as_str()) && !maybe.contains(f.name.as_str()))
+        .map(|f| &**f)
         .collect();
     let mut added: Vec<&DeclaredField> = fields
         .iter()

@@ -49,8 +49,9 @@ pub struct ModelDef {
     pub app: String,
     /// The model's name as the last CreateModel/RenameModel wrote it.
     pub name: String,
-    /// Fields in declaration order.
-    pub fields: Vec<FieldDef>,
+    /// Fields in declaration order, each shared by the versions of the model that did not
+    /// change it (a version copies pointers, not fields).
+    pub fields: Vec<Arc<FieldDef>>,
     /// Literal options (`db_table`, `managed`, `proxy`, `ordering`, ...), merged the way
     /// `AlterModelOptions` and `AlterModelTable` merge them.
     pub options: Vec<Kwarg>,
@@ -84,6 +85,7 @@ impl ModelDef {
         self.fields
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| &**f)
     }
 
     /// A literal option.
@@ -589,9 +591,10 @@ fn effects_of(
             managers,
             ..
         } => {
-            let defs: Vec<FieldDef> = fields
+            let defs: Vec<Arc<FieldDef>> = fields
                 .iter()
                 .filter_map(|f| field_def(f, migration))
+                .map(Arc::new)
                 .collect();
             let known =
                 defs.len() == fields.len() && options.complete && fields.iter().all(|f| !f.splat);
@@ -809,7 +812,7 @@ fn apply(
         Effect::Create(_) | Effect::Delete => {}
         Effect::AddField(f) => {
             def.fields.retain(|x| !x.name.eq_ignore_ascii_case(&f.name));
-            def.fields.push(f.clone());
+            def.fields.push(Arc::new(f.clone()));
             def.known &= !f.field.splat;
         }
         Effect::AlterField(f) => {
@@ -818,7 +821,7 @@ fn apply(
                 .iter_mut()
                 .find(|x| x.name.eq_ignore_ascii_case(&f.name))
             {
-                Some(x) => *x = f.clone(),
+                Some(x) => *x = Arc::new(f.clone()),
                 None => def.known = false,
             }
             def.known &= !f.field.splat;
@@ -844,6 +847,7 @@ fn apply(
                 .find(|x| x.name.eq_ignore_ascii_case(old))
             {
                 Some(x) => {
+                    let x = Arc::make_mut(x);
                     x.name = new.clone();
                     if let Some(n) = &mut x.field.name {
                         n.value = new.clone();
@@ -1047,6 +1051,15 @@ fn refers(def: &ModelDef, old: &ModelKey) -> bool {
 fn repoint(def: &mut ModelDef, old: &ModelKey, new: &str) {
     let app = def.app.clone();
     for f in &mut def.fields {
+        let to_old = f
+            .field
+            .relation
+            .as_ref()
+            .is_some_and(|r| target_key(&app, &r.target).as_ref() == Some(old));
+        if !to_old && through_key(&app, &f.field).as_ref() != Some(old) {
+            continue;
+        }
+        let f = Arc::make_mut(f);
         let mut call = (*f.field.call).clone();
         let mut changed = false;
         if let Some(r) = &mut f.field.relation {
