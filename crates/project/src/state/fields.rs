@@ -7,9 +7,8 @@
 //! replays the same operations once, in a topological order of the graph, and keeps a
 //! snapshot per node. Snapshots share what did not change (`Arc`): a node that changes
 //! nothing costs one pointer, and one that changes a model copies only the chunk of
-//! [`CHUNK`] models that holds it, its group of [`GROUP`] chunks and the list of groups
-//! (memory and time grow with the number of migrations, not with migrations times
-//! models).
+//! [`CHUNK`] models that holds it and the list of chunks (memory grows with the number of
+//! migrations, not with migrations times models).
 //!
 //! Merges: a model's version is identified by the set of its events (the operations that
 //! changed it) that were applied. Where a node's parents disagree about a model (two
@@ -192,40 +191,19 @@ struct Version {
 
 /// Models (by id) per chunk of a snapshot.
 const CHUNK: u32 = 32;
-/// Chunks per group of a snapshot.
-const GROUP: u32 = 32;
 
 /// The models of ids `c * CHUNK .. (c + 1) * CHUNK` that exist: `(model id, version)`,
 /// sorted by id.
 type Chunk = Arc<Vec<(u32, Arc<Version>)>>;
 
-/// Chunks `g * GROUP .. (g + 1) * GROUP`; chunks past the end are empty.
-type Group = Arc<Vec<Chunk>>;
-
-/// Per-node state: group `g` holds ids `g * GROUP * CHUNK ..`; groups past the end are
-/// empty. Two levels keep what a node copies small however many models there are: the
-/// list of groups, one group's chunks, and the chunks that changed.
-type Snap = Arc<Vec<Group>>;
-
-/// Where model `id` is: its group and its chunk in the group.
-fn place(id: u32) -> (usize, usize) {
-    (
-        (id / (CHUNK * GROUP)) as usize,
-        ((id / CHUNK) % GROUP) as usize,
-    )
-}
+/// Per-node state: chunk `c` holds ids `c * CHUNK ..`; chunks past the end are empty.
+type Snap = Arc<Vec<Chunk>>;
 
 /// A model's version in a snapshot.
 fn get(snap: &Snap, id: u32) -> Option<&Arc<Version>> {
-    let (g, c) = place(id);
-    let chunk = snap.get(g)?.get(c)?;
+    let chunk = snap.get((id / CHUNK) as usize)?;
     let i = chunk.binary_search_by_key(&id, |e| e.0).ok()?;
     Some(&chunk[i].1)
-}
-
-/// Every `(model id, version)` of a snapshot, by id.
-fn entries(snap: &Snap) -> impl Iterator<Item = &(u32, Arc<Version>)> {
-    snap.iter().flat_map(|g| g.iter()).flat_map(|c| c.iter())
 }
 
 /// The field-level state at every node of the graph.
@@ -287,7 +265,9 @@ impl FieldState {
 
     /// The keys of the models in a snapshot, with the changes of the node being built.
     fn keys_in(&self, snap: &Snap, extra: &mut dyn Iterator<Item = u32>) -> Vec<ModelKey> {
-        let mut ids: BTreeSet<u32> = entries(snap)
+        let mut ids: BTreeSet<u32> = snap
+            .iter()
+            .flat_map(|c| c.iter())
             .filter(|(_, v)| v.def.is_some())
             .map(|(id, _)| *id)
             .collect();
@@ -323,30 +303,6 @@ impl FieldState {
     }
 
     fn merge(&self, a: &Snap, b: &Snap) -> Snap {
-        if Arc::ptr_eq(a, b) || b.is_empty() {
-            return a.clone();
-        }
-        if a.is_empty() {
-            return b.clone();
-        }
-        let empty = Group::default();
-        let mut same_as_a = a.len() >= b.len();
-        let groups: Vec<Group> = (0..a.len().max(b.len()))
-            .map(|g| {
-                let x = a.get(g).unwrap_or(&empty);
-                let merged = self.merge_group(x, b.get(g).unwrap_or(&empty));
-                same_as_a &= Arc::ptr_eq(&merged, x);
-                merged
-            })
-            .collect();
-        if same_as_a {
-            a.clone()
-        } else {
-            Arc::new(groups)
-        }
-    }
-
-    fn merge_group(&self, a: &Group, b: &Group) -> Group {
         if Arc::ptr_eq(a, b) || b.is_empty() {
             return a.clone();
         }
@@ -428,45 +384,31 @@ impl FieldState {
     }
 }
 
-/// `(model id, version)` pairs, sorted by id.
-type Entries = Vec<(u32, Arc<Version>)>;
-
-/// `snap` with the versions of `changed` (by model id); only the groups and chunks
-/// holding them are copied.
+/// `snap` with the versions of `changed` (by model id); only the chunks holding them are
+/// copied.
 fn with_changes(snap: &Snap, changed: BTreeMap<u32, Version>) -> Snap {
-    let mut groups: Vec<Group> = snap.as_ref().clone();
-    let mut by_place: BTreeMap<(usize, usize), Entries> = BTreeMap::new();
+    let mut chunks: Vec<Chunk> = snap.as_ref().clone();
+    let mut by_chunk: BTreeMap<usize, Vec<(u32, Arc<Version>)>> = BTreeMap::new();
     for (id, v) in changed {
-        by_place
-            .entry(place(id))
+        by_chunk
+            .entry((id / CHUNK) as usize)
             .or_default()
             .push((id, Arc::new(v)));
     }
-    let mut by_group: BTreeMap<usize, Vec<(usize, Entries)>> = BTreeMap::new();
-    for ((g, c), new) in by_place {
-        by_group.entry(g).or_default().push((c, new));
-    }
-    for (g, changes) in by_group {
-        if groups.len() <= g {
-            groups.resize_with(g + 1, Group::default);
+    for (c, new) in by_chunk {
+        if chunks.len() <= c {
+            chunks.resize_with(c + 1, Chunk::default);
         }
-        let mut chunks: Vec<Chunk> = groups[g].as_ref().clone();
-        for (c, new) in changes {
-            if chunks.len() <= c {
-                chunks.resize_with(c + 1, Chunk::default);
-            }
-            let mut out: Vec<(u32, Arc<Version>)> = chunks[c]
-                .iter()
-                .filter(|(id, _)| new.binary_search_by_key(id, |e| e.0).is_err())
-                .cloned()
-                .collect();
-            out.extend(new);
-            out.sort_by_key(|e| e.0);
-            chunks[c] = Arc::new(out);
-        }
-        groups[g] = Arc::new(chunks);
+        let mut out: Vec<(u32, Arc<Version>)> = chunks[c]
+            .iter()
+            .filter(|(id, _)| new.binary_search_by_key(id, |e| e.0).is_err())
+            .cloned()
+            .collect();
+        out.extend(new);
+        out.sort_by_key(|e| e.0);
+        chunks[c] = Arc::new(out);
     }
-    Arc::new(groups)
+    Arc::new(chunks)
 }
 
 fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
@@ -1179,7 +1121,9 @@ pub(super) fn build(
                     }
                 };
                 let all = || {
-                    let mut ids: BTreeSet<u32> = entries(&snap)
+                    let mut ids: BTreeSet<u32> = snap
+                        .iter()
+                        .flat_map(|c| c.iter())
                         .filter(|(_, v)| v.def.is_some())
                         .map(|(id, _)| *id)
                         .collect();
