@@ -32,6 +32,18 @@ pub struct RunOptions {
     pub reuse: bool,
 }
 
+/// The analysis threads: `threads` of them (one per core when `None`), with
+/// [`STACK_SIZE`] stacks.
+fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
+    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
+    if let Some(n) = threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot start worker threads: {e}"))
+}
+
 pub struct RunResult {
     pub project: Project,
     /// Sorted.
@@ -98,13 +110,7 @@ fn record(
 /// Loads the project and runs the rules. Errors when the thread pool cannot start or the
 /// project can't be loaded as asked (`--settings` naming nothing): usage errors.
 pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
-    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
-    if let Some(n) = opts.threads {
-        builder = builder.num_threads(n.max(1));
-    }
-    let pool = builder
-        .build()
-        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let pool = pool(opts.threads)?;
     pool.install(|| run_in_pool(opts))
 }
 
@@ -115,13 +121,7 @@ pub fn run_with_cache(
     opts: &RunOptions,
     cache: &djcheck_project::cache::FileCache,
 ) -> Result<RunResult, String> {
-    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
-    if let Some(n) = opts.threads {
-        builder = builder.num_threads(n.max(1));
-    }
-    let pool = builder
-        .build()
-        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let pool = pool(opts.threads)?;
     pool.install(|| run_fully(opts, Some(cache)))
 }
 
@@ -131,13 +131,7 @@ pub fn load_project(
     load: &djcheck_project::LoadOptions,
     threads: Option<usize>,
 ) -> Result<djcheck_project::Project, String> {
-    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
-    if let Some(n) = threads {
-        builder = builder.num_threads(n.max(1));
-    }
-    let pool = builder
-        .build()
-        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let pool = pool(threads)?;
     pool.install(|| {
         djcheck_project::load(load, &djcheck_project::NoVisitor)
             .map(|(p, _)| p)

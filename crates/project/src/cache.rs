@@ -340,27 +340,35 @@ impl FileCache {
 }
 
 fn encode(file: &ShardFileRef<'_>) -> Result<Vec<u8>, postcard::Error> {
-    let payload = postcard::to_allocvec(file)?;
-    let mut out = Vec::with_capacity(payload.len() + 32);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT.to_le_bytes());
-    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    Ok(out)
+    Ok(frame(MAGIC, FORMAT, &postcard::to_allocvec(file)?))
 }
 
 fn decode(bytes: &[u8], key: &str) -> Option<ShardFile> {
-    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-    let (format, rest) = rest.split_at_checked(4)?;
-    if u32::from_le_bytes(format.try_into().ok()?) != FORMAT {
+    let file: ShardFile = postcard::from_bytes(unframe(MAGIC, FORMAT, bytes)?).ok()?;
+    (file.format == FORMAT && file.key == key).then_some(file)
+}
+
+/// A cache file: `magic`, `format` (little-endian), the payload's xxh3-128 checksum, then
+/// the payload.
+pub(crate) fn frame(magic: &[u8; 8], format: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 28);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&format.to_le_bytes());
+    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The payload of a [`frame`]d file, when its magic, format and checksum match.
+pub(crate) fn unframe<'b>(magic: &[u8; 8], format: u32, bytes: &'b [u8]) -> Option<&'b [u8]> {
+    let rest = bytes.strip_prefix(magic.as_slice())?;
+    let (f, rest) = rest.split_at_checked(4)?;
+    if u32::from_le_bytes(f.try_into().ok()?) != format {
         return None;
     }
     let (sum, payload) = rest.split_at_checked(16)?;
-    if u128::from_le_bytes(sum.try_into().ok()?) != xxhash_rust::xxh3::xxh3_128(payload) {
-        return None;
-    }
-    let file: ShardFile = postcard::from_bytes(payload).ok()?;
-    (file.format == FORMAT && file.key == key).then_some(file)
+    (u128::from_le_bytes(sum.try_into().ok()?) == xxhash_rust::xxh3::xxh3_128(payload))
+        .then_some(payload)
 }
 
 fn read_shard(path: &Path, key: &str) -> Shard {

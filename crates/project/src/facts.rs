@@ -144,7 +144,6 @@ impl<'a> RunPythonScope<'a> {
 
 #[cfg(test)]
 mod tests {
-    use crate::migration::{extract, ExtractContext};
     use crate::{FileContext, FileOptions, FileRole};
     use djcheck_diagnostics::FileId;
 
@@ -153,15 +152,7 @@ mod tests {
     #[test]
     fn run_python_is_computed_once_with_nested_operations() {
         let parsed = djcheck_python::parse_module(SRC);
-        let m = extract(
-            FileId(0),
-            "app",
-            "0002_data",
-            parsed.body(),
-            &ExtractContext {
-                user_app_label: "auth",
-            },
-        );
+        let m = crate::migration::extract_for_test(parsed.body(), "0002_data");
         let options = FileOptions::default();
         let cx = FileContext::new(
             FileId(0),
@@ -197,15 +188,7 @@ mod tests {
     fn sql_is_read_and_analysed_once() {
         let src = "from django.db import migrations\n\nclass Migration(migrations.Migration):\n    operations = [\n        migrations.RunSQL('CREATE TABLE a (id int); DROP TABLE b', 'DROP TABLE a'),\n        migrations.SeparateDatabaseAndState(database_operations=[migrations.RunSQL('SELECT 1')]),\n    ]\n";
         let parsed = djcheck_python::parse_module(src);
-        let m = extract(
-            FileId(0),
-            "app",
-            "0002_sql",
-            parsed.body(),
-            &ExtractContext {
-                user_app_label: "auth",
-            },
-        );
+        let m = crate::migration::extract_for_test(parsed.body(), "0002_sql");
         let options = FileOptions::default();
         let cx = FileContext::new(
             FileId(0),

@@ -556,6 +556,20 @@ pub struct ExtractContext<'a> {
 /// module-level `if`/`try` (per database vendor, say) counts. Then each arm's class is
 /// read, the dependencies of every arm are kept (whichever arm runs, none is missing),
 /// and the operations are those of the first arm, marked incomplete when arms differ.
+/// [`extract`] of migration `name` of app `app` (user model in `auth`), for tests.
+#[cfg(test)]
+pub(crate) fn extract_for_test(body: &[Stmt], name: &str) -> Migration {
+    extract(
+        FileId(0),
+        "app",
+        name,
+        body,
+        &ExtractContext {
+            user_app_label: "auth",
+        },
+    )
+}
+
 pub fn extract(
     file: FileId,
     app: &str,

@@ -560,11 +560,7 @@ pub fn store(
     let Ok(payload) = postcard::to_allocvec(&run) else {
         return;
     };
-    let mut out = Vec::with_capacity(payload.len() + 32);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT.to_le_bytes());
-    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    let out = crate::cache::frame(MAGIC, FORMAT, &payload);
     if let Some(dir) = path.parent() {
         if std::fs::create_dir_all(dir).is_err() {
             return;
@@ -577,16 +573,7 @@ pub fn store(
 }
 
 fn decode(bytes: &[u8], key: &str) -> Option<RunFile> {
-    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-    let (format, rest) = rest.split_at_checked(4)?;
-    if u32::from_le_bytes(format.try_into().ok()?) != FORMAT {
-        return None;
-    }
-    let (sum, payload) = rest.split_at_checked(16)?;
-    if u128::from_le_bytes(sum.try_into().ok()?) != xxhash_rust::xxh3::xxh3_128(payload) {
-        return None;
-    }
-    let run: RunFile = postcard::from_bytes(payload).ok()?;
+    let run: RunFile = postcard::from_bytes(crate::cache::unframe(MAGIC, FORMAT, bytes)?).ok()?;
     (run.format == FORMAT && run.key == key).then_some(run)
 }
 

@@ -408,22 +408,12 @@ fn units(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migration::{extract, ExtractContext};
-    use djcheck_diagnostics::FileId;
     use djcheck_python::parse_module;
 
     fn ops(src: &str) -> Vec<RunSql> {
         let parsed = parse_module(src);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-        let m = extract(
-            FileId(0),
-            "app",
-            "0002_sql",
-            parsed.body(),
-            &ExtractContext {
-                user_app_label: "auth",
-            },
-        );
+        let m = crate::migration::extract_for_test(parsed.body(), "0002_sql");
         read(&m, parsed.body(), src)
     }
 
