@@ -598,29 +598,49 @@ pub fn load_with_cache(
         (model_state, declared, urls)
     });
     drop(_t);
-    let _t = crate::timings::phase("models: compare");
-    // The models declared in models.py, compared with the state the migrations build.
-    let models = match declared {
-        None => crate::models::ModelsReport::default(),
-        Some(declared) => crate::models::analyse(
-            &ld,
-            declared,
-            &apps,
-            &report.installed,
-            user_model.as_ref(),
+    // The models comparison, and renames and the deploy scope, in parallel: neither
+    // needs the other.
+    let compare_models = || {
+        let _t = crate::timings::phase("models: compare");
+        // The models declared in models.py, compared with the state the migrations build.
+        match declared {
+            None => crate::models::ModelsReport::default(),
+            Some(declared) => crate::models::analyse(
+                &ld,
+                declared,
+                &apps,
+                &report.installed,
+                user_model.as_ref(),
+                &migrations,
+                &graph,
+                &model_state,
+            ),
+        }
+    };
+    let renames_and_deploy = || {
+        let _t = crate::timings::phase("renames+deploy");
+        let base_snapshot = opts.base.as_ref().map(|b| {
+            let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
+            base::snapshot(opts, b, &apps, &migrations, &user_app_label, &paths)
+        });
+        let renames = crate::renames::find(&migrations, &graph, &universe, base_snapshot.as_ref());
+        let deploy = crate::deploy::scope(
             &migrations,
             &graph,
-            &model_state,
-        ),
+            &ld.db,
+            base_snapshot.as_ref(),
+            &opts.analysis,
+        );
+        (base_snapshot, renames, deploy)
     };
+    let (models, (base_snapshot, renames, deploy)) =
+        rayon::join(compare_models, renames_and_deploy);
     report.models_compared(&ld, &models);
     report.urls_read(&ld, &urls);
     report.limits_hit(&ld, &mem);
     report.migrations_read(&apps, &migrations, &graph);
     report.installed_apps_complete = installed.as_ref().is_some_and(|i| i.complete);
 
-    drop(_t);
-    let _t = crate::timings::phase("renames+deploy");
     let files_checked = ld.db.len();
     // What else the result depends on, for the run cache.
     let inputs = if opts.cache.is_some() && opts.overrides.is_empty() {
@@ -639,18 +659,6 @@ pub fn load_with_cache(
     } else {
         crate::runcache::Inputs::default()
     };
-    let base_snapshot = opts.base.as_ref().map(|b| {
-        let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
-        base::snapshot(opts, b, &apps, &migrations, &user_app_label, &paths)
-    });
-    let renames = crate::renames::find(&migrations, &graph, &universe, base_snapshot.as_ref());
-    let deploy = crate::deploy::scope(
-        &migrations,
-        &graph,
-        &ld.db,
-        base_snapshot.as_ref(),
-        &opts.analysis,
-    );
     let project = Project {
         root,
         db: ld.db,

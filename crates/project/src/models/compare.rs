@@ -151,16 +151,17 @@ pub struct Input<'a> {
     /// Lowercased names of the classes defined in an app's package (outside its
     /// migrations), by app label: a model of the migrations missing from models.py is
     /// reported only when no class of that name exists there.
-    pub classes_in_app: &'a dyn Fn(&str) -> BTreeSet<String>,
+    pub classes_in_app: &'a (dyn Fn(&str) -> BTreeSet<String> + Sync),
     /// Where the project adds fields or models at run time (`add_to_class`, a
     /// translation or history library), if anywhere: then nothing is reported removed.
-    pub dynamic: &'a dyn Fn() -> Option<String>,
+    pub dynamic: &'a (dyn Fn() -> Option<String> + Sync),
     /// Project app folders that INSTALLED_APPS lists.
     pub installed_dirs: BTreeSet<String>,
 }
 
 /// Compares every model.
 pub fn compare(declared: &Declared, input: &Input<'_>) -> ModelsReport {
+    use rayon::prelude::*;
     let mut report = ModelsReport {
         read: true,
         ..ModelsReport::default()
@@ -172,48 +173,75 @@ pub fn compare(declared: &Declared, input: &Input<'_>) -> ModelsReport {
         .filter(|a| a.dir.is_some())
         .map(|a| a.label.as_str())
         .collect();
-    for app in labels {
-        if is_test_app(app, input) {
-            report.test_apps.push(app.to_owned());
-            continue;
-        }
-        let here = declared.models.iter().any(|m| m.app == app);
-        if declared.without_module.contains(app) && !here {
-            report.without_models_module.push(app.to_owned());
-            continue;
-        }
-        if let Some(why) = app_uncertain(app, input) {
-            report.skipped_apps.push((app.to_owned(), why));
-            continue;
-        }
-        let mut declared_here: BTreeMap<ModelKey, &DeclaredModel> = BTreeMap::new();
-        for m in declared.models.iter().filter(|m| m.app == app) {
-            declared_here.insert(m.key(), m);
-        }
-        let state_here: BTreeMap<&ModelKey, &ModelDef> = finals
-            .iter()
-            .filter(|(k, _)| k.0 == app)
-            .map(|(k, v)| (*k, *v))
-            .collect();
-        let mut keys: BTreeSet<ModelKey> = declared_here.keys().cloned().collect();
-        keys.extend(state_here.keys().map(|k| (*k).clone()));
-        let mut class_names: Option<BTreeSet<String>> = None;
-        for key in keys {
-            let d = declared_here.get(&key).copied();
-            let s = state_here.get(&key).copied();
-            let outcome = match (d, s) {
-                (Some(d), None) => added(d, &key, input),
-                (None, Some(s)) => {
-                    let names = class_names.get_or_insert_with(|| (input.classes_in_app)(app));
-                    removed(s, &key, declared, names, input)
-                }
-                (Some(d), Some(s)) => compare_model(d, s, declared, input),
-                (None, None) => continue,
-            };
-            report.outcomes.push(outcome);
+    let labels: Vec<&str> = labels.into_iter().collect();
+    // Apps are compared independently, in parallel; results are gathered in label order.
+    let per_app: Vec<AppOutcome> = labels
+        .par_iter()
+        .map(|app| compare_app(app, declared, &finals, input))
+        .collect();
+    for (app, outcome) in labels.into_iter().zip(per_app) {
+        match outcome {
+            AppOutcome::Test => report.test_apps.push(app.to_owned()),
+            AppOutcome::WithoutModule => report.without_models_module.push(app.to_owned()),
+            AppOutcome::Skipped(why) => report.skipped_apps.push((app.to_owned(), why)),
+            AppOutcome::Compared(outcomes) => report.outcomes.extend(outcomes),
         }
     }
     report
+}
+
+/// What comparing one app gave.
+enum AppOutcome {
+    Test,
+    WithoutModule,
+    Skipped(String),
+    Compared(Vec<ModelOutcome>),
+}
+
+fn compare_app(
+    app: &str,
+    declared: &Declared,
+    finals: &BTreeMap<&ModelKey, &ModelDef>,
+    input: &Input<'_>,
+) -> AppOutcome {
+    if is_test_app(app, input) {
+        return AppOutcome::Test;
+    }
+    let here = declared.models.iter().any(|m| m.app == app);
+    if declared.without_module.contains(app) && !here {
+        return AppOutcome::WithoutModule;
+    }
+    if let Some(why) = app_uncertain(app, input) {
+        return AppOutcome::Skipped(why);
+    }
+    let mut declared_here: BTreeMap<ModelKey, &DeclaredModel> = BTreeMap::new();
+    for m in declared.models.iter().filter(|m| m.app == app) {
+        declared_here.insert(m.key(), m);
+    }
+    let state_here: BTreeMap<&ModelKey, &ModelDef> = finals
+        .iter()
+        .filter(|(k, _)| k.0 == app)
+        .map(|(k, v)| (*k, *v))
+        .collect();
+    let mut keys: BTreeSet<ModelKey> = declared_here.keys().cloned().collect();
+    keys.extend(state_here.keys().map(|k| (*k).clone()));
+    let mut class_names: Option<BTreeSet<String>> = None;
+    let mut out = Vec::new();
+    for key in keys {
+        let d = declared_here.get(&key).copied();
+        let s = state_here.get(&key).copied();
+        let outcome = match (d, s) {
+            (Some(d), None) => added(d, &key, input),
+            (None, Some(s)) => {
+                let names = class_names.get_or_insert_with(|| (input.classes_in_app)(app));
+                removed(s, &key, declared, names, input)
+            }
+            (Some(d), Some(s)) => compare_model(d, s, declared, input),
+            (None, None) => continue,
+        };
+        out.push(outcome);
+    }
+    AppOutcome::Compared(out)
 }
 
 /// An app of a test suite: its package is under a `tests`/`test` folder (or is one),

@@ -214,7 +214,7 @@ pub(crate) fn analyse(
         }
         ReadModels::Read(d) => *d,
     };
-    let dynamic_cell: std::cell::OnceCell<Option<String>> = std::cell::OnceCell::new();
+    let dynamic_cell: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let dynamic = || -> Option<String> {
         dynamic_cell
             .get_or_init(|| {

@@ -339,21 +339,17 @@ impl FieldState {
         while i < a.len() || j < b.len() {
             match (a.get(i), b.get(j)) {
                 (Some(x), Some(y)) if x.0 == y.0 => {
-                    let v = if Arc::ptr_eq(&x.1, &y.1) {
+                    let v = if Arc::ptr_eq(&x.1, &y.1) || is_subset(&y.1.applied, &x.1.applied) {
                         x.1.clone()
+                    } else if is_subset(&x.1.applied, &y.1.applied) {
+                        y.1.clone()
                     } else {
                         let union = union(&x.1.applied, &y.1.applied);
-                        if union == x.1.applied {
-                            x.1.clone()
-                        } else if union == y.1.applied {
-                            y.1.clone()
-                        } else {
-                            let def = self.replay(x.0, &union);
-                            Arc::new(Version {
-                                applied: union,
-                                def,
-                            })
-                        }
+                        let def = self.replay(x.0, &union);
+                        Arc::new(Version {
+                            applied: union,
+                            def,
+                        })
                     };
                     same_as_a &= Arc::ptr_eq(&v, &x.1);
                     out.push((x.0, v));
@@ -409,6 +405,25 @@ fn with_changes(snap: &Snap, changed: BTreeMap<u32, Version>) -> Snap {
         chunks[c] = Arc::new(out);
     }
     Arc::new(chunks)
+}
+
+/// Whether every element of `a` is in `b` (both sorted ascending, without duplicates),
+/// without building their union.
+fn is_subset(a: &[u32], b: &[u32]) -> bool {
+    if a.len() > b.len() {
+        return false;
+    }
+    let mut j = 0;
+    for x in a {
+        while b.get(j).is_some_and(|y| y < x) {
+            j += 1;
+        }
+        if b.get(j) != Some(x) {
+            return false;
+        }
+        j += 1;
+    }
+    true
 }
 
 fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
@@ -1080,13 +1095,20 @@ fn plan_order(g: &crate::graph::Graph, topological: &[usize]) -> Vec<usize> {
     out
 }
 
-/// Replays every project migration's state operations over the graph.
-pub(super) fn build(
+/// Replays every project migration's state operations over the graph. `created` are the
+/// models the migrations create, in key order: their ids are given in that order, so that
+/// an app's models share chunks and a merge of two lineages copies only the chunks of
+/// the apps where they differ.
+pub(super) fn build<'k>(
     migrations: &[Migration],
     g: &crate::graph::Graph,
     order: &[usize],
+    created: impl Iterator<Item = &'k ModelKey>,
 ) -> FieldState {
     let mut st = FieldState::default();
+    for k in created {
+        st.intern(k);
+    }
     let n = g.nodes.len();
     st.before = vec![None; n];
     let mut after: Vec<Option<Snap>> = vec![None; n];
@@ -1195,6 +1217,22 @@ mod tests {
     fn union_is_sorted_and_deduplicated() {
         assert_eq!(union(&[0, 2, 4], &[1, 2, 5]), vec![0, 1, 2, 4, 5]);
         assert_eq!(union(&[], &[3]), vec![3]);
+    }
+
+    #[test]
+    fn subsets_of_sorted_lists() {
+        assert!(is_subset(&[], &[]));
+        assert!(is_subset(&[], &[1]));
+        assert!(is_subset(&[1, 4], &[0, 1, 2, 4]));
+        assert!(is_subset(&[0, 1, 2, 4], &[0, 1, 2, 4]));
+        assert!(!is_subset(&[1, 3], &[0, 1, 2, 4]));
+        assert!(!is_subset(&[5], &[0, 1, 2, 4]));
+        assert!(!is_subset(&[0, 1], &[1]));
+        for (a, b) in [(vec![0, 2, 4], vec![1, 2, 5]), (vec![3], vec![0, 3, 7])] {
+            let u = union(&a, &b);
+            assert_eq!(is_subset(&a, &b), u == b);
+            assert_eq!(is_subset(&b, &a), u == a);
+        }
     }
 }
 

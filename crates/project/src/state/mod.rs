@@ -22,6 +22,7 @@ use crate::graph::{Graph, Origin};
 use crate::migration::{Field, Lit, Migration, ModelRef, OpKind, Operation};
 use djcheck_python::TextRange;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// `(app_label, model name lowercased)`: Django compares model names case-insensitively.
 pub type ModelKey = (String, String);
@@ -75,8 +76,9 @@ pub struct ModelState {
     /// Every project model and where it is created.
     pub creations: BTreeMap<ModelKey, Vec<Creation>>,
     /// Per graph node: bitset of models created by its ancestors (`None` for nodes not
-    /// reached by the topological order, i.e. on a cycle).
-    before: Vec<Option<Vec<u64>>>,
+    /// reached by the topological order, i.e. on a cycle). Shared between a node and its
+    /// parent when the parent creates no model and is the only one.
+    before: Vec<Option<Arc<Vec<u64>>>>,
     /// Per graph node: whether some ancestor's contents are not fully known.
     uncertain: Vec<bool>,
     /// The field-level state.
@@ -248,6 +250,7 @@ pub fn references(m: &Migration) -> Vec<ModelReference> {
 
 /// Builds the state over the graph.
 pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
+    let t = crate::timings::phase("state: availability");
     let mut st = ModelState::default();
     for (i, m) in migrations.iter().enumerate() {
         for (k, lit, op_range) in created_by(m) {
@@ -271,21 +274,26 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
         .map(|i| g.nodes[i].parents.iter().filter(|&&p| alive(p)).count())
         .collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| alive(i) && pending[i] == 0).collect();
-    let mut after: Vec<Option<Vec<u64>>> = vec![None; n];
+    let mut after: Vec<Option<Arc<Vec<u64>>>> = vec![None; n];
+    let empty = Arc::new(vec![0u64; words]);
     let mut uncertain_after = vec![false; n];
     let mut order = Vec::with_capacity(n);
     while let Some(i) = ready.pop() {
         order.push(i);
         let node = &g.nodes[i];
-        let mut set = vec![0u64; words];
+        let mut set = empty.clone();
         let mut unsure = node.origin.is_none();
         for &p in &node.parents {
             if !alive(p) {
                 continue;
             }
             if let Some(ps) = &after[p] {
-                for (w, pw) in set.iter_mut().zip(ps) {
-                    *w |= pw;
+                if Arc::ptr_eq(&set, &empty) {
+                    set = ps.clone();
+                } else if !Arc::ptr_eq(&set, ps) {
+                    for (w, pw) in Arc::make_mut(&mut set).iter_mut().zip(ps.iter()) {
+                        *w |= pw;
+                    }
                 }
             }
             unsure |= uncertain_after[p];
@@ -305,7 +313,9 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
                 post_unsure = unsure || !m.operations_complete;
                 for (k, _, _) in created_by(m) {
                     if let Some(&id) = st.ids.get(&k) {
-                        post[id / 64] |= 1 << (id % 64);
+                        if let Some(w) = Arc::make_mut(&mut post).get_mut(id / 64) {
+                            *w |= 1 << (id % 64);
+                        }
                     }
                 }
             }
@@ -327,6 +337,8 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
             }
         }
     }
-    st.fields = fields::build(migrations, g, &order);
+    drop(t);
+    let _t = crate::timings::phase("state: fields");
+    st.fields = fields::build(migrations, g, &order, st.creations.keys());
     st
 }
