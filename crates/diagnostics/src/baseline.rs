@@ -147,8 +147,8 @@ fn identity_text(db: &SourceDb, d: &Diagnostic) -> String {
         return normalize(&d.message);
     };
     let f = db.file(p.file);
-    let first = f.line_index.line_of(p.range.start());
-    let last = f.line_index.line_of(p.range.end());
+    let first = f.line_index().line_of(p.range.start());
+    let last = f.line_index().line_of(p.range.end());
     let start = db.line_range(p.file, first).map_or(0, |r| r.start);
     let end = db
         .line_range(p.file, last)

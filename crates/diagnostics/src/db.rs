@@ -14,15 +14,21 @@ pub struct SourceFile {
     pub path: String,
     /// The text as analysed (after decoding; empty for files that could not be read).
     pub text: String,
-    pub line_index: LineIndex,
+    /// Built on first use: most files are never shown nor asked for a line.
+    line_index: std::sync::OnceLock<LineIndex>,
     /// Ranges that renderers must never print (detected secrets). Rendered snippets
     /// replace them with a masked form of the same byte length.
     pub masked: Vec<TextRange>,
 }
 
 impl SourceFile {
+    /// The file's line starts (computed once, on first use).
+    pub fn line_index(&self) -> &LineIndex {
+        self.line_index.get_or_init(|| LineIndex::new(&self.text))
+    }
+
     pub fn line_col(&self, offset: TextSize) -> LineCol {
-        self.line_index.line_col(&self.text, offset)
+        self.line_index().line_col(&self.text, offset)
     }
 
     /// The text with masked ranges blanked out, keeping every byte offset valid.
@@ -114,12 +120,11 @@ impl SourceDb {
     }
 
     pub fn add(&mut self, path: String, text: String) -> FileId {
-        let line_index = LineIndex::new(&text);
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(SourceFile {
             path,
             text,
-            line_index,
+            line_index: std::sync::OnceLock::new(),
             masked: Vec::new(),
         });
         id
@@ -133,7 +138,7 @@ impl SourceDb {
     /// parallel readers can refer to them by id).
     pub fn set_text(&mut self, id: FileId, text: String) {
         let f = &mut self.files[id.0 as usize];
-        f.line_index = LineIndex::new(&text);
+        f.line_index = std::sync::OnceLock::new();
         f.text = text;
     }
 
@@ -161,7 +166,7 @@ impl SourceDb {
     }
 
     pub(crate) fn line_range(&self, id: FileId, line: usize) -> Option<Range<usize>> {
-        self.file(id).line_index.line_range(line)
+        self.file(id).line_index().line_range(line)
     }
 }
 

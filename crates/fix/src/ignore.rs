@@ -25,8 +25,8 @@ pub fn ignore_fix(db: &SourceDb, d: &Diagnostic) -> Option<Fix> {
     let ranges = CommentContext::of(&parsed.module, Limits::default().max_nesting)?;
     drop(parsed);
     let start = usize::from(span.range.start());
-    let line = file.line_index.line_of(span.range.start());
-    let lr = file.line_index.line_range(line)?;
+    let line = file.line_index().line_of(span.range.start());
+    let lr = file.line_index().line_range(line)?;
     let body = &text[lr.clone()];
     let content_end = lr.start + body.trim_end_matches(['\n', '\r']).len();
     let message = format!("ignore {} on this line", d.code);

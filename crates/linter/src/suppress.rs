@@ -303,7 +303,7 @@ pub fn apply(
         .par_iter()
         .filter_map(|&id| {
             let f = db.file(id);
-            scan(&f.text, &f.line_index, opts.limits).map(|s| (id, s))
+            scan(&f.text, f.line_index(), opts.limits).map(|s| (id, s))
         })
         .collect::<Vec<_>>()
         .into_iter()
@@ -315,7 +315,7 @@ pub fn apply(
     for d in diagnostics {
         let silenced = match d.primary {
             Some(span) => match files.get_mut(&span.file) {
-                Some(fs) => silences(fs, &db.file(span.file).line_index, &d, span),
+                Some(fs) => silences(fs, db.file(span.file).line_index(), &d, span),
                 None => false,
             },
             None => false,
@@ -335,7 +335,7 @@ pub fn apply(
     for d in reports {
         let silenced = match d.primary {
             Some(span) => match files.get_mut(&span.file) {
-                Some(fs) => silences(fs, &db.file(span.file).line_index, &d, span),
+                Some(fs) => silences(fs, db.file(span.file).line_index(), &d, span),
                 None => false,
             },
             None => false,

@@ -42,8 +42,8 @@ pub fn position(text: &str, index: &LineIndex, enc: Encoding, offset: TextSize) 
 
 pub fn range(file: &SourceFile, enc: Encoding, r: djcheck_diagnostics::TextRange) -> lsp::Range {
     lsp::Range {
-        start: position(&file.text, &file.line_index, enc, r.start()),
-        end: position(&file.text, &file.line_index, enc, r.end()),
+        start: position(&file.text, file.line_index(), enc, r.start()),
+        end: position(&file.text, file.line_index(), enc, r.end()),
     }
 }
 

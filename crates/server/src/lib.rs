@@ -881,8 +881,8 @@ impl<'h> Server<'h> {
             return Value::Array(Vec::new());
         };
         let file = db.file(fid);
-        let a = convert::offset(&file.text, &file.line_index, self.enc, p.range.start);
-        let b = convert::offset(&file.text, &file.line_index, self.enc, p.range.end);
+        let a = convert::offset(&file.text, file.line_index(), self.enc, p.range.start);
+        let b = convert::offset(&file.text, file.line_index(), self.enc, p.range.end);
         let open: BTreeMap<String, lsp::Url> = self
             .docs
             .iter()
@@ -954,7 +954,7 @@ impl<'h> Server<'h> {
         let file = db.file(fid);
         let at = convert::offset(
             &file.text,
-            &file.line_index,
+            file.line_index(),
             self.enc,
             p.text_document_position_params.position,
         );

@@ -34,7 +34,7 @@ impl<'a> Files<'a> for Shown<'a> {
 
     fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, FilesError> {
         let off = u32::try_from(byte_index).unwrap_or(u32::MAX);
-        Ok(self.db.file(id).line_index.line_of(off.into()))
+        Ok(self.db.file(id).line_index().line_of(off.into()))
     }
 
     fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, FilesError> {
@@ -42,7 +42,7 @@ impl<'a> Files<'a> for Shown<'a> {
             .line_range(id, line_index)
             .ok_or(FilesError::LineTooLarge {
                 given: line_index,
-                max: self.db.file(id).line_index.line_count(),
+                max: self.db.file(id).line_index().line_count(),
             })
     }
 }
