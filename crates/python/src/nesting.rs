@@ -13,6 +13,12 @@
 
 /// Where the scan found the first bracket past the limit: its byte offset.
 pub fn first_too_deep(text: &str, limit: usize) -> Option<usize> {
+    // Depth only grows at a `(`, `[` or `{` byte: a text with no more of them than the
+    // limit cannot pass it, whatever its strings and comments hold (most files; counting
+    // bytes is many times cheaper than the scan).
+    if !more_openers_than(text.as_bytes(), limit) {
+        return None;
+    }
     Scanner {
         b: text.as_bytes(),
         i: 0,
@@ -21,6 +27,22 @@ pub fn first_too_deep(text: &str, limit: usize) -> Option<usize> {
         stack: Vec::new(),
     }
     .run()
+}
+
+/// Whether `b` holds more than `limit` opening-bracket bytes (counted a block at a time,
+/// stopping once past the limit).
+fn more_openers_than(b: &[u8], limit: usize) -> bool {
+    let mut n = 0;
+    for block in b.chunks(4096) {
+        n += block
+            .iter()
+            .filter(|&&c| matches!(c, b'(' | b'[' | b'{'))
+            .count();
+        if n > limit {
+            return true;
+        }
+    }
+    false
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -265,6 +287,47 @@ mod tests {
 
     fn deep(text: &str) -> Option<usize> {
         first_too_deep(text, 200)
+    }
+
+    /// The scan alone, without the count of opening brackets before it.
+    fn scanned(text: &str, limit: usize) -> Option<usize> {
+        Scanner {
+            b: text.as_bytes(),
+            i: 0,
+            depth: 0,
+            limit,
+            stack: Vec::new(),
+        }
+        .run()
+    }
+
+    #[test]
+    fn counting_openers_first_never_changes_the_answer() {
+        let texts = [
+            "",
+            "f(a[1], {2: (3)})",
+            "((()))",
+            "(((())))",
+            "x = '((((((' + \"[[[[\"  # {{{{",
+            "f'{a}{b[0]}{{c}}' + (d)",
+            "f'{x:{w}.{p}}' ((",
+            "[[[[ ]]]] ((((",
+            "'''(((\n((''' ((( ))) (",
+        ];
+        for text in texts {
+            for limit in 0..6 {
+                assert_eq!(
+                    first_too_deep(text, limit),
+                    scanned(text, limit),
+                    "{text:?} at limit {limit}"
+                );
+            }
+        }
+        assert!(!more_openers_than(b"((()))", 3));
+        assert!(more_openers_than(b"(((())))", 3));
+        let long = "(".repeat(5000) + &")".repeat(5000);
+        assert!(more_openers_than(long.as_bytes(), 4999));
+        assert!(!more_openers_than(long.as_bytes(), 5000));
     }
 
     #[test]
