@@ -81,7 +81,10 @@ pub struct AppUniverse {
 #[derive(Debug, Default, Clone)]
 pub struct Graph {
     pub nodes: Vec<Node>,
+    /// Keys in order, for the nodes of an app ([`Graph::app_nodes`]).
     index: BTreeMap<Key, usize>,
+    /// The same, hashed: most lookups are by exact key.
+    lookup: rustc_hash::FxHashMap<Key, usize>,
     /// Replaced key to the key of the migration that replaced it.
     pub replaced: BTreeMap<Key, Key>,
     pub unresolved: Vec<Unresolved>,
@@ -94,14 +97,14 @@ pub struct Graph {
 
 impl Graph {
     pub fn node(&self, key: &Key) -> Option<usize> {
-        self.index
+        self.lookup
             .get(key)
             .copied()
             .filter(|&i| !self.nodes[i].removed)
     }
 
     fn ensure(&mut self, key: &Key) -> usize {
-        if let Some(&i) = self.index.get(key) {
+        if let Some(&i) = self.lookup.get(key) {
             if self.nodes[i].removed {
                 self.nodes[i].removed = false;
             }
@@ -116,6 +119,7 @@ impl Graph {
             removed: false,
         });
         self.index.insert(key.clone(), i);
+        self.lookup.insert(key.clone(), i);
         i
     }
 
@@ -325,7 +329,7 @@ pub fn build(migrations: &[Migration], universe: &AppUniverse, user_app: &str) -
         let replaced: BTreeSet<&Key> = m.replaces.iter().map(|k| &k.key).collect();
         for old in &replaced {
             g.replaced.insert((*old).clone(), rkey.clone());
-            let Some(&o) = g.index.get(*old) else {
+            let Some(&o) = g.lookup.get(*old) else {
                 continue;
             };
             if g.nodes[o].removed {
