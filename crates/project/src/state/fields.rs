@@ -333,6 +333,13 @@ impl FieldState {
         if a.is_empty() {
             return b.clone();
         }
+        // Most merges join an older and a newer state of the same models: one side then
+        // holds all the other has, and is shared as it is.
+        match covering(a, b) {
+            Some(Side::A) => return a.clone(),
+            Some(Side::B) => return b.clone(),
+            None => {}
+        }
         let mut out = Vec::with_capacity(a.len().max(b.len()));
         let (mut i, mut j) = (0, 0);
         let mut same_as_a = true;
@@ -380,6 +387,53 @@ impl FieldState {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    A,
+    B,
+}
+
+/// Which chunk, if either, holds every model of the other at a version with all of the
+/// other's events (`A` when both do): the merge of the two is then that chunk.
+fn covering(a: &[(u32, Arc<Version>)], b: &[(u32, Arc<Version>)]) -> Option<Side> {
+    let (mut a_covers, mut b_covers) = (true, true);
+    let (mut i, mut j) = (0, 0);
+    while (a_covers || b_covers) && (i < a.len() || j < b.len()) {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x.0 == y.0 => {
+                if !Arc::ptr_eq(&x.1, &y.1) {
+                    a_covers = a_covers && is_subset(&y.1.applied, &x.1.applied);
+                    b_covers = b_covers && is_subset(&x.1.applied, &y.1.applied);
+                }
+                i += 1;
+                j += 1;
+            }
+            // A model only `a` has.
+            (Some(x), Some(y)) if x.0 < y.0 => {
+                b_covers = false;
+                i += 1;
+            }
+            (Some(_), None) => {
+                b_covers = false;
+                i += 1;
+            }
+            // A model only `b` has.
+            (_, Some(_)) => {
+                a_covers = false;
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    if a_covers {
+        Some(Side::A)
+    } else if b_covers {
+        Some(Side::B)
+    } else {
+        None
+    }
+}
+
 /// `snap` with the versions of `changed` (by model id); only the chunks holding them are
 /// copied.
 fn with_changes(snap: &Snap, changed: BTreeMap<u32, Version>) -> Snap {
@@ -412,6 +466,10 @@ fn with_changes(snap: &Snap, changed: BTreeMap<u32, Version>) -> Snap {
 fn is_subset(a: &[u32], b: &[u32]) -> bool {
     if a.len() > b.len() {
         return false;
+    }
+    // The usual case: `a` is an older version along the same migrations as `b`.
+    if b.starts_with(a) {
+        return true;
     }
     let mut j = 0;
     for x in a {
@@ -1217,6 +1275,30 @@ mod tests {
     fn union_is_sorted_and_deduplicated() {
         assert_eq!(union(&[0, 2, 4], &[1, 2, 5]), vec![0, 1, 2, 4, 5]);
         assert_eq!(union(&[], &[3]), vec![3]);
+    }
+
+    #[test]
+    fn a_chunk_covers_another_only_with_all_its_models_and_events() {
+        let v = |applied: &[u32]| {
+            Arc::new(Version {
+                applied: applied.to_vec(),
+                def: None,
+            })
+        };
+        let old = vec![(1, v(&[0, 1])), (2, v(&[0]))];
+        let new = vec![(1, v(&[0, 1, 4])), (2, v(&[0]))];
+        assert_eq!(covering(&old, &new), Some(Side::B));
+        assert_eq!(covering(&new, &old), Some(Side::A));
+        // Equal contents: the first side.
+        assert_eq!(covering(&old, &old.clone()), Some(Side::A));
+        // Each side has events the other lacks.
+        let other = vec![(1, v(&[0, 1, 5])), (2, v(&[0]))];
+        assert_eq!(covering(&new, &other), None);
+        // A model only one side has.
+        let more = vec![(1, v(&[0, 1, 4])), (2, v(&[0])), (3, v(&[2]))];
+        assert_eq!(covering(&new, &more), Some(Side::B));
+        let fewer = vec![(1, v(&[0, 1, 4]))];
+        assert_eq!(covering(&fewer, &old), None);
     }
 
     #[test]
