@@ -252,10 +252,13 @@ pub fn references(m: &Migration) -> Vec<ModelReference> {
 pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
     let t = crate::timings::phase("state: availability");
     let mut st = ModelState::default();
+    // Per migration, the ids of the models it creates.
+    let mut created_ids: Vec<Vec<usize>> = Vec::with_capacity(migrations.len());
     for (i, m) in migrations.iter().enumerate() {
+        let mut ids = Vec::new();
         for (k, lit, op_range) in created_by(m) {
             let next = st.ids.len();
-            st.ids.entry(k.clone()).or_insert(next);
+            ids.push(*st.ids.entry(k.clone()).or_insert(next));
             st.creations.entry(k).or_default().push(Creation {
                 migration: i,
                 op_range,
@@ -263,6 +266,7 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
                 name: lit.value.clone(),
             });
         }
+        created_ids.push(ids);
     }
     let words = st.ids.len().div_ceil(64).max(1);
     let n = g.nodes.len();
@@ -311,11 +315,9 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
                     .iter()
                     .any(|d| d.key.0 != m.app && !g.has_app(&d.key.0));
                 post_unsure = unsure || !m.operations_complete;
-                for (k, _, _) in created_by(m) {
-                    if let Some(&id) = st.ids.get(&k) {
-                        if let Some(w) = Arc::make_mut(&mut post).get_mut(id / 64) {
-                            *w |= 1 << (id % 64);
-                        }
+                for &id in created_ids.get(mi).map_or(&[][..], Vec::as_slice) {
+                    if let Some(w) = Arc::make_mut(&mut post).get_mut(id / 64) {
+                        *w |= 1 << (id % 64);
                     }
                 }
             }
