@@ -334,13 +334,16 @@ pub(crate) fn read(
         }
     }
 
-    // Which app a module belongs to: the longest app package containing it.
+    // Which app a module belongs to: the longest app package containing it (the module
+    // itself, then each enclosing package).
     let app_of = |module: &str| -> Option<String> {
-        packages
-            .iter()
-            .filter(|(p, _)| module == p.as_str() || module.starts_with(&format!("{p}.")))
-            .max_by_key(|(p, _)| p.len())
-            .map(|(_, l)| l.clone())
+        let mut m = module;
+        loop {
+            if let Some(label) = packages.get(m) {
+                return Some(label.clone());
+            }
+            m = m.rsplit_once('.')?.0;
+        }
     };
     for m in &unreadable {
         if let Some(app) = app_of(m) {
@@ -366,13 +369,13 @@ pub(crate) fn read(
         let Some((file, parsed, _)) = r.parsed(module) else {
             continue;
         };
+        let home = app_of(module);
         for (def, conditional) in top_level_classes(parsed.body()) {
             let cref = ClassRef {
                 module: module.clone(),
                 name: def.name.id.as_str().to_owned(),
             };
             let span = Span::new(file, def.name.range);
-            let home = app_of(module);
             let Some(info) = r.info(&cref) else { continue };
             match &info.kind {
                 Kind::Model { abstract_: true } => {}
@@ -390,7 +393,7 @@ pub(crate) fn read(
                             out.models.push(m);
                         }
                         Err(why) => {
-                            if let Some(app) = home {
+                            if let Some(app) = home.clone() {
                                 out.maybe_models
                                     .entry(app.clone())
                                     .or_default()
