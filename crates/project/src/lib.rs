@@ -275,6 +275,9 @@ pub struct Project {
     pub apps: Vec<App>,
     /// Sorted by `(app, name)`.
     pub migrations: Vec<Migration>,
+    /// Per migration (same index), the models it refers to ([`state::references`]),
+    /// computed once for every rule that asks.
+    pub references: Vec<Vec<state::ModelReference>>,
     pub graph: Graph,
     /// The model state over the graph, down to fields (see [`state`]).
     pub state: state::ModelState,
@@ -313,6 +316,11 @@ impl Project {
             })
             .ok()
             .map(|i| &self.migrations[i])
+    }
+
+    /// The model references of migration `i` ([`Project::references`]).
+    pub fn references_of(&self, i: usize) -> &[state::ModelReference] {
+        self.references.get(i).map_or(&[], Vec::as_slice)
     }
 
     pub fn app(&self, label: &str) -> Option<&App> {

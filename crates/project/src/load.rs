@@ -544,24 +544,38 @@ pub fn load_with_cache(
 
     drop(_t);
     let _t = crate::timings::phase("graph");
-    // The app universe: what else is installed.
-    let universe = app_universe(
-        &ld,
-        &tree,
-        &apps,
-        &migrations,
-        installed.as_ref(),
-        &settings,
-    );
-    let mut graph = graph::build(&migrations, &universe, &user_app_label);
-    // Two packages sharing a label: Django refuses to start; the graph of that label is
-    // not trustworthy.
-    let mut seen = BTreeSet::new();
-    for a in &apps {
-        if !seen.insert(a.label.as_str()) {
-            graph.uncertain_apps.insert(a.label.clone());
+    // The graph, while each migration's model references are collected in parallel.
+    let build_graph = || {
+        // The app universe: what else is installed.
+        let universe = app_universe(
+            &ld,
+            &tree,
+            &apps,
+            &migrations,
+            installed.as_ref(),
+            &settings,
+        );
+        let mut graph = graph::build(&migrations, &universe, &user_app_label);
+        // Two packages sharing a label: Django refuses to start; the graph of that label
+        // is not trustworthy.
+        let mut seen = BTreeSet::new();
+        for a in &apps {
+            if !seen.insert(a.label.as_str()) {
+                graph.uncertain_apps.insert(a.label.clone());
+            }
         }
-    }
+        (universe, graph)
+    };
+    let mut references = Vec::new();
+    let (universe, graph) = rayon::in_place_scope(|s| {
+        s.spawn(|_| {
+            references = migrations
+                .par_iter()
+                .map(crate::state::references)
+                .collect();
+        });
+        build_graph()
+    });
 
     drop(_t);
     let _t = crate::timings::phase("state+models+urls");
@@ -623,7 +637,13 @@ pub fn load_with_cache(
             let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
             base::snapshot(opts, b, &apps, &migrations, &user_app_label, &paths)
         });
-        let renames = crate::renames::find(&migrations, &graph, &universe, base_snapshot.as_ref());
+        let renames = crate::renames::find(
+            &migrations,
+            &references,
+            &graph,
+            &universe,
+            base_snapshot.as_ref(),
+        );
         let deploy = crate::deploy::scope(
             &migrations,
             &graph,
@@ -667,6 +687,7 @@ pub fn load_with_cache(
         user_model,
         apps,
         migrations,
+        references,
         graph,
         state: model_state,
         models,

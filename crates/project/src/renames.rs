@@ -126,6 +126,7 @@ fn tables(m: &Migration) -> Vec<&Lit> {
 /// Finds the absent labels and their renames.
 pub fn find(
     migrations: &[Migration],
+    references: &[Vec<state::ModelReference>],
     graph: &Graph,
     universe: &AppUniverse,
     base: Option<&BaseSnapshot>,
@@ -135,7 +136,7 @@ pub fn find(
     let mut names: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut models: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let absent = |l: &str| label_absent(l, graph, universe);
-    for m in migrations {
+    for (i, m) in migrations.iter().enumerate() {
         for k in m
             .dependencies
             .iter()
@@ -149,10 +150,10 @@ pub fn find(
                 }
             }
         }
-        for r in state::references(m) {
-            if let RefTarget::Model((app, model)) = r.target {
-                if app != m.app && absent(&app) {
-                    models.entry(app).or_default().insert(model);
+        for r in references.get(i).map_or(&[][..], Vec::as_slice) {
+            if let RefTarget::Model((app, model)) = &r.target {
+                if *app != m.app && absent(app) {
+                    models.entry(app.clone()).or_default().insert(model.clone());
                 }
             }
         }

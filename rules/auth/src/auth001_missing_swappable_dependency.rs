@@ -2,7 +2,6 @@ use crate::user::{is_user_ref, user};
 use djcheck_fix::edits;
 use djcheck_linter::{declare_rule, Diagnostic, Fix, Project, Rule, RuleMeta, Span};
 use djcheck_project::migration::Migration;
-use djcheck_project::state;
 
 declare_rule! {
     /// ## What it finds
@@ -52,7 +51,10 @@ impl Rule for MissingSwappableDependency {
             (false, _) => g.node(&("auth".to_owned(), "0001_initial".to_owned())),
         };
         let Some(creator) = creator else { return };
-        for m in &project.migrations {
+        // The migrations that depend on the creator, found once: asked for each
+        // migration referring to the user model.
+        let after_creator = std::cell::OnceCell::new();
+        for (i, m) in project.migrations.iter().enumerate() {
             if !m.readable || !m.dependencies_complete {
                 continue;
             }
@@ -69,12 +71,16 @@ impl Rule for MissingSwappableDependency {
             {
                 continue;
             }
-            let refs: Vec<_> = state::references(m)
-                .into_iter()
+            let refs: Vec<_> = project
+                .references_of(i)
+                .iter()
                 .filter(|r| is_user_ref(r, &user))
                 .collect();
             let Some(first) = refs.first() else { continue };
-            if g.ancestors(node).contains(&creator) {
+            if after_creator
+                .get_or_init(|| g.descendants(creator))
+                .contains(&node)
+            {
                 continue;
             }
             let creator_key = &g.nodes[creator].key;

@@ -1,6 +1,6 @@
 use crate::user::user;
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta, Span};
-use djcheck_project::state::{self, RefKind, RefTarget};
+use djcheck_project::state::{RefKind, RefTarget};
 
 declare_rule! {
     /// ## What it finds
@@ -41,8 +41,8 @@ impl Rule for HardcodedUserModel {
             return;
         }
         let auth_user = ("auth".to_owned(), "user".to_owned());
-        for m in &project.migrations {
-            for r in state::references(m) {
+        for (i, m) in project.migrations.iter().enumerate() {
+            for r in project.references_of(i) {
                 if r.kind != RefKind::Relation {
                     continue;
                 }

@@ -58,10 +58,12 @@ impl Rule for UserModelNotInFirstMigration {
         let dependents: Vec<String> = project
             .migrations
             .iter()
-            .filter(|m| {
-                m.dependencies.iter().any(|d| d.swappable.is_some()) && needs_user(m, &user)
+            .enumerate()
+            .filter(|(i, m)| {
+                m.dependencies.iter().any(|d| d.swappable.is_some())
+                    && needs_user(m, project.references_of(*i), &user)
             })
-            .map(|m| format!("`{}.{}`", m.app, m.name))
+            .map(|(_, m)| format!("`{}.{}`", m.app, m.name))
             .chain(
                 g.nodes
                     .iter()

@@ -52,7 +52,7 @@ impl Rule for UserAppDependsOnDependent {
                 Some(Origin::Project(i)) => project
                     .migrations
                     .get(i)
-                    .is_some_and(|m| needs_user(m, &user)),
+                    .is_some_and(|m| needs_user(m, project.references_of(i), &user)),
                 Some(Origin::Contrib) => contrib_needs_user(&g.nodes[a].key.0, &g.nodes[a].key.1),
                 _ => false,
             })

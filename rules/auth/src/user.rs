@@ -2,7 +2,7 @@
 
 use djcheck_linter::Project;
 use djcheck_project::migration::Migration;
-use djcheck_project::state::{self, Creation, ModelKey, ModelReference, RefKind, RefTarget};
+use djcheck_project::state::{Creation, ModelKey, ModelReference, RefKind, RefTarget};
 
 /// The user model as configured, with where the project creates it.
 pub struct User<'p> {
@@ -39,11 +39,12 @@ pub fn is_user_ref(r: &ModelReference, user: &User<'_>) -> bool {
 
 /// Whether a migration needs the user model to exist: it depends on
 /// `swappable_dependency(settings.AUTH_USER_MODEL)` or has a relation to it.
-pub fn needs_user(m: &Migration, user: &User<'_>) -> bool {
+/// `refs` are the migration's model references ([`Project::references_of`]).
+pub fn needs_user(m: &Migration, refs: &[ModelReference], user: &User<'_>) -> bool {
     m.dependencies
         .iter()
         .any(|d| d.swappable.as_deref() == Some("AUTH_USER_MODEL"))
-        || state::references(m).iter().any(|r| is_user_ref(r, user))
+        || refs.iter().any(|r| is_user_ref(r, user))
 }
 
 /// Contrib migrations that depend on the user model (`admin.0001_initial`).

@@ -54,7 +54,7 @@ impl Rule for UnresolvedModelReference {
             .user_model
             .as_ref()
             .map(|u| (u.app.clone(), u.model.to_ascii_lowercase()));
-        for m in &project.migrations {
+        for (i, m) in project.migrations.iter().enumerate() {
             let Some(node) = g.node(&m.key()) else {
                 continue;
             };
@@ -66,7 +66,7 @@ impl Rule for UnresolvedModelReference {
                 .map(|(k, _, _)| k)
                 .collect();
             let mut seen = BTreeSet::new();
-            for r in state::references(m) {
+            for r in project.references_of(i) {
                 let RefTarget::Model(k) = &r.target else {
                     continue;
                 };
@@ -78,7 +78,7 @@ impl Rule for UnresolvedModelReference {
                     continue;
                 }
                 if k.0 != m.app && project.renames.is_absent(&k.0) {
-                    out.push(absent_app(project, m.file, &r, k));
+                    out.push(absent_app(project, m.file, r, k));
                     continue;
                 }
                 let creators = project.state.creators(k);
