@@ -19,6 +19,11 @@ pub fn first_too_deep(text: &str, limit: usize) -> Option<usize> {
     if !more_openers_than(text.as_bytes(), limit) {
         return None;
     }
+    scan(text, limit)
+}
+
+/// The scan itself.
+fn scan(text: &str, limit: usize) -> Option<usize> {
     Scanner {
         b: text.as_bytes(),
         i: 0,
@@ -289,18 +294,6 @@ mod tests {
         first_too_deep(text, 200)
     }
 
-    /// The scan alone, without the count of opening brackets before it.
-    fn scanned(text: &str, limit: usize) -> Option<usize> {
-        Scanner {
-            b: text.as_bytes(),
-            i: 0,
-            depth: 0,
-            limit,
-            stack: Vec::new(),
-        }
-        .run()
-    }
-
     #[test]
     fn counting_openers_first_never_changes_the_answer() {
         let texts = [
@@ -318,7 +311,7 @@ mod tests {
             for limit in 0..6 {
                 assert_eq!(
                     first_too_deep(text, limit),
-                    scanned(text, limit),
+                    scan(text, limit),
                     "{text:?} at limit {limit}"
                 );
             }
