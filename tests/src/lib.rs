@@ -19,6 +19,30 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Copies a folder tree (a fixture) to `to`, leaving out `__pycache__` folders. Panics on
+/// failure: a test cannot go on without its copy.
+pub fn copy_tree(from: &Path, to: &Path) {
+    if let Err(e) = std::fs::create_dir_all(to) {
+        panic!("cannot create {}: {e}", to.display());
+    }
+    let entries = match std::fs::read_dir(from) {
+        Ok(e) => e,
+        Err(e) => panic!("cannot list {}: {e}", from.display()),
+    };
+    for e in entries.flatten() {
+        let (path, name) = (e.path(), e.file_name());
+        if name == "__pycache__" {
+            continue;
+        }
+        let target = to.join(&name);
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else if let Err(e) = std::fs::copy(&path, &target) {
+            panic!("cannot copy {}: {e}", path.display());
+        }
+    }
+}
+
 /// Runs `djcheck ARGS` with `cwd` as working directory: `(exit code, stdout, stderr)`.
 /// `djcheck check` runs without the cache (the fixtures stay as they are in the
 /// repository) unless the arguments name it (`--cache-dir`, `--no-cache`).

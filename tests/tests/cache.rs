@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{djcheck, djcheck_stdin, fixture_projects, is_change_fixture, workspace_root};
+use djcheck_tests::{
+    copy_tree, djcheck, djcheck_stdin, fixture_projects, is_change_fixture, workspace_root,
+};
 use std::path::{Path, PathBuf};
 
 const FORMATS: &[&str] = &["text", "json", "sarif", "github", "gitlab", "markdown"];
@@ -16,19 +18,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 fn config_args(dir: &Path) -> Vec<&'static str> {

@@ -444,7 +444,7 @@ fn deletion_variants(base: &[Case], out: &Path) -> Vec<Case> {
                     continue;
                 }
                 let dir = out.join(format!("{}__del__{label}.{stem}", file_name(&case.dir)));
-                copy_dir(&case.dir, &dir);
+                djcheck_tests::copy_tree(&case.dir, &dir);
                 std::fs::remove_file(dir.join(&label).join("migrations").join(file_name(&f)))
                     .expect("delete the migration of a variant");
                 cases.push(Case {
@@ -544,26 +544,7 @@ fn write_project(dir: &Path, apps: &[(String, PathBuf)]) {
         let app = dir.join(label);
         std::fs::create_dir_all(&app).expect("create app dir");
         std::fs::write(app.join("__init__.py"), "").expect("write app __init__.py");
-        copy_dir(src, &app.join("migrations"));
-    }
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).expect("create dir");
-    let Ok(entries) = std::fs::read_dir(src) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        let name = e.file_name();
-        if name == "__pycache__" {
-            continue;
-        }
-        if p.is_dir() {
-            copy_dir(&p, &dst.join(&name));
-        } else {
-            std::fs::copy(&p, dst.join(&name)).expect("copy file");
-        }
+        djcheck_tests::copy_tree(src, &app.join("migrations"));
     }
 }
 

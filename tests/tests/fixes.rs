@@ -17,7 +17,7 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{djcheck, workspace_root};
+use djcheck_tests::{copy_tree, djcheck, workspace_root};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,18 +44,6 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         }
     }
     out
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 fn git(repo: &Path, args: &[&str]) {

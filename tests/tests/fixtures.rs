@@ -5,7 +5,7 @@
 // Test code: a failed unwrap is a failed test, and reading fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{djcheck, fixture_projects, is_change_fixture, workspace_root};
+use djcheck_tests::{copy_tree, djcheck, fixture_projects, is_change_fixture, workspace_root};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -100,18 +100,6 @@ fn prepare(dir: &Path) -> (PathBuf, Vec<&'static str>) {
     }
     copy_tree(&dir.join("after"), &repo);
     (repo, vec!["--base", "HEAD"])
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// `--no-config`, unless the fixture brings its own `djcheck.toml` (a rule that only

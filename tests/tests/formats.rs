@@ -7,22 +7,9 @@
 // Test code: a failed unwrap is a failed test, and reading fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{djcheck, workspace_root};
-use std::path::{Path, PathBuf};
+use djcheck_tests::{copy_tree, djcheck, workspace_root};
+use std::path::PathBuf;
 use std::process::Command;
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        if p.is_dir() {
-            copy_tree(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
 
 /// A copy of a fixture outside any git repository, so that the paths the repository
 /// formats print do not depend on where the checkout is.

@@ -12,7 +12,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::workspace_root;
+use djcheck_tests::{copy_tree, workspace_root};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -168,19 +168,6 @@ fn which(path: &str, exe: &str) -> Option<PathBuf> {
     path.split(':')
         .map(|d| Path::new(d).join(exe))
         .find(|p| p.exists())
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        if p.is_dir() {
-            copy_tree(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
 }
 
 fn text(out: &Output) -> String {

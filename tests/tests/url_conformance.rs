@@ -358,22 +358,6 @@ fn fixture_cases(root: &Path) -> Vec<Case> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        let name = e.file_name();
-        if name == "__pycache__" {
-            continue;
-        }
-        if p.is_dir() {
-            copy_dir(&p, &to.join(&name));
-        } else {
-            std::fs::copy(&p, to.join(&name)).unwrap();
-        }
-    }
-}
-
 /// One project per URL module of the sdist's test packages.
 fn sdist_cases(tests: &Path, projects: &Path) -> Vec<Case> {
     let _ = std::fs::remove_dir_all(projects);
@@ -422,13 +406,13 @@ fn sdist_cases(tests: &Path, projects: &Path) -> Vec<Case> {
     for (package, module) in modules {
         let dir = projects.join(module.replace('.', "_"));
         if package == "check_framework" {
-            copy_dir(
+            djcheck_tests::copy_tree(
                 &tests.join("check_framework/urls"),
                 &dir.join("check_framework/urls"),
             );
             std::fs::write(dir.join("check_framework/__init__.py"), "").unwrap();
         } else {
-            copy_dir(&tests.join(&package), &dir.join(&package));
+            djcheck_tests::copy_tree(&tests.join(&package), &dir.join(&package));
         }
         std::fs::write(
             dir.join("djcheck.toml"),

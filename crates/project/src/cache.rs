@@ -86,59 +86,63 @@ impl Outcome {
     }
 }
 
-/// A per-file diagnostic, stored without its file (every span is in the file).
+/// A diagnostic as stored on disk, each span written as `S`: a range of the file the
+/// entry belongs to ([`CachedDiagnostic`], the per-file cache) or a whole [`Span`] (the
+/// run cache).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CachedDiagnostic {
+pub struct StoredDiagnostic<S> {
     code: String,
     severity: Severity,
     message: String,
-    primary: Option<TextRange>,
+    primary: Option<S>,
     primary_label: String,
-    labels: Vec<(TextRange, String)>,
+    labels: Vec<(S, String)>,
     notes: Vec<String>,
     help: Option<String>,
-    redact: Vec<TextRange>,
-    fix: Option<CachedFix>,
+    redact: Vec<S>,
+    fix: Option<StoredFix<S>>,
 }
 
-/// A per-file diagnostic's fix, its edits all in the file.
+/// A stored diagnostic's fix.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct CachedFix {
+struct StoredFix<S> {
     message: String,
     applicability: Applicability,
-    edits: Vec<(TextRange, String)>,
+    edits: Vec<(S, String)>,
     new_files: Vec<NewFile>,
 }
 
-impl CachedDiagnostic {
-    /// `None` when a span points into another file (not a per-file finding).
-    pub fn new(d: &Diagnostic, file: FileId) -> Option<CachedDiagnostic> {
-        let here = |s: &Span| (s.file == file).then_some(s.range);
-        Some(CachedDiagnostic {
+/// A per-file diagnostic, stored without its file (every span is in the file).
+pub type CachedDiagnostic = StoredDiagnostic<TextRange>;
+
+impl<S: Copy> StoredDiagnostic<S> {
+    /// `d` with each span written by `at`; `None` when `at` refuses one.
+    pub fn store(d: &Diagnostic, at: impl Fn(Span) -> Option<S>) -> Option<StoredDiagnostic<S>> {
+        Some(StoredDiagnostic {
             code: d.code.to_owned(),
             severity: d.severity,
             message: d.message.clone(),
-            primary: match &d.primary {
-                Some(s) => Some(here(s)?),
+            primary: match d.primary {
+                Some(s) => Some(at(s)?),
                 None => None,
             },
             primary_label: d.primary_label.clone(),
             labels: d
                 .labels
                 .iter()
-                .map(|l| Some((here(&l.span)?, l.message.clone())))
+                .map(|l| Some((at(l.span)?, l.message.clone())))
                 .collect::<Option<_>>()?,
             notes: d.notes.clone(),
             help: d.help.clone(),
-            redact: d.redact.iter().map(here).collect::<Option<_>>()?,
+            redact: d.redact.iter().map(|s| at(*s)).collect::<Option<_>>()?,
             fix: match &d.fix {
-                Some(f) => Some(CachedFix {
+                Some(f) => Some(StoredFix {
                     message: f.message.clone(),
                     applicability: f.applicability,
                     edits: f
                         .edits
                         .iter()
-                        .map(|e| (e.file == file).then(|| (e.range, e.content.clone())))
+                        .map(|e| Some((at(Span::new(e.file, e.range))?, e.content.clone())))
                         .collect::<Option<_>>()?,
                     new_files: f.new_files.clone(),
                 }),
@@ -147,43 +151,62 @@ impl CachedDiagnostic {
         })
     }
 
-    /// The diagnostic in `file`; `None` when its rule is not one of `rules` (code, name).
-    pub fn restore(
+    /// The diagnostic, each span read back by `span`; `None` when its rule is not one of
+    /// `rules` (code, name).
+    pub fn restore_with(
         &self,
-        file: FileId,
         rules: &[(&'static str, &'static str)],
+        span: impl Fn(S) -> Span,
     ) -> Option<Diagnostic> {
         let (code, name) = rules.iter().find(|(c, _)| *c == self.code)?;
-        let span = |r: TextRange| Span::new(file, r);
         Some(Diagnostic {
             code,
             name,
             severity: self.severity,
             message: self.message.clone(),
-            primary: self.primary.map(span),
+            primary: self.primary.map(&span),
             primary_label: self.primary_label.clone(),
             labels: self
                 .labels
                 .iter()
-                .map(|(r, m)| Label {
-                    span: span(*r),
+                .map(|(s, m)| Label {
+                    span: span(*s),
                     message: m.clone(),
                 })
                 .collect(),
             notes: self.notes.clone(),
             help: self.help.clone(),
-            redact: self.redact.iter().copied().map(span).collect(),
+            redact: self.redact.iter().map(|s| span(*s)).collect(),
             fix: self.fix.as_ref().map(|f| Fix {
                 message: f.message.clone(),
                 applicability: f.applicability,
                 edits: f
                     .edits
                     .iter()
-                    .map(|(r, c)| Edit::replace(file, *r, c.clone()))
+                    .map(|(s, c)| {
+                        let at = span(*s);
+                        Edit::replace(at.file, at.range, c.clone())
+                    })
                     .collect(),
                 new_files: f.new_files.clone(),
             }),
         })
+    }
+}
+
+impl CachedDiagnostic {
+    /// `None` when a span points into another file (not a per-file finding).
+    pub fn new(d: &Diagnostic, file: FileId) -> Option<CachedDiagnostic> {
+        StoredDiagnostic::store(d, |s| (s.file == file).then_some(s.range))
+    }
+
+    /// The diagnostic in `file`; `None` when its rule is not one of `rules` (code, name).
+    pub fn restore(
+        &self,
+        file: FileId,
+        rules: &[(&'static str, &'static str)],
+    ) -> Option<Diagnostic> {
+        self.restore_with(rules, |r| Span::new(file, r))
     }
 }
 

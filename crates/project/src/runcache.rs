@@ -31,15 +31,13 @@
 use crate::discover::Tree;
 use crate::report::ProjectReport;
 use crate::{LoadOptions, Project};
-use djcheck_diagnostics::{
-    Applicability, Diagnostic, Edit, FileId, Fix, Label, NewFile, Severity, Span, TextRange,
-};
+use djcheck_diagnostics::{Diagnostic, FileId, Span, TextRange};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Version of the file format: bump on any change to the stored types.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const MAGIC: &[u8; 8] = b"djcheckR";
 const FILE_NAME: &str = "run.bin";
 /// A stored run larger than this is not read.
@@ -212,90 +210,7 @@ struct BaseRecord {
 }
 
 /// A diagnostic with its spans.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredDiagnostic {
-    code: String,
-    severity: Severity,
-    message: String,
-    primary: Option<Span>,
-    primary_label: String,
-    labels: Vec<(Span, String)>,
-    notes: Vec<String>,
-    help: Option<String>,
-    redact: Vec<Span>,
-    fix: Option<StoredFix>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredFix {
-    message: String,
-    applicability: Applicability,
-    edits: Vec<(FileId, TextRange, String)>,
-    new_files: Vec<NewFile>,
-}
-
-impl StoredDiagnostic {
-    fn new(d: &Diagnostic) -> StoredDiagnostic {
-        StoredDiagnostic {
-            code: d.code.to_owned(),
-            severity: d.severity,
-            message: d.message.clone(),
-            primary: d.primary,
-            primary_label: d.primary_label.clone(),
-            labels: d
-                .labels
-                .iter()
-                .map(|l| (l.span, l.message.clone()))
-                .collect(),
-            notes: d.notes.clone(),
-            help: d.help.clone(),
-            redact: d.redact.clone(),
-            fix: d.fix.as_ref().map(|f| StoredFix {
-                message: f.message.clone(),
-                applicability: f.applicability,
-                edits: f
-                    .edits
-                    .iter()
-                    .map(|e| (e.file, e.range, e.content.clone()))
-                    .collect(),
-                new_files: f.new_files.clone(),
-            }),
-        }
-    }
-
-    fn restore(&self, rules: &[(&'static str, &'static str)]) -> Option<Diagnostic> {
-        let (code, name) = rules.iter().find(|(c, _)| *c == self.code)?;
-        Some(Diagnostic {
-            code,
-            name,
-            severity: self.severity,
-            message: self.message.clone(),
-            primary: self.primary,
-            primary_label: self.primary_label.clone(),
-            labels: self
-                .labels
-                .iter()
-                .map(|(span, message)| Label {
-                    span: *span,
-                    message: message.clone(),
-                })
-                .collect(),
-            notes: self.notes.clone(),
-            help: self.help.clone(),
-            redact: self.redact.clone(),
-            fix: self.fix.as_ref().map(|f| Fix {
-                message: f.message.clone(),
-                applicability: f.applicability,
-                edits: f
-                    .edits
-                    .iter()
-                    .map(|(file, range, content)| Edit::replace(*file, *range, content.clone()))
-                    .collect(),
-                new_files: f.new_files.clone(),
-            }),
-        })
-    }
-}
+type StoredDiagnostic = crate::cache::StoredDiagnostic<Span>;
 
 /// The stored run.
 #[derive(Debug, Serialize, Deserialize)]
@@ -428,7 +343,7 @@ pub fn lookup(
     let diagnostics = run
         .diagnostics
         .iter()
-        .map(|d| d.restore(rules))
+        .map(|d| d.restore_with(rules, |s| s))
         .collect::<Option<Vec<_>>>()?;
     let mut db = djcheck_diagnostics::SourceDb::new();
     for f in &run.files {
@@ -555,7 +470,10 @@ pub fn store(
             changed: b.changed.clone(),
             problems: b.problems.clone(),
         }),
-        diagnostics: diagnostics.iter().map(StoredDiagnostic::new).collect(),
+        diagnostics: diagnostics
+            .iter()
+            .filter_map(|d| StoredDiagnostic::store(d, Some))
+            .collect(),
     };
     let Ok(payload) = postcard::to_allocvec(&run) else {
         return;
