@@ -7,8 +7,9 @@
 //! replays the same operations once, in a topological order of the graph, and keeps a
 //! snapshot per node. Snapshots share what did not change (`Arc`): a node that changes
 //! nothing costs one pointer, and one that changes a model copies only the chunk of
-//! [`CHUNK`] models that holds it and the list of chunks (memory grows with the number of
-//! migrations, not with migrations times models).
+//! [`CHUNK`] models that holds it, the page of [`PAGE`] chunks that holds that chunk, and
+//! the short list of pages (time and memory grow with the number of migrations, not with
+//! migrations times models).
 //!
 //! Merges: a model's version is identified by the set of its events (the operations that
 //! changed it) that were applied. Where a node's parents disagree about a model (two
@@ -183,10 +184,78 @@ struct Event {
 /// A model as some set of its events leaves it.
 #[derive(Debug, Clone)]
 struct Version {
-    /// Indices into the model's events, ascending.
-    applied: Vec<u32>,
+    /// Indices into the model's events.
+    applied: Applied,
     /// `None` once deleted (or renamed away).
     def: Option<Arc<ModelDef>>,
+}
+
+/// A set of a model's events (indices into its event list).
+///
+/// Events are numbered in plan order, so where a model's app has no branches, every
+/// version holds the first `n` of them: such a set is kept as its length, which makes the
+/// subset test of a merge and the copy made when a node changes the model constant-time.
+/// A `List` is never of that form (it is sorted and without duplicates), so each set has
+/// one representation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Applied {
+    /// Events `0..n`.
+    Prefix(u32),
+    /// Any other set, ascending.
+    List(Vec<u32>),
+}
+
+impl Applied {
+    /// The set of `list` (sorted ascending, without duplicates).
+    fn from_list(list: Vec<u32>) -> Applied {
+        match list.last() {
+            None => Applied::Prefix(0),
+            Some(&last) if last as usize + 1 == list.len() => Applied::Prefix(last + 1),
+            Some(_) => Applied::List(list),
+        }
+    }
+
+    fn to_list(&self) -> Vec<u32> {
+        match self {
+            Applied::Prefix(n) => (0..*n).collect(),
+            Applied::List(l) => l.clone(),
+        }
+    }
+
+    /// Adds event `ev`, later than every event in the set.
+    fn push(&mut self, ev: u32) {
+        match self {
+            Applied::Prefix(n) if *n == ev => *n += 1,
+            Applied::Prefix(n) => {
+                let mut l: Vec<u32> = (0..*n).collect();
+                l.push(ev);
+                *self = Applied::List(l);
+            }
+            Applied::List(l) => l.push(ev),
+        }
+    }
+
+    /// Whether every event of `self` is in `other`.
+    fn is_subset(&self, other: &Applied) -> bool {
+        match (self, other) {
+            (Applied::Prefix(a), Applied::Prefix(b)) => a <= b,
+            // A sorted list without duplicates starts with `0..a` exactly when its
+            // element `a - 1` is `a - 1`.
+            (Applied::Prefix(0), Applied::List(_)) => true,
+            (Applied::Prefix(a), Applied::List(b)) => {
+                b.get(*a as usize - 1).is_some_and(|&x| x + 1 == *a)
+            }
+            (Applied::List(a), Applied::Prefix(b)) => a.last().is_none_or(|&x| x < *b),
+            (Applied::List(a), Applied::List(b)) => is_subset(a, b),
+        }
+    }
+
+    fn union(&self, other: &Applied) -> Applied {
+        match (self, other) {
+            (Applied::Prefix(a), Applied::Prefix(b)) => Applied::Prefix(*a.max(b)),
+            _ => Applied::from_list(union(&self.to_list(), &other.to_list())),
+        }
+    }
 }
 
 /// Models (by id) per chunk of a snapshot.
@@ -196,14 +265,28 @@ const CHUNK: u32 = 32;
 /// sorted by id.
 type Chunk = Arc<Vec<(u32, Arc<Version>)>>;
 
-/// Per-node state: chunk `c` holds ids `c * CHUNK ..`; chunks past the end are empty.
-type Snap = Arc<Vec<Chunk>>;
+/// Chunks per page of a snapshot.
+const PAGE: usize = 32;
+
+/// Chunks `p * PAGE .. (p + 1) * PAGE` of a snapshot; chunks past the end are empty.
+type Page = Arc<Vec<Chunk>>;
+
+/// Per-node state: page `p` holds chunks `p * PAGE ..`, chunk `c` ids `c * CHUNK ..`;
+/// pages past the end are empty. Two levels, so that a node that changes one model copies
+/// a page and the list of pages, not a list as long as the project has models.
+type Snap = Arc<Vec<Page>>;
 
 /// A model's version in a snapshot.
 fn get(snap: &Snap, id: u32) -> Option<&Arc<Version>> {
-    let chunk = snap.get((id / CHUNK) as usize)?;
+    let c = (id / CHUNK) as usize;
+    let chunk = snap.get(c / PAGE)?.get(c % PAGE)?;
     let i = chunk.binary_search_by_key(&id, |e| e.0).ok()?;
     Some(&chunk[i].1)
+}
+
+/// Every model of a snapshot with its version, by id.
+fn entries(snap: &Snap) -> impl Iterator<Item = &(u32, Arc<Version>)> {
+    snap.iter().flat_map(|p| p.iter()).flat_map(|c| c.iter())
 }
 
 /// The field-level state at every node of the graph.
@@ -265,9 +348,7 @@ impl FieldState {
 
     /// The keys of the models in a snapshot, with the changes of the node being built.
     fn keys_in(&self, snap: &Snap, extra: &mut dyn Iterator<Item = u32>) -> Vec<ModelKey> {
-        let mut ids: BTreeSet<u32> = snap
-            .iter()
-            .flat_map(|c| c.iter())
+        let mut ids: BTreeSet<u32> = entries(snap)
             .filter(|(_, v)| v.def.is_some())
             .map(|(id, _)| *id)
             .collect();
@@ -291,9 +372,9 @@ impl FieldState {
         id
     }
 
-    fn replay(&self, id: u32, applied: &[u32]) -> Option<Arc<ModelDef>> {
+    fn replay(&self, id: u32, applied: &Applied) -> Option<Arc<ModelDef>> {
         let mut def: Option<Arc<ModelDef>> = None;
-        for &e in applied {
+        for e in applied.to_list() {
             let Some(ev) = self.events[id as usize].get(e as usize) else {
                 continue;
             };
@@ -303,6 +384,30 @@ impl FieldState {
     }
 
     fn merge(&self, a: &Snap, b: &Snap) -> Snap {
+        if Arc::ptr_eq(a, b) || b.is_empty() {
+            return a.clone();
+        }
+        if a.is_empty() {
+            return b.clone();
+        }
+        let empty = Page::default();
+        let mut same_as_a = a.len() >= b.len();
+        let pages: Vec<Page> = (0..a.len().max(b.len()))
+            .map(|p| {
+                let x = a.get(p).unwrap_or(&empty);
+                let merged = self.merge_page(x, b.get(p).unwrap_or(&empty));
+                same_as_a &= Arc::ptr_eq(&merged, x);
+                merged
+            })
+            .collect();
+        if same_as_a {
+            a.clone()
+        } else {
+            Arc::new(pages)
+        }
+    }
+
+    fn merge_page(&self, a: &Page, b: &Page) -> Page {
         if Arc::ptr_eq(a, b) || b.is_empty() {
             return a.clone();
         }
@@ -346,12 +451,12 @@ impl FieldState {
         while i < a.len() || j < b.len() {
             match (a.get(i), b.get(j)) {
                 (Some(x), Some(y)) if x.0 == y.0 => {
-                    let v = if Arc::ptr_eq(&x.1, &y.1) || is_subset(&y.1.applied, &x.1.applied) {
+                    let v = if Arc::ptr_eq(&x.1, &y.1) || y.1.applied.is_subset(&x.1.applied) {
                         x.1.clone()
-                    } else if is_subset(&x.1.applied, &y.1.applied) {
+                    } else if x.1.applied.is_subset(&y.1.applied) {
                         y.1.clone()
                     } else {
-                        let union = union(&x.1.applied, &y.1.applied);
+                        let union = x.1.applied.union(&y.1.applied);
                         let def = self.replay(x.0, &union);
                         Arc::new(Version {
                             applied: union,
@@ -402,8 +507,8 @@ fn covering(a: &[(u32, Arc<Version>)], b: &[(u32, Arc<Version>)]) -> Option<Side
         match (a.get(i), b.get(j)) {
             (Some(x), Some(y)) if x.0 == y.0 => {
                 if !Arc::ptr_eq(&x.1, &y.1) {
-                    a_covers = a_covers && is_subset(&y.1.applied, &x.1.applied);
-                    b_covers = b_covers && is_subset(&x.1.applied, &y.1.applied);
+                    a_covers = a_covers && y.1.applied.is_subset(&x.1.applied);
+                    b_covers = b_covers && x.1.applied.is_subset(&y.1.applied);
                 }
                 i += 1;
                 j += 1;
@@ -434,10 +539,10 @@ fn covering(a: &[(u32, Arc<Version>)], b: &[(u32, Arc<Version>)]) -> Option<Side
     }
 }
 
-/// `snap` with the versions of `changed` (by model id); only the chunks holding them are
-/// copied.
+/// `snap` with the versions of `changed` (by model id); only the chunks holding them,
+/// and the pages holding those, are copied.
 fn with_changes(snap: &Snap, changed: BTreeMap<u32, Version>) -> Snap {
-    let mut chunks: Vec<Chunk> = snap.as_ref().clone();
+    let mut pages: Vec<Page> = snap.as_ref().clone();
     let mut by_chunk: BTreeMap<usize, Vec<(u32, Arc<Version>)>> = BTreeMap::new();
     for (id, v) in changed {
         by_chunk
@@ -445,7 +550,23 @@ fn with_changes(snap: &Snap, changed: BTreeMap<u32, Version>) -> Snap {
             .or_default()
             .push((id, Arc::new(v)));
     }
+    // Chunks in ascending order: each page is copied once, when its first chunk comes.
+    let mut open: Option<(usize, Vec<Chunk>)> = None;
     for (c, new) in by_chunk {
+        let p = c / PAGE;
+        if open.as_ref().is_none_or(|(q, _)| *q != p) {
+            if let Some((q, chunks)) = open.take() {
+                pages[q] = Arc::new(chunks);
+            }
+            if pages.len() <= p {
+                pages.resize_with(p + 1, Page::default);
+            }
+            open = Some((p, pages[p].as_ref().clone()));
+        }
+        let Some((_, chunks)) = open.as_mut() else {
+            continue;
+        };
+        let c = c % PAGE;
         if chunks.len() <= c {
             chunks.resize_with(c + 1, Chunk::default);
         }
@@ -458,7 +579,10 @@ fn with_changes(snap: &Snap, changed: BTreeMap<u32, Version>) -> Snap {
         out.sort_by_key(|e| e.0);
         chunks[c] = Arc::new(out);
     }
-    Arc::new(chunks)
+    if let Some((q, chunks)) = open {
+        pages[q] = Arc::new(chunks);
+    }
+    Arc::new(pages)
 }
 
 /// Whether every element of `a` is in `b` (both sorted ascending, without duplicates),
@@ -1201,9 +1325,7 @@ pub(super) fn build<'k>(
                     }
                 };
                 let all = || {
-                    let mut ids: BTreeSet<u32> = snap
-                        .iter()
-                        .flat_map(|c| c.iter())
+                    let mut ids: BTreeSet<u32> = entries(&snap)
                         .filter(|(_, v)| v.def.is_some())
                         .map(|(id, _)| *id)
                         .collect();
@@ -1231,7 +1353,7 @@ pub(super) fn build<'k>(
                     Some(v) => (v.applied, v.def),
                     None => match get(&snap, id) {
                         Some(v) => (v.applied.clone(), v.def.clone()),
-                        None => (Vec::new(), None),
+                        None => (Applied::Prefix(0), None),
                     },
                 };
                 let def = apply(prev, &effect, (mi, op.range));
@@ -1281,7 +1403,7 @@ mod tests {
     fn a_chunk_covers_another_only_with_all_its_models_and_events() {
         let v = |applied: &[u32]| {
             Arc::new(Version {
-                applied: applied.to_vec(),
+                applied: Applied::from_list(applied.to_vec()),
                 def: None,
             })
         };
@@ -1299,6 +1421,41 @@ mod tests {
         assert_eq!(covering(&new, &more), Some(Side::B));
         let fewer = vec![(1, v(&[0, 1, 4]))];
         assert_eq!(covering(&fewer, &old), None);
+    }
+
+    #[test]
+    fn event_sets_agree_with_their_lists() {
+        let sets: Vec<Vec<u32>> = vec![
+            vec![],
+            vec![0],
+            vec![0, 1, 2],
+            vec![1],
+            vec![0, 2],
+            vec![0, 1, 3],
+            vec![2, 3],
+            vec![0, 1, 2, 3, 4],
+        ];
+        for a in &sets {
+            let sa = Applied::from_list(a.clone());
+            assert_eq!(sa.to_list(), *a);
+            let mut pushed = sa.clone();
+            let next = a.last().map_or(0, |x| x + 1);
+            pushed.push(next);
+            let mut longer = a.clone();
+            longer.push(next);
+            assert_eq!(pushed, Applied::from_list(longer.clone()), "{a:?}");
+            let mut skipped = sa.clone();
+            skipped.push(next + 1);
+            let mut gap = a.clone();
+            gap.push(next + 1);
+            assert_eq!(skipped, Applied::from_list(gap), "{a:?}");
+            for b in &sets {
+                let sb = Applied::from_list(b.clone());
+                assert_eq!(sa.is_subset(&sb), is_subset(a, b), "{a:?} in {b:?}");
+                assert_eq!(sa.union(&sb).to_list(), union(a, b), "{a:?} | {b:?}");
+            }
+        }
+        assert_eq!(Applied::from_list(vec![0, 1, 2]), Applied::Prefix(3));
     }
 
     #[test]
