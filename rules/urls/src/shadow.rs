@@ -93,6 +93,18 @@ fn step(atoms: &[Atom], set: &BTreeSet<usize>, c: char) -> BTreeSet<usize> {
     next
 }
 
+/// Whether the route of `atoms` matches `path` whole.
+fn matches(atoms: &[Atom], path: &str) -> bool {
+    let mut set = BTreeSet::from([0usize]);
+    for c in path.chars() {
+        set = step(atoms, &set, c);
+        if set.is_empty() {
+            return false;
+        }
+    }
+    set.contains(&atoms.len())
+}
+
 /// A `path()` route compiled once for the comparisons: its atoms, and the literal text
 /// every path it matches starts and ends with.
 #[derive(Debug, Clone)]
@@ -100,6 +112,8 @@ pub struct Compiled {
     atoms: Vec<Atom>,
     prefix: String,
     suffix: String,
+    /// No converter: the route matches its text and nothing else.
+    literal: bool,
 }
 
 impl Compiled {
@@ -113,10 +127,12 @@ impl Compiled {
         let prefix: String = atoms.iter().map_while(lit).collect();
         let mut suffix: Vec<char> = atoms.iter().rev().map_while(lit).collect();
         suffix.reverse();
+        let literal = prefix.chars().count() == atoms.len();
         Some(Compiled {
             atoms,
             prefix,
             suffix: suffix.into_iter().collect(),
+            literal,
         })
     }
 
@@ -147,6 +163,19 @@ pub fn covers_compiled(outer: &Compiled, inner: &Compiled) -> Option<bool> {
     if !Compiled::may_cover(outer, inner) {
         return Some(false);
     }
+    // A route without converters matches one path: it covers only that same path (every
+    // route matches at least one). A path is covered when the other route matches it.
+    if outer.literal {
+        return Some(inner.literal && inner.prefix == outer.prefix);
+    }
+    if inner.literal {
+        return Some(matches(&outer.atoms, &inner.prefix));
+    }
+    by_automaton(outer, inner)
+}
+
+/// [`covers_compiled`] by exploring the product of the two routes' automata.
+fn by_automaton(outer: &Compiled, inner: &Compiled) -> Option<bool> {
     let (a, b) = (&outer.atoms, &inner.atoms);
     // One representative per class of characters the two routes cannot tell apart.
     let literals: BTreeSet<char> = a
@@ -208,7 +237,43 @@ pub fn covers_compiled(outer: &Compiled, inner: &Compiled) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::covers;
+    use super::{by_automaton, covers, covers_compiled, Compiled};
+
+    #[test]
+    fn shortcuts_agree_with_the_automaton() {
+        let routes = [
+            "",
+            "a/",
+            "a",
+            "new/",
+            "12/",
+            "1a/",
+            "a-b_c/",
+            "x/y",
+            "<int:x>/",
+            "<str:s>",
+            "<slug:s>/",
+            "<path:p>",
+            "a/<int:x>/",
+            "<uuid:u>/",
+            "post-<int:a>/",
+            "post-1/",
+            "12345678-1234-1234-1234-123456789abc/",
+        ];
+        for o in routes {
+            for i in routes {
+                let (Some(co), Some(ci)) = (Compiled::new(o), Compiled::new(i)) else {
+                    panic!("{o} {i}");
+                };
+                let slow = if Compiled::may_cover(&co, &ci) {
+                    by_automaton(&co, &ci)
+                } else {
+                    Some(false)
+                };
+                assert_eq!(covers_compiled(&co, &ci), slow, "{o:?} covers {i:?}");
+            }
+        }
+    }
 
     #[test]
     fn inclusion() {
@@ -224,5 +289,15 @@ mod tests {
         assert_eq!(covers("<uuid:u>/", "new/"), Some(false));
         assert_eq!(covers("<custom:u>/", "new/"), None);
         assert_eq!(covers("post-<int:a>/", "post-1/"), Some(true));
+        assert_eq!(covers("", "a/"), Some(false));
+        assert_eq!(covers("", ""), Some(true));
+        assert_eq!(covers("a/", "<int:x>/"), Some(false));
+        assert_eq!(covers("<int:x>/", "12/"), Some(true));
+        assert_eq!(covers("<int:x>/", "1a/"), Some(false));
+        assert_eq!(
+            covers("<uuid:u>/", "12345678-1234-1234-1234-123456789abc/"),
+            Some(true)
+        );
+        assert_eq!(covers("<path:p>", "a\nb"), Some(false));
     }
 }
