@@ -46,6 +46,10 @@ fn compile(list: &[(&'static str, &str, usize)]) -> Patterns {
     Patterns { list, set }
 }
 
+/// The length of the shortest credential of [`CREDENTIALS`] that is not a URL, and of a
+/// private key header.
+const SHORTEST_CREDENTIAL: usize = 15;
+
 /// The credential formats SEC002 reports. Kept in sync with the rule's documentation.
 const CREDENTIALS: &[(&str, &str, usize)] = &[
     ("AWS access key ID", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", 0),
@@ -134,9 +138,33 @@ static SQL_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
+/// Whether `hay` holds `needle` (lowercase ASCII) in any ASCII case.
+fn contains_ascii_lowercase(hay: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    let upper = first.to_ascii_uppercase();
+    let h = hay.as_bytes();
+    h.iter().enumerate().any(|(i, &b)| {
+        (b == first || b == upper)
+            && h.get(i..i + n.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(n))
+    })
+}
+
 /// Passwords written in SQL password clauses inside `value` (see [`SQL_PASSWORD`]).
 pub fn sql_password_clauses(value: &str) -> Vec<Found> {
     let mut out = Vec::new();
+    // Most literals name no password at all. In ASCII text the pattern can only match one
+    // of its two words in some ASCII case (Unicode case folding maps other letters to
+    // `s` and `k`, so text that is not ASCII goes to the pattern).
+    if value.is_ascii()
+        && !contains_ascii_lowercase(value, "password")
+        && !contains_ascii_lowercase(value, "identified")
+    {
+        return out;
+    }
     let Some(re) = SQL_PASSWORD.as_ref() else {
         return out;
     };
@@ -194,6 +222,12 @@ fn find_all(patterns: &Patterns, value: &str, out: &mut Vec<Found>) {
 /// Credentials in a known format inside `value`, placeholders left out.
 pub fn credentials(value: &str) -> Vec<Found> {
     let mut out = Vec::new();
+    // Most literals are names, far shorter than any credential: every format but a URL
+    // is at least [`SHORTEST_CREDENTIAL`] characters long (the Slack token
+    // `xoxb-` and ten more; a private key's header is longer still).
+    if value.len() < SHORTEST_CREDENTIAL && !value.contains("://") {
+        return out;
+    }
     find_all(&CREDENTIAL_PATTERNS, value, &mut out);
     if let Some(re) = PEM_HEADER.as_ref() {
         for m in re.find_iter(value) {
@@ -232,6 +266,10 @@ pub fn credentials(value: &str) -> Vec<Found> {
 /// Django password hashes inside `value`.
 pub fn password_hashes(value: &str) -> Vec<Found> {
     let mut out = Vec::new();
+    // Every hash format has a `$` (see [`HASHES`]).
+    if !value.contains('$') {
+        return out;
+    }
     find_all(&HASH_PATTERNS, value, &mut out);
     out.sort_by_key(|f| (f.start, f.end));
     out.dedup_by(|b, a| b.start < a.end);
@@ -545,6 +583,33 @@ mod tests {
             .len(),
             1
         );
+    }
+
+    #[test]
+    fn the_shortest_credentials_are_found() {
+        assert_eq!(credentials("xoxb-9f3Kq7Lm2Z").len(), 1);
+        assert_eq!("xoxb-9f3Kq7Lm2Z".len(), SHORTEST_CREDENTIAL);
+        assert!(credentials("xoxb-9f3Kq7Lm2").is_empty());
+        // A URL is shorter: it goes to the patterns whatever its length.
+        assert_eq!(credentials("s://:k9Zq@db").len(), 1);
+    }
+
+    #[test]
+    fn the_word_search_ignores_ascii_case() {
+        assert!(contains_ascii_lowercase(
+            "CREATE USER x PassWord 'y'",
+            "password"
+        ));
+        assert!(contains_ascii_lowercase("password", "password"));
+        assert!(!contains_ascii_lowercase("passwor", "password"));
+        assert!(!contains_ascii_lowercase("pass word", "password"));
+        assert!(contains_ascii_lowercase("x IDENTIFIED", "identified"));
+        // Not ASCII: the pattern decides (the long s folds to `s`).
+        assert_eq!(pw_count("CREATE USER bob WITH PAſſWORD 'S3cr3t-pw'"), 1);
+    }
+
+    fn pw_count(sql: &str) -> usize {
+        sql_password_clauses(sql).len()
     }
 
     #[test]

@@ -276,7 +276,11 @@ pub fn secret_name(name: &str) -> Option<&'static str> {
     SECRET_NAMES
         .iter()
         .copied()
-        .filter(|k| trimmed == *k || trimmed.ends_with(&format!("_{k}")))
+        .filter(|k| {
+            trimmed
+                .strip_suffix(*k)
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('_'))
+        })
         .max_by_key(|k| k.len())
         .or_else(|| {
             ["password", "passwd"]
