@@ -247,7 +247,7 @@ fn mkfifo(p: &Path) {
 /// Issue 18, item 1: a named pipe where djcheck opens a file blocked `open()` forever.
 #[cfg(unix)]
 #[test]
-fn named_pipes_are_refused_before_opening() {
+fn named_pipes_are_refused_without_blocking() {
     let dir = temp_project("fifo");
     std::fs::create_dir_all(dir.join("proj")).unwrap();
     std::fs::create_dir_all(dir.join("blog/templates/blog")).unwrap();

@@ -10,7 +10,7 @@ use std::path::Path;
 pub enum ReadProblem {
     Io(String),
     /// A FIFO, socket, device or folder: opening one may block forever (a FIFO waits for
-    /// a writer) or read without end (a device), so it is refused before it is opened.
+    /// a writer) or read without end (a device), so it is refused before it is read.
     NotRegular(&'static str),
     TooLarge {
         size: u64,
@@ -66,11 +66,36 @@ pub fn check_regular(path: &Path) -> Result<(), ReadProblem> {
     }
 }
 
+/// Opens a file for reading. On Unix, without blocking: opening a FIFO (or a device
+/// waiting for a writer) returns at once, and the caller refuses it by what it opened.
+/// Elsewhere, what is not a regular file is refused before opening.
+#[cfg(unix)]
+fn open_without_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_without_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
 /// Reads a file as text, refusing files over the size limit before reading them whole,
-/// and anything that is not a regular file before opening it.
+/// and anything that is not a regular file before reading it.
 pub fn read_text(path: &Path, limits: &Limits) -> Result<String, ReadProblem> {
+    #[cfg(not(unix))]
     check_regular(path)?;
-    let file = std::fs::File::open(path).map_err(|e| ReadProblem::Io(e.to_string()))?;
+    let file = match open_without_blocking(path) {
+        Ok(f) => f,
+        // Not opened: say what the path is when it is no file (a socket), else why.
+        Err(e) => {
+            check_regular(path)?;
+            return Err(ReadProblem::Io(e.to_string()));
+        }
+    };
     let meta = file
         .metadata()
         .map_err(|e| ReadProblem::Io(e.to_string()))?;

@@ -6,7 +6,7 @@ declare_rule! {
     /// ## What it finds
     /// A file djcheck analyses that cannot be read as Python source text: permission
     /// denied, not a regular file (a named pipe, a socket or a device, refused before it is
-    /// opened, since opening a named pipe waits for a writer), invalid UTF-8, a NUL byte,
+    /// read, since reading a named pipe waits for a writer), invalid UTF-8, a NUL byte,
     /// larger than the size limit (8 MiB), a syntax tree nested deeper than the nesting
     /// limit (2,000 levels) without brackets (brackets nested past Python's own limit are
     /// a syntax error, PARSE001), or a folder that loops back on itself through symbolic
@@ -57,7 +57,7 @@ impl Rule for UnreadableFile {
                     } else if message.contains("symbolic link loop") {
                         "not followed"
                     } else if message.contains("not a regular file") {
-                        "refused without opening it"
+                        "refused without reading it"
                     } else if message.contains("larger than") {
                         "refused without reading it"
                     } else {
