@@ -56,9 +56,9 @@ impl Rule for UnreadableFile {
                         "not UTF-8"
                     } else if message.contains("symbolic link loop") {
                         "not followed"
-                    } else if message.contains("not a regular file") {
-                        "refused without reading it"
-                    } else if message.contains("larger than") {
+                    } else if message.contains("not a regular file")
+                        || message.contains("larger than")
+                    {
                         "refused without reading it"
                     } else {
                         "this file could not be read"
