@@ -15,6 +15,10 @@
 //! that does not match is a miss. `<cache-dir>/.gitignore` (`*`) and `CACHEDIR.TAG` are
 //! written when the folder is made.
 //!
+//! Each entry's outcome is stored as its own encoded bytes. Opening a shard reads the
+//! paths and hashes only; an outcome is decoded when its file is looked up and hits (on
+//! the loader's threads, in parallel), and what is never looked up is never decoded.
+//!
 //! Trust: a shard is read only when its magic, format, key and checksum match; anything
 //! else (a truncated or corrupt file, another version's) is ignored and rewritten. Writes
 //! go to a temporary file renamed over the shard, so a concurrent run reads the old shard
@@ -38,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Version of the file format: bump on any change to the cached types.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 /// Files are spread over this many shards.
 pub const SHARDS: usize = 64;
 const MAGIC: &[u8; 8] = b"djcheck\0";
@@ -251,29 +255,72 @@ fn shard_of(rel: &str) -> usize {
     (xxhash_rust::xxh3::xxh3_64(rel.as_bytes()) % SHARDS as u64) as usize
 }
 
-/// On-disk form of one shard.
+/// On-disk form of one shard; read borrowing from the file's bytes.
 #[derive(Serialize, Deserialize)]
-struct ShardFile {
-    format: u32,
-    key: String,
-    entries: Vec<(String, Entry)>,
-}
-
-/// [`ShardFile`] as written, borrowing the entries (encoded the same way).
-#[derive(Serialize)]
-struct ShardFileRef<'a> {
+struct ShardFile<'a> {
     format: u32,
     key: &'a str,
-    entries: Vec<(&'a String, &'a Entry)>,
+    #[serde(borrow)]
+    entries: Vec<StoredRef<'a>>,
+}
+
+/// One entry on disk: its outcome stays encoded until looked up.
+#[derive(Serialize, Deserialize)]
+struct StoredRef<'a> {
+    path: &'a str,
+    hash: u128,
+    context: u64,
+    #[serde(borrow)]
+    outcome: Bytes<'a>,
+}
+
+/// Bytes written as one byte string, read without a copy.
+struct Bytes<'a>(&'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Bytes<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&'de [u8]>::deserialize(d).map(Bytes)
+    }
+}
+
+/// An entry in memory: its hashes, and its outcome encoded.
+struct Stored {
+    hash: u128,
+    context: u64,
+    outcome: Blob,
+}
+
+enum Blob {
+    /// In the shard file's bytes ([`Shard::read`]).
+    Read(std::ops::Range<usize>),
+    /// Stored by this run.
+    New(Vec<u8>),
 }
 
 #[derive(Default)]
 struct Shard {
-    entries: FxHashMap<String, Entry>,
+    /// The shard file as read: entries read from it are ranges of it.
+    read: Vec<u8>,
+    entries: FxHashMap<String, Stored>,
     /// Paths looked up or stored in this run.
     used: FxHashSet<String>,
     /// Something new was stored, or the file on disk was unusable.
     dirty: bool,
+}
+
+impl Shard {
+    fn bytes<'s>(&'s self, blob: &'s Blob) -> Option<&'s [u8]> {
+        match blob {
+            Blob::Read(r) => self.read.get(r.clone()),
+            Blob::New(b) => Some(b),
+        }
+    }
 }
 
 /// The cache of one project for one key, shared by the loader's threads.
@@ -310,17 +357,39 @@ impl FileCache {
 
     /// The entry of `rel` when it was made from the same text in the same context.
     pub fn get(&self, rel: &str, hash: u128, context: u64) -> Option<Entry> {
-        let mut shard = self.shards[shard_of(rel)].lock().ok()?;
-        shard.used.insert(rel.to_owned());
-        let e = shard.entries.get(rel)?;
-        (e.hash == hash && e.context == context).then(|| e.clone())
+        let encoded = {
+            let mut shard = self.shards[shard_of(rel)].lock().ok()?;
+            shard.used.insert(rel.to_owned());
+            let e = shard.entries.get(rel)?;
+            if e.hash != hash || e.context != context {
+                return None;
+            }
+            // Copied out, so that the decoding holds no lock.
+            shard.bytes(&e.outcome)?.to_vec()
+        };
+        let outcome = postcard::from_bytes(&encoded).ok()?;
+        Some(Entry {
+            hash,
+            context,
+            outcome,
+        })
     }
 
     /// Stores the entry of `rel`.
     pub fn put(&self, rel: &str, entry: Entry) {
+        let Ok(encoded) = postcard::to_allocvec(&entry.outcome) else {
+            return;
+        };
         if let Ok(mut shard) = self.shards[shard_of(rel)].lock() {
             shard.used.insert(rel.to_owned());
-            shard.entries.insert(rel.to_owned(), entry);
+            shard.entries.insert(
+                rel.to_owned(),
+                Stored {
+                    hash: entry.hash,
+                    context: entry.context,
+                    outcome: Blob::New(encoded),
+                },
+            );
             shard.dirty = true;
         }
     }
@@ -346,9 +415,20 @@ impl FileCache {
             if !shard.dirty && shard.entries.len() == before {
                 return;
             }
-            let mut entries: Vec<(&String, &Entry)> = shard.entries.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            let file = ShardFileRef {
+            let mut entries: Vec<StoredRef<'_>> = shard
+                .entries
+                .iter()
+                .filter_map(|(path, e)| {
+                    Some(StoredRef {
+                        path,
+                        hash: e.hash,
+                        context: e.context,
+                        outcome: Bytes(shard.bytes(&e.outcome)?),
+                    })
+                })
+                .collect();
+            entries.sort_by(|a, b| a.path.cmp(b.path));
+            let file = ShardFile {
                 format: FORMAT,
                 key: &self.key,
                 entries,
@@ -362,12 +442,12 @@ impl FileCache {
     }
 }
 
-fn encode(file: &ShardFileRef<'_>) -> Result<Vec<u8>, postcard::Error> {
+fn encode(file: &ShardFile<'_>) -> Result<Vec<u8>, postcard::Error> {
     Ok(frame(MAGIC, FORMAT, &postcard::to_allocvec(file)?))
 }
 
-fn decode(bytes: &[u8], key: &str) -> Option<ShardFile> {
-    let file: ShardFile = postcard::from_bytes(unframe(MAGIC, FORMAT, bytes)?).ok()?;
+fn decode<'b>(bytes: &'b [u8], key: &str) -> Option<ShardFile<'b>> {
+    let file: ShardFile<'b> = postcard::from_bytes(unframe(MAGIC, FORMAT, bytes)?).ok()?;
     (file.format == FORMAT && file.key == key).then_some(file)
 }
 
@@ -399,9 +479,26 @@ fn read_shard(path: &Path, key: &str) -> Shard {
         // Missing: nothing to rewrite unless something is stored.
         return Shard::default();
     };
-    match decode(&bytes, key) {
-        Some(file) => Shard {
-            entries: file.entries.into_iter().collect(),
+    let base = bytes.as_ptr() as usize;
+    let entries: Option<FxHashMap<String, Stored>> = decode(&bytes, key).map(|file| {
+        file.entries
+            .into_iter()
+            .filter_map(|e| {
+                // The outcome borrows from `bytes`: where it lies in them.
+                let start = (e.outcome.0.as_ptr() as usize).checked_sub(base)?;
+                let stored = Stored {
+                    hash: e.hash,
+                    context: e.context,
+                    outcome: Blob::Read(start..start + e.outcome.0.len()),
+                };
+                Some((e.path.to_owned(), stored))
+            })
+            .collect()
+    });
+    match entries {
+        Some(entries) => Shard {
+            read: bytes,
+            entries,
             ..Shard::default()
         },
         None => Shard {
@@ -654,6 +751,29 @@ mod tests {
         std::fs::copy(&foreign, &shard).unwrap();
         let c = FileCache::open(&options(&dir), "k1");
         assert!(c.get(rel, content_hash("a"), ctx).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn entries_read_from_a_shard_are_written_back_whole() {
+        let dir = scratch("rewrite");
+        let ctx = context_hash("blog", "0001_initial", "auth");
+        let c = FileCache::open(&options(&dir), "k1");
+        c.put("a.py", entry("a", ctx));
+        c.save();
+        // Every path lands in one of few shards: enough paths share a shard with `a.py`.
+        let c = FileCache::open(&options(&dir), "k1");
+        assert!(c.get("a.py", content_hash("a"), ctx).is_some());
+        for i in 0..(2 * SHARDS) {
+            c.put(&format!("b{i}.py"), entry("b", ctx));
+        }
+        c.save();
+        let c = FileCache::open(&options(&dir), "k1");
+        let hit = c.get("a.py", content_hash("a"), ctx).expect("hit");
+        assert!(matches!(hit.outcome, Outcome::Parsed { .. }));
+        for i in 0..(2 * SHARDS) {
+            assert!(c.get(&format!("b{i}.py"), content_hash("b"), ctx).is_some());
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
