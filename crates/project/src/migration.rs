@@ -269,7 +269,7 @@ pub enum CodeRef {
 pub enum OpKind {
     CreateModel {
         name: Option<Lit>,
-        fields: Vec<Field>,
+        fields: Vec<Arc<Field>>,
         db_table: Option<Lit>,
         bases: Vec<ModelRef>,
         swappable: Option<String>,
@@ -300,11 +300,11 @@ pub enum OpKind {
     },
     AddField {
         model: Option<Lit>,
-        field: Option<Field>,
+        field: Option<Arc<Field>>,
     },
     AlterField {
         model: Option<Lit>,
-        field: Option<Field>,
+        field: Option<Arc<Field>>,
     },
     RemoveField {
         model: Option<Lit>,
@@ -1021,7 +1021,7 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>, n: &ImportMap) -> Operation {
                     if let Some([fname, fexpr]) = eval::sequence_elements(f) {
                         if let Some(mut field) = field_of(fexpr, b, n) {
                             field.name = lit(Some(fname));
-                            fields.push(field);
+                            fields.push(Arc::new(field));
                         }
                     }
                 }
@@ -1081,12 +1081,12 @@ fn operation(e: &Expr, b: &ModuleBindings<'_>, n: &ImportMap) -> Operation {
         "AddField" | "SaferAddFieldForeignKey" | "SaferAddFieldOneToOne" => OpKind::AddField {
             model: lit(arg(0, "model_name")),
             field: field_with_name(arg(2, "field"), arg(1, "name"), b, n)
-                .map(|f| preserving_default(f, arg(3, "preserve_default"))),
+                .map(|f| Arc::new(preserving_default(f, arg(3, "preserve_default")))),
         },
         "AlterField" | "SaferAlterFieldSetNotNull" => OpKind::AlterField {
             model: lit(arg(0, "model_name")),
             field: field_with_name(arg(2, "field"), arg(1, "name"), b, n)
-                .map(|f| preserving_default(f, arg(3, "preserve_default"))),
+                .map(|f| Arc::new(preserving_default(f, arg(3, "preserve_default")))),
         },
         "RemoveField" | "SaferRemoveFieldForeignKey" => OpKind::RemoveField {
             model: lit(arg(0, "model_name")),

@@ -36,8 +36,9 @@ use super::ModelKey;
 pub struct FieldDef {
     /// The field's name as the operation wrote it.
     pub name: String,
-    /// The field's declaration (class, keyword arguments, relation).
-    pub field: Field,
+    /// The field's declaration (class, keyword arguments, relation), shared with the
+    /// operation that wrote it.
+    pub field: Arc<Field>,
     /// Index into `Project::migrations` of the migration that last set it (CreateModel,
     /// AddField, AlterField or RenameField).
     pub set_by: usize,
@@ -134,8 +135,8 @@ enum Effect {
     /// CreateModel, or the new name of a RenameModel (the renamed model whole).
     Create(Arc<ModelDef>),
     Delete,
-    AddField(FieldDef),
-    AlterField(FieldDef),
+    AddField(Arc<FieldDef>),
+    AlterField(Arc<FieldDef>),
     RemoveField(String),
     RenameField {
         old: String,
@@ -702,7 +703,7 @@ fn key(app: &str, name: &str) -> ModelKey {
     (app.to_owned(), name.to_ascii_lowercase())
 }
 
-fn field_def(f: &Field, migration: usize) -> Option<FieldDef> {
+fn field_def(f: &Arc<Field>, migration: usize) -> Option<FieldDef> {
     Some(FieldDef {
         name: f.name.as_ref()?.value.clone(),
         field: f.clone(),
@@ -813,8 +814,10 @@ fn effects_of(
         OpKind::AddField { model, field } | OpKind::AlterField { model, field } => {
             let Some(k) = named(model) else { return };
             let effect = match field.as_ref().and_then(|f| field_def(f, migration)) {
-                Some(d) if matches!(op.kind, OpKind::AddField { .. }) => Effect::AddField(d),
-                Some(d) => Effect::AlterField(d),
+                Some(d) if matches!(op.kind, OpKind::AddField { .. }) => {
+                    Effect::AddField(Arc::new(d))
+                }
+                Some(d) => Effect::AlterField(Arc::new(d)),
                 None => Effect::Unknown,
             };
             out.push((k, effect));
@@ -946,12 +949,13 @@ fn apply(
         Effect::Delete => return None,
         _ => {}
     }
-    let mut def = (*prev?).clone();
+    // A version made by an earlier operation of the same migration is not shared yet.
+    let mut def = Arc::unwrap_or_clone(prev?);
     match effect {
         Effect::Create(_) | Effect::Delete => {}
         Effect::AddField(f) => {
             def.fields.retain(|x| !x.name.eq_ignore_ascii_case(&f.name));
-            def.fields.push(Arc::new(f.clone()));
+            def.fields.push(f.clone());
             def.known &= !f.field.splat;
         }
         Effect::AlterField(f) => {
@@ -960,7 +964,7 @@ fn apply(
                 .iter_mut()
                 .find(|x| x.name.eq_ignore_ascii_case(&f.name))
             {
-                Some(x) => *x = Arc::new(f.clone()),
+                Some(x) => *x = f.clone(),
                 None => def.known = false,
             }
             def.known &= !f.field.splat;
@@ -988,7 +992,7 @@ fn apply(
                 Some(x) => {
                     let x = Arc::make_mut(x);
                     x.name = new.clone();
-                    if let Some(n) = &mut x.field.name {
+                    if let Some(n) = &mut Arc::make_mut(&mut x.field).name {
                         n.value = new.clone();
                     }
                 }
@@ -1199,9 +1203,10 @@ fn repoint(def: &mut ModelDef, old: &ModelKey, new: &str) {
             continue;
         }
         let f = Arc::make_mut(f);
-        let mut call = (*f.field.call).clone();
+        let field = Arc::make_mut(&mut f.field);
+        let mut call = (*field.call).clone();
         let mut changed = false;
-        if let Some(r) = &mut f.field.relation {
+        if let Some(r) = &mut field.relation {
             if target_key(&app, &r.target).as_ref() == Some(old) {
                 let (a, m) = new.split_once('.').unwrap_or(("", new));
                 r.target = ModelRef::Named {
@@ -1220,14 +1225,14 @@ fn repoint(def: &mut ModelDef, old: &ModelKey, new: &str) {
                 changed = true;
             }
         }
-        if through_key(&app, &f.field).as_ref() == Some(old) {
+        if through_key(&app, field).as_ref() == Some(old) {
             if let Some(slot) = call.kwargs.iter_mut().find(|(k, _)| k == "through") {
                 slot.1 = PyValue::Str(new.to_owned());
                 changed = true;
             }
         }
         if changed {
-            f.field.call = Arc::new(call);
+            field.call = Arc::new(call);
         }
     }
 }
