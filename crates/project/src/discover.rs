@@ -44,6 +44,28 @@ pub struct Tree {
 /// Converts a path under `root` to the `/`-separated relative form used everywhere.
 pub fn rel_path(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
+    // The usual case: UTF-8, already `/`-separated, with nothing to normalise.
+    #[cfg(unix)]
+    if let Some(text) = rel.to_str() {
+        if is_plain(text) {
+            return text.to_owned();
+        }
+    }
+    by_components(rel)
+}
+
+/// A relative path that [`by_components`] would give back unchanged.
+#[cfg(unix)]
+fn is_plain(text: &str) -> bool {
+    !(text.starts_with('/')
+        || text.starts_with("./")
+        || text.ends_with('/')
+        || text.ends_with("/.")
+        || text.contains("//")
+        || text.contains("/./"))
+}
+
+fn by_components(rel: &Path) -> String {
     let mut s = String::new();
     for (i, c) in rel.components().enumerate() {
         if i > 0 {
@@ -150,4 +172,37 @@ pub fn walk_skipping(root: &Path, skip: &[&str], exclude: &dyn Fn(&str, bool) ->
         }
     }
     tree
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn plain_paths_are_what_their_components_give() {
+        assert!(super::is_plain("a/b.py") && !super::is_plain("a//b"));
+        use std::path::Path;
+        for p in [
+            "",
+            ".",
+            "a",
+            "a/b.py",
+            "a/./b",
+            "./a",
+            "a//b",
+            "a/",
+            "a/.",
+            "/a/b",
+            "../a",
+            "a/..",
+            ".hidden/x.py",
+            "a/.b",
+            "a./b",
+        ] {
+            // Plain: the text is the answer. Otherwise the components decide.
+            assert!(
+                !super::is_plain(p) || super::by_components(Path::new(p)) == p,
+                "{p:?}"
+            );
+        }
+    }
 }

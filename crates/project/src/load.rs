@@ -543,18 +543,23 @@ pub fn load_with_cache(
         .sort_by(|a, b| (a.app.as_str(), a.name.as_str()).cmp(&(b.app.as_str(), b.name.as_str())));
 
     drop(_t);
-    let _t = crate::timings::phase("graph");
-    // The graph, while each migration's model references are collected in parallel.
-    let build_graph = || {
-        // The app universe: what else is installed.
-        let universe = app_universe(
-            &ld,
-            &tree,
-            &apps,
-            &migrations,
-            installed.as_ref(),
-            &settings,
-        );
+    let _t = crate::timings::phase("graph+state+models+urls");
+    // The app universe: what else is installed (read from the loader, before the models
+    // modules are read through it).
+    let universe = app_universe(
+        &ld,
+        &tree,
+        &apps,
+        &migrations,
+        installed.as_ref(),
+        &settings,
+    );
+    // The graph, each migration's model references and the model state are built on a
+    // thread of their own while the models modules and the URL tree are read (neither
+    // needs them; files are registered in the same order as when done one after the
+    // other).
+    let graph_and_state = || {
+        let t = crate::timings::phase("graph");
         let mut graph = graph::build(&migrations, &universe, &user_app_label);
         // Two packages sharing a label: Django refuses to start; the graph of that label
         // is not trustworthy.
@@ -564,52 +569,41 @@ pub fn load_with_cache(
                 graph.uncertain_apps.insert(a.label.clone());
             }
         }
-        (universe, graph)
+        drop(t);
+        let t = crate::timings::phase("references");
+        let references: Vec<Vec<crate::state::ModelReference>> =
+            migrations.iter().map(crate::state::references).collect();
+        drop(t);
+        let state = crate::state::build(&migrations, &graph);
+        (graph, references, state)
     };
-    let mut references = Vec::new();
-    let (universe, graph) = rayon::in_place_scope(|s| {
-        s.spawn(|_| {
-            references = migrations
-                .par_iter()
-                .map(crate::state::references)
-                .collect();
-        });
-        build_graph()
-    });
-
-    drop(_t);
-    let _t = crate::timings::phase("state+models+urls");
-    // The model state is built on its own thread while the models modules and the URL
-    // tree are read (neither needs it; files are registered in the same order as when
-    // done one after the other).
     let read_models = |ld: &mut Loader<'_>| {
         (!opts.skip_models).then(|| {
             let _t = crate::timings::phase("models: read");
             crate::models::read_declared(ld, &apps, &report.installed, &settings)
         })
     };
-    let (model_state, declared, urls) = std::thread::scope(|s| {
-        let build_state = || crate::state::build(&migrations, &graph);
-        let state = std::thread::Builder::new()
+    let ((graph, references, model_state), declared, urls) = std::thread::scope(|s| {
+        let built = std::thread::Builder::new()
             .name("djcheck-state".into())
             .stack_size(STATE_STACK_SIZE)
-            .spawn_scoped(s, build_state);
+            .spawn_scoped(s, graph_and_state);
         let declared = read_models(&mut ld);
-        // The URL tree (after the graph, so its extra reads never delay it).
+        // The URL tree.
         let t = crate::timings::phase("urls");
         mem.settings_module = settings.module.clone().filter(|_| settings.readable);
         mem.app_configs = installed.as_ref().map(|i| (i.configs.clone(), i.complete));
         let urls = urls::build(&mut ld, &mut mem, &settings, &tree.templates);
         drop(t);
-        let model_state = match state {
+        let built = match built {
             Ok(handle) => match handle.join() {
-                Ok(st) => st,
+                Ok(b) => b,
                 Err(panic) => std::panic::resume_unwind(panic),
             },
             // No thread to be had: built here.
-            Err(_) => build_state(),
+            Err(_) => graph_and_state(),
         };
-        (model_state, declared, urls)
+        (built, declared, urls)
     });
     drop(_t);
     // The models comparison, and renames and the deploy scope, in parallel: neither
@@ -711,8 +705,8 @@ pub fn load_with_cache(
     ))
 }
 
-/// Stack of the thread building the model state (reserved address space until touched;
-/// the replay itself is not recursive).
+/// Stack of the thread building the graph and the model state (reserved address space
+/// until touched; the replay itself is not recursive).
 const STATE_STACK_SIZE: usize = 64 * 1024 * 1024;
 
 /// What reading the migration files needs from the project.
