@@ -85,6 +85,9 @@ pub struct Graph {
     index: BTreeMap<Key, usize>,
     /// The same, hashed: most lookups are by exact key.
     lookup: rustc_hash::FxHashMap<Key, usize>,
+    /// Per project migration (index into the migrations the graph was built from), the
+    /// node of its key: [`Graph::node_of`].
+    of_migration: Vec<Option<usize>>,
     /// Replaced key to the key of the migration that replaced it.
     pub replaced: BTreeMap<Key, Key>,
     pub unresolved: Vec<Unresolved>,
@@ -101,6 +104,16 @@ impl Graph {
             .get(key)
             .copied()
             .filter(|&i| !self.nodes[i].removed)
+    }
+
+    /// [`Graph::node`] of the key of project migration `i` (its index in the migrations
+    /// the graph was built from, `Project::migrations`), without building the key.
+    pub fn node_of(&self, i: usize) -> Option<usize> {
+        self.of_migration
+            .get(i)
+            .copied()
+            .flatten()
+            .filter(|&n| !self.nodes[n].removed)
     }
 
     fn ensure(&mut self, key: &Key) -> usize {
@@ -400,6 +413,10 @@ pub fn build(migrations: &[Migration], universe: &AppUniverse, user_app: &str) -
 
     // 6. Cycles among real nodes.
     g.cycles = find_cycles(&g);
+    g.of_migration = migrations
+        .iter()
+        .map(|m| g.lookup.get(&m.key()).copied())
+        .collect();
     g
 }
 

@@ -63,7 +63,7 @@ impl Rule for MissingSwappableDependency {
             if m.dependencies.iter().any(|d| d.swappable.is_some()) {
                 continue;
             }
-            let Some(node) = g.node(&m.key()) else {
+            let Some(node) = g.node_of(i) else {
                 continue;
             };
             if node == creator

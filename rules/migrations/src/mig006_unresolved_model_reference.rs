@@ -55,7 +55,7 @@ impl Rule for UnresolvedModelReference {
             .as_ref()
             .map(|u| (u.app.clone(), u.model.to_ascii_lowercase()));
         for (i, m) in project.migrations.iter().enumerate() {
-            let Some(node) = g.node(&m.key()) else {
+            let Some(node) = g.node_of(i) else {
                 continue;
             };
             if !m.readable {
@@ -73,7 +73,7 @@ impl Rule for UnresolvedModelReference {
                 // The user model's ordering is AUTH001's concern.
                 if here.contains(k)
                     || user.as_ref() == Some(k)
-                    || !seen.insert((k.clone(), r.range.start()))
+                    || !seen.insert((k, r.range.start()))
                 {
                     continue;
                 }

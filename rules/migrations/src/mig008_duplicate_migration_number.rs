@@ -32,8 +32,8 @@ impl Rule for DuplicateMigrationNumber {
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let g = &project.graph;
         let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-        for m in &project.migrations {
-            if let (Some(num), Some(node)) = (m.number(), g.node(&m.key())) {
+        for (i, m) in project.migrations.iter().enumerate() {
+            if let (Some(num), Some(node)) = (m.number(), g.node_of(i)) {
                 groups.entry((m.app.as_str(), num)).or_default().push(node);
             }
         }
