@@ -6,6 +6,7 @@
 //! random identifier does not match. The `regex` crate runs in linear time, so a
 //! pathological string costs no more than its length.
 
+use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 use std::sync::LazyLock;
 
@@ -138,20 +139,52 @@ static SQL_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-/// Whether `hay` holds `needle` (lowercase ASCII) in any ASCII case.
-fn contains_ascii_lowercase(hay: &str, needle: &str) -> bool {
-    let n = needle.as_bytes();
-    let Some(&first) = n.first() else {
-        return true;
-    };
-    let upper = first.to_ascii_uppercase();
-    let h = hay.as_bytes();
-    h.iter().enumerate().any(|(i, &b)| {
-        (b == first || b == upper)
-            && h.get(i..i + n.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(n))
-    })
+/// Automata finding any of `words` in a literal, in any ASCII case or exactly.
+fn words(words: &[&str], any_case: bool) -> Option<AhoCorasick> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(any_case)
+        .build(words)
+        .ok()
 }
+
+/// Whether `value` holds one of the words of `finder`; true when the automaton could
+/// not be built (the patterns decide).
+fn holds(finder: &Option<AhoCorasick>, value: &str) -> bool {
+    finder.as_ref().is_none_or(|f| f.is_match(value))
+}
+
+/// The words of [`SQL_PASSWORD`], in any case.
+static SQL_PASSWORD_WORDS: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| words(&["password", "identified"], true));
+
+/// Text every credential of [`CREDENTIALS`], and a private key's header, holds (as
+/// written, in the case written): a literal without any of them holds no credential.
+/// The AWS secret's name is matched in any case, by [`AWS_WORD`].
+static CREDENTIAL_WORDS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    words(
+        &[
+            "AKIA",
+            "ASIA",
+            "ghp_",
+            "gho_",
+            "ghu_",
+            "ghs_",
+            "ghr_",
+            "github_pat_",
+            "glpat-",
+            "xox",
+            "_live_",
+            "AIza",
+            "SK",
+            "SG.",
+            "eyJ",
+            "://",
+            "-----BEGIN",
+        ],
+        false,
+    )
+});
+static AWS_WORD: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| words(&["aws"], true));
 
 /// Passwords written in SQL password clauses inside `value` (see [`SQL_PASSWORD`]).
 pub fn sql_password_clauses(value: &str) -> Vec<Found> {
@@ -159,10 +192,7 @@ pub fn sql_password_clauses(value: &str) -> Vec<Found> {
     // Most literals name no password at all. In ASCII text the pattern can only match one
     // of its two words in some ASCII case (Unicode case folding maps other letters to
     // `s` and `k`, so text that is not ASCII goes to the pattern).
-    if value.is_ascii()
-        && !contains_ascii_lowercase(value, "password")
-        && !contains_ascii_lowercase(value, "identified")
-    {
+    if value.is_ascii() && !holds(&SQL_PASSWORD_WORDS, value) {
         return out;
     }
     let Some(re) = SQL_PASSWORD.as_ref() else {
@@ -224,8 +254,14 @@ pub fn credentials(value: &str) -> Vec<Found> {
     let mut out = Vec::new();
     // Most literals are names, far shorter than any credential: every format but a URL
     // is at least [`SHORTEST_CREDENTIAL`] characters long (the Slack token
-    // `xoxb-` and ten more; a private key's header is longer still).
+    // `xoxb-` and ten more; a private key's header is longer still). Longer ones hold
+    // none of the words a credential holds. In ASCII text, that is: the AWS secret's
+    // name is matched in any case, and Unicode case folding maps other letters to `s`
+    // and `k`, so text that is not ASCII goes to the patterns.
     if value.len() < SHORTEST_CREDENTIAL && !value.contains("://") {
+        return out;
+    }
+    if value.is_ascii() && !holds(&CREDENTIAL_WORDS, value) && !holds(&AWS_WORD, value) {
         return out;
     }
     find_all(&CREDENTIAL_PATTERNS, value, &mut out);
@@ -590,20 +626,25 @@ mod tests {
         assert_eq!(credentials("xoxb-9f3Kq7Lm2Z").len(), 1);
         assert_eq!("xoxb-9f3Kq7Lm2Z".len(), SHORTEST_CREDENTIAL);
         assert!(credentials("xoxb-9f3Kq7Lm2").is_empty());
+        // The AWS secret's name in any case; other text that is not ASCII goes to the
+        // patterns.
+        assert_eq!(
+            credentials("AWS_Secret_Access_Key = Zq8mR2vL9xT4pW7nK1cF6hJ3bY5dG0sA/eU+iO2r").len(),
+            1
+        );
+        assert!(credentials("a long literal naming no credential at all").is_empty());
         // A URL is shorter: it goes to the patterns whatever its length.
         assert_eq!(credentials("s://:k9Zq@db").len(), 1);
     }
 
     #[test]
     fn the_word_search_ignores_ascii_case() {
-        assert!(contains_ascii_lowercase(
-            "CREATE USER x PassWord 'y'",
-            "password"
-        ));
-        assert!(contains_ascii_lowercase("password", "password"));
-        assert!(!contains_ascii_lowercase("passwor", "password"));
-        assert!(!contains_ascii_lowercase("pass word", "password"));
-        assert!(contains_ascii_lowercase("x IDENTIFIED", "identified"));
+        let sql = &SQL_PASSWORD_WORDS;
+        assert!(holds(sql, "CREATE USER x PassWord 'y'"));
+        assert!(holds(sql, "password"));
+        assert!(!holds(sql, "passwor"));
+        assert!(!holds(sql, "pass word"));
+        assert!(holds(sql, "x IDENTIFIED"));
         // Not ASCII: the pattern decides (the long s folds to `s`).
         assert_eq!(pw_count("CREATE USER bob WITH PAſſWORD 'S3cr3t-pw'"), 1);
     }
