@@ -312,6 +312,9 @@ struct Shard {
     used: FxHashSet<String>,
     /// Something new was stored, or the file on disk was unusable.
     dirty: bool,
+    /// Outcomes already decoded, by path, when the cache keeps them
+    /// ([`FileCache::keeping_decoded`]); each is that of the path's entry.
+    decoded: FxHashMap<String, Outcome>,
 }
 
 impl Shard {
@@ -329,6 +332,8 @@ pub struct FileCache {
     key: String,
     rules: Vec<(&'static str, &'static str)>,
     shards: Vec<Mutex<Shard>>,
+    /// Keep outcomes once decoded ([`FileCache::keeping_decoded`]).
+    keep_decoded: bool,
 }
 
 impl FileCache {
@@ -347,7 +352,16 @@ impl FileCache {
             key: key.to_owned(),
             rules: opts.rules.clone(),
             shards,
+            keep_decoded: false,
         }
+    }
+
+    /// The cache, keeping each outcome once decoded: a long-running process that loads
+    /// the project again and again (a language server) then copies an unchanged file's
+    /// facts instead of decoding them each time, for the memory they take.
+    pub fn keeping_decoded(mut self) -> FileCache {
+        self.keep_decoded = true;
+        self
     }
 
     /// The rules cached diagnostics may belong to.
@@ -357,6 +371,11 @@ impl FileCache {
 
     /// The entry of `rel` when it was made from the same text in the same context.
     pub fn get(&self, rel: &str, hash: u128, context: u64) -> Option<Entry> {
+        let found = |outcome| Entry {
+            hash,
+            context,
+            outcome,
+        };
         let encoded = {
             let mut shard = self.shards[shard_of(rel)].lock().ok()?;
             shard.used.insert(rel.to_owned());
@@ -364,15 +383,26 @@ impl FileCache {
             if e.hash != hash || e.context != context {
                 return None;
             }
+            if let Some(o) = shard.decoded.get(rel) {
+                return Some(found(o.clone()));
+            }
             // Copied out, so that the decoding holds no lock.
             shard.bytes(&e.outcome)?.to_vec()
         };
-        let outcome = postcard::from_bytes(&encoded).ok()?;
-        Some(Entry {
-            hash,
-            context,
-            outcome,
-        })
+        let outcome: Outcome = postcard::from_bytes(&encoded).ok()?;
+        if self.keep_decoded {
+            if let Ok(mut shard) = self.shards[shard_of(rel)].lock() {
+                // Unless another thread stored another entry meanwhile.
+                if shard
+                    .entries
+                    .get(rel)
+                    .is_some_and(|e| e.hash == hash && e.context == context)
+                {
+                    shard.decoded.insert(rel.to_owned(), outcome.clone());
+                }
+            }
+        }
+        Some(found(outcome))
     }
 
     /// Stores the entry of `rel`.
@@ -382,6 +412,11 @@ impl FileCache {
         };
         if let Ok(mut shard) = self.shards[shard_of(rel)].lock() {
             shard.used.insert(rel.to_owned());
+            if self.keep_decoded {
+                shard.decoded.insert(rel.to_owned(), entry.outcome);
+            } else {
+                shard.decoded.remove(rel);
+            }
             shard.entries.insert(
                 rel.to_owned(),
                 Stored {
@@ -410,8 +445,14 @@ impl FileCache {
                 return;
             };
             let before = shard.entries.len();
-            let Shard { entries, used, .. } = &mut *shard;
+            let Shard {
+                entries,
+                used,
+                decoded,
+                ..
+            } = &mut *shard;
             entries.retain(|k, _| used.contains(k));
+            decoded.retain(|k, _| used.contains(k));
             if !shard.dirty && shard.entries.len() == before {
                 return;
             }
@@ -774,6 +815,36 @@ mod tests {
         for i in 0..(2 * SHARDS) {
             assert!(c.get(&format!("b{i}.py"), content_hash("b"), ctx).is_some());
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_cache_keeping_decoded_outcomes_gives_the_entry_of_the_text() {
+        let dir = scratch("keep");
+        let ctx = context_hash("blog", "0001_initial", "auth");
+        let rel = "blog/migrations/0001_initial.py";
+        let c = FileCache::open(&options(&dir), "k1");
+        c.put(rel, entry("a", ctx));
+        c.save();
+        let c = FileCache::open(&options(&dir), "k1").keeping_decoded();
+        let diagnostics = |e: Entry| match e.outcome {
+            Outcome::Parsed { diagnostics, .. } => diagnostics.len(),
+            Outcome::Problem(_) => usize::MAX,
+        };
+        // Decoded, then kept: both lookups give the stored entry.
+        let first = c.get(rel, content_hash("a"), ctx).expect("hit");
+        let again = c.get(rel, content_hash("a"), ctx).expect("hit again");
+        assert_eq!(diagnostics(first), diagnostics(again));
+        // Another text is still a miss; a new entry replaces the kept outcome.
+        assert!(c.get(rel, content_hash("b"), ctx).is_none());
+        let mut other = entry("b", ctx);
+        if let Outcome::Parsed { diagnostics, .. } = &mut other.outcome {
+            diagnostics.clear();
+        }
+        c.put(rel, other);
+        assert!(c.get(rel, content_hash("a"), ctx).is_none());
+        let b = c.get(rel, content_hash("b"), ctx).expect("the new entry");
+        assert_eq!(diagnostics(b), 0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -733,7 +733,9 @@ impl<'h> Server<'h> {
             .map(|_| djcheck_project::cache_key(&opts.load));
         if state.cache.as_ref().map(|(k, _)| k) != key.as_ref() {
             state.cache = None;
-            state.cache = key.and_then(|k| djcheck_project::open_cache(&opts.load).map(|c| (k, c)));
+            state.cache = key.and_then(|k| {
+                djcheck_project::open_cache(&opts.load).map(|c| (k, c.keeping_decoded()))
+            });
         }
         let cache = state.cache.as_ref().map(|(_, c)| c);
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cache {
