@@ -385,51 +385,11 @@ impl FieldState {
     }
 
     fn merge(&self, a: &Snap, b: &Snap) -> Snap {
-        if Arc::ptr_eq(a, b) || b.is_empty() {
-            return a.clone();
-        }
-        if a.is_empty() {
-            return b.clone();
-        }
-        let empty = Page::default();
-        let mut same_as_a = a.len() >= b.len();
-        let pages: Vec<Page> = (0..a.len().max(b.len()))
-            .map(|p| {
-                let x = a.get(p).unwrap_or(&empty);
-                let merged = self.merge_page(x, b.get(p).unwrap_or(&empty));
-                same_as_a &= Arc::ptr_eq(&merged, x);
-                merged
-            })
-            .collect();
-        if same_as_a {
-            a.clone()
-        } else {
-            Arc::new(pages)
-        }
+        merge_lists(a, b, |x, y| self.merge_page(x, y))
     }
 
     fn merge_page(&self, a: &Page, b: &Page) -> Page {
-        if Arc::ptr_eq(a, b) || b.is_empty() {
-            return a.clone();
-        }
-        if a.is_empty() {
-            return b.clone();
-        }
-        let empty = Chunk::default();
-        let mut same_as_a = a.len() >= b.len();
-        let chunks: Vec<Chunk> = (0..a.len().max(b.len()))
-            .map(|c| {
-                let x = a.get(c).unwrap_or(&empty);
-                let merged = self.merge_chunk(x, b.get(c).unwrap_or(&empty));
-                same_as_a &= Arc::ptr_eq(&merged, x);
-                merged
-            })
-            .collect();
-        if same_as_a {
-            a.clone()
-        } else {
-            Arc::new(chunks)
-        }
+        merge_lists(a, b, |x, y| self.merge_chunk(x, y))
     }
 
     fn merge_chunk(&self, a: &Chunk, b: &Chunk) -> Chunk {
@@ -490,6 +450,36 @@ impl FieldState {
         } else {
             Arc::new(out)
         }
+    }
+}
+
+/// Two lists of shared parts (a snapshot's pages, a page's chunks) merged part by part
+/// with `part`, a missing part being empty; `a` itself when every merged part is `a`'s.
+fn merge_lists<T: Default>(
+    a: &Arc<Vec<Arc<T>>>,
+    b: &Arc<Vec<Arc<T>>>,
+    part: impl Fn(&Arc<T>, &Arc<T>) -> Arc<T>,
+) -> Arc<Vec<Arc<T>>> {
+    if Arc::ptr_eq(a, b) || b.is_empty() {
+        return a.clone();
+    }
+    if a.is_empty() {
+        return b.clone();
+    }
+    let empty = Arc::<T>::default();
+    let mut same_as_a = a.len() >= b.len();
+    let parts: Vec<Arc<T>> = (0..a.len().max(b.len()))
+        .map(|i| {
+            let x = a.get(i).unwrap_or(&empty);
+            let merged = part(x, b.get(i).unwrap_or(&empty));
+            same_as_a &= Arc::ptr_eq(&merged, x);
+            merged
+        })
+        .collect();
+    if same_as_a {
+        a.clone()
+    } else {
+        Arc::new(parts)
     }
 }
 
