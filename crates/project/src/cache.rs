@@ -429,8 +429,8 @@ impl FileCache {
         }
     }
 
-    /// Writes the shards that changed, dropping entries of files this run did not look
-    /// up (deleted or renamed files). Each shard goes to a temporary file renamed over
+    /// Writes the shards that changed, dropping entries of files not looked up since the
+    /// last save (deleted or renamed files). Each shard goes to a temporary file renamed over
     /// the old one. Failures (a read-only folder) are ignored: the cache only saves time.
     pub fn save(&self) {
         let folder = self.dir.join(&self.key);
@@ -453,6 +453,9 @@ impl FileCache {
             } = &mut *shard;
             entries.retain(|k, _| used.contains(k));
             decoded.retain(|k, _| used.contains(k));
+            // A cache kept open (a language server) starts each load afresh: what the
+            // next load does not look up is dropped at its save.
+            used.clear();
             if !shard.dirty && shard.entries.len() == before {
                 return;
             }
@@ -815,6 +818,22 @@ mod tests {
         for i in 0..(2 * SHARDS) {
             assert!(c.get(&format!("b{i}.py"), content_hash("b"), ctx).is_some());
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_cache_kept_open_drops_what_a_later_load_does_not_look_up() {
+        let dir = scratch("kept-open");
+        let ctx = context_hash("blog", "0001_initial", "auth");
+        let c = FileCache::open(&options(&dir), "k1").keeping_decoded();
+        c.put("a.py", entry("a", ctx));
+        c.put("b.py", entry("b", ctx));
+        c.save();
+        // The next load looks up `a.py` only (`b.py` was deleted).
+        assert!(c.get("a.py", content_hash("a"), ctx).is_some());
+        c.save();
+        assert!(c.get("b.py", content_hash("b"), ctx).is_none());
+        assert!(c.get("a.py", content_hash("a"), ctx).is_some());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
