@@ -11,7 +11,8 @@ Measures, over the Language Server Protocol on stdio (standard library only):
 * first diagnostics after opening a migration, the server warm (`didOpen` to its
   `publishDiagnostics`);
 * re-check after an edit to that migration (`didChange` to `publishDiagnostics`, with
-  `debounceMs` 0), N times, median and worst;
+  `debounceMs` 0), N times, median and worst; then N edits that each add an operation
+  (its facts change), median;
 * the server's peak resident memory (VmHWM), next to `djcheck check`'s on the same
   project (wait4's ru_maxrss).
 """
@@ -141,6 +142,21 @@ def main():
             "contentChanges": [{"text": edited}]}})
         t, m = s.wait(lambda x: is_pub(x) and x["params"]["uri"] == uri, m)
         times.append(t - t0)
+    # The same, each edit changing what the migration does (an operation added), so that
+    # its facts differ from the last check's.
+    changed = []
+    for i in range(a.edits if "operations = [" in text else 0):
+        edited = text.replace(
+            "operations = [",
+            f"operations = [\n        migrations.RunSQL('SELECT {i}', migrations.RunSQL.noop),",
+            1)
+        m = s.mark()
+        t0 = time.perf_counter()
+        s.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri, "version": 3 + a.edits + i},
+            "contentChanges": [{"text": edited}]}})
+        t, m = s.wait(lambda x: is_pub(x) and x["params"]["uri"] == uri, m)
+        changed.append(t - t0)
     rss = s.peak_rss_kib()
     s.send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
     s.wait(lambda x: x.get("id") == 2, 0)
@@ -155,6 +171,8 @@ def main():
         "server_first_diagnostics_warm_s": round(warm_open, 3),
         "server_recheck_median_s": round(statistics.median(times), 3),
         "server_recheck_max_s": round(max(times), 3),
+        "server_recheck_operation_added_median_s":
+            round(statistics.median(changed), 3) if changed else None,
         "server_peak_rss_mib": round(rss / 1024, 1),
         "server_exit_code": s.p.returncode,
     }, indent=2))
