@@ -146,7 +146,7 @@ fn an_editor_buffer_misses_and_the_rest_hits() {
         .to_string_lossy()
         .into_owned();
     let buffer = std::fs::read_to_string(&mig).unwrap() + "\n# edited\n";
-    let run = |cache: &str| {
+    let run = |cache: &str, buffer: &str| {
         djcheck_stdin(
             &[
                 "check",
@@ -159,14 +159,35 @@ fn an_editor_buffer_misses_and_the_rest_hits() {
                 "-",
             ],
             &dir,
-            &buffer,
+            buffer,
         )
     };
-    let cold = run("--no-cache");
-    let warm1 = run(&cache_arg);
-    let warm2 = run(&cache_arg);
+    let cold = run("--no-cache", &buffer);
+    let warm1 = run(&cache_arg, &buffer);
+    let warm2 = run(&cache_arg, &buffer);
     assert_eq!(warm1, cold);
     assert_eq!(warm2, cold);
+    // A buffer with what the file holds (a saved file) is the file: its run is stored,
+    // and reused.
+    // The run cache lives in the per-file cache's key folder.
+    let stored = |cache: &Path| {
+        std::fs::read_dir(cache)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .any(|e| e.path().join("run.bin").is_file())
+    };
+    assert!(
+        !stored(&cache),
+        "a run with an edited buffer is never stored"
+    );
+    let saved = std::fs::read_to_string(&mig).unwrap();
+    let uncached = run("--no-cache", &saved);
+    assert_eq!(run(&cache_arg, &saved), uncached);
+    assert!(stored(&cache), "the run of a saved buffer is stored");
+    assert_eq!(run(&cache_arg, &saved), uncached);
+    // An edited buffer still misses it.
+    assert_eq!(run(&cache_arg, &buffer), cold);
     let _ = std::fs::remove_dir_all(&root);
 }
 

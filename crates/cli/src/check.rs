@@ -161,6 +161,16 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         base,
         ..load_options(&root, &cfg, a.settings.as_ref(), a.auth_user_model.as_ref())
     };
+    // A buffer that holds what its file holds, read as the load would read it (an editor
+    // checking a saved file), is the file: the run is then one the run cache can keep
+    // and reuse. Not when fixing, which writes the fixed buffer to standard output.
+    if let (true, None, Some(f)) = (stdin_mode, crate::fix_cmd::Mode::of(a), &a.stdin_filename) {
+        let rel = rel_to(&root, &canonical(&abs(f)));
+        let on_disk = djcheck_project::fs::read_text(&abs(f), &load.limits);
+        if on_disk.ok().as_ref() == load.overrides.get(&rel) {
+            load.overrides.remove(&rel);
+        }
+    }
     // Files given (not folders) name the migrations about to be deployed.
     load.analysis.deploy_paths = paths
         .iter()
