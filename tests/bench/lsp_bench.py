@@ -109,7 +109,9 @@ def main():
 
     s = Server(a.binary, root)
     s.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "capabilities": {}, "workspaceFolders": [{"uri": root.as_uri(), "name": "bench"}],
+        # As editors that watch files for the server (VS Code, Neovim, Zed, Helix, Emacs).
+        "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}},
+        "workspaceFolders": [{"uri": root.as_uri(), "name": "bench"}],
         "initializationOptions": {"run": "onChange", "debounceMs": 0}}})
     m = s.mark()
     _, m = s.wait(lambda x: x.get("id") == 1, 0)

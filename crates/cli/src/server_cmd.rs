@@ -47,6 +47,8 @@ impl Host for CliHost {
         }
         let mut load = load_options(root, &cfg, None, None);
         load.base = djcheck_project::git::head(root);
+        // Kept for the next check, which re-reads only the migrations edited since.
+        load.reusable = true;
         let per_file = compile_per_file_ignores(config.as_ref())?;
         // As in `check`: secret detectors always run, for what they mask elsewhere.
         let runs = |r: &&'static dyn djcheck_linter::Rule| {

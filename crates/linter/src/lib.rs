@@ -23,7 +23,7 @@ pub use djcheck_diagnostics::{
 };
 pub use djcheck_project::{FileContext, Project};
 pub use runner::{
-    load_project, run, run_with_cache, scrub_messages, RunOptions, RunResult, STACK_SIZE,
+    load_project, recheck, run, run_with_cache, scrub_messages, RunOptions, RunResult, STACK_SIZE,
 };
 pub use selection::Selection;
 

@@ -205,7 +205,43 @@ fn run_fully(
         Some(c) => djcheck_project::load_with_cache(&opts.load, &visitor, Some(c)),
         None => djcheck_project::load(&opts.load, &visitor),
     };
-    let (mut project, findings) = loaded.map_err(|e| e.to_string())?;
+    let (project, findings) = loaded.map_err(|e| e.to_string())?;
+    Ok(finish(opts, project, findings, errors))
+}
+
+/// Checks `prev` again after the text of the migration files `changed` (relative paths)
+/// changed and nothing else ([`djcheck_project::reload`]): the result a whole run gives,
+/// without reading the project again. `Err(prev)` when the project must be loaded again
+/// (see `reload`); `opts.load.reusable` must be set, as for the run that gave `prev`.
+pub fn recheck(
+    opts: &RunOptions,
+    prev: RunResult,
+    changed: &[String],
+) -> Result<RunResult, Box<Project>> {
+    let pool = match pool(opts.threads) {
+        Ok(p) => p,
+        Err(_) => return Err(Box::new(prev.project)),
+    };
+    pool.install(|| {
+        let errors = Mutex::new(Vec::new());
+        let visitor = FileRules {
+            rules: &opts.rules,
+            maskers: &opts.maskers,
+            errors: &errors,
+        };
+        let (project, findings) =
+            djcheck_project::reload(&opts.load, &visitor, prev.project, changed)?;
+        Ok(finish(opts, project, findings, errors))
+    })
+}
+
+/// The project rules, suppressions, severities and masks, after a load.
+fn finish(
+    opts: &RunOptions,
+    mut project: Project,
+    findings: FileFindings,
+    errors: Mutex<Vec<String>>,
+) -> RunResult {
     let FileFindings {
         mut diagnostics,
         masked,
@@ -291,11 +327,11 @@ fn run_fully(
     diagnostics.dedup();
     let mut internal_errors = errors.into_inner().unwrap_or_default();
     internal_errors.sort();
-    Ok(RunResult {
+    RunResult {
         project,
         diagnostics,
         internal_errors,
-    })
+    }
 }
 
 /// What the secret detectors take for credentials in the Python files the diagnostics

@@ -40,7 +40,9 @@ pub mod timings;
 pub mod urls;
 mod venv;
 
-pub use load::{cache_key, load, load_with_cache, open_cache, parse_checked, LoadError};
+pub use load::{
+    cache_key, load, load_with_cache, open_cache, parse_checked, reload, LoadError, Reusable,
+};
 
 pub use djcheck_sql::SqlDialect;
 
@@ -188,6 +190,9 @@ pub struct LoadOptions {
     pub skip_models: bool,
     /// The persistent cache of per-file facts; `None` to read and parse everything.
     pub cache: Option<cache::CacheOptions>,
+    /// Keep what a later check can take over when only migration files change
+    /// ([`Project::reusable`], [`reload`]): a language server.
+    pub reusable: bool,
 }
 
 /// The custom user model, as configured.
@@ -302,6 +307,8 @@ pub struct Project {
     pub report: report::ProjectReport,
     /// What the load read besides the source database (for the run cache).
     pub inputs: runcache::Inputs,
+    /// What a later check can take over ([`LoadOptions::reusable`]).
+    pub reusable: Option<Box<load::Reusable>>,
 }
 
 /// The label used for `swappable_dependency(settings.AUTH_USER_MODEL)` when the user

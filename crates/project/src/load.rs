@@ -470,11 +470,13 @@ pub fn load_with_cache(
     }
 
     let mut migrations = Vec::new();
-    let mut diagnostics = Vec::new();
-    let mut masked = Vec::new();
+    let mut findings: Vec<(FileId, FileFindings)> = Vec::with_capacity(jobs.len());
     let mut without_class: Vec<(FileId, migration::Key)> = Vec::new();
     let mut dirs_with_class: BTreeSet<String> = BTreeSet::new();
     let mut per_dir: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // The migrations' problems are `problems[migration_problems]`, in the order of the
+    // files (a later check puts the problems of a file read again there).
+    let mut migration_problems = ld.problems.len()..0;
     for (i, ((rel, app, name, id), (text, m, problem, diags))) in
         jobs.iter().zip(results).enumerate()
     {
@@ -517,9 +519,9 @@ pub fn load_with_cache(
                 migrations.push(Migration::opaque(*id, app, name));
             }
         }
-        diagnostics.extend(diags.diagnostics);
-        masked.extend(diags.masked);
+        findings.push((*id, diags));
     }
+    migration_problems.end = ld.problems.len();
     // Drop "migrations" packages that hold no migration at all but do hold modules
     // (a library or test helpers that happen to be named so).
     let not_migration_dirs: BTreeSet<String> = per_dir
@@ -535,8 +537,25 @@ pub fn load_with_cache(
         };
         migrations.retain(|m| !in_dropped(m.file));
         without_class.retain(|(f, _)| !in_dropped(*f));
-        ld.problems.retain(|p| !in_dropped(p.file));
-        diagnostics.retain(|d| d.primary.is_none_or(|s| !in_dropped(s.file)));
+        let mut i = 0;
+        let range = migration_problems.clone();
+        ld.problems.retain(|p| {
+            let keep = !in_dropped(p.file);
+            if !keep {
+                if i < range.start {
+                    migration_problems.start -= 1;
+                }
+                if i < range.end {
+                    migration_problems.end -= 1;
+                }
+            }
+            i += 1;
+            keep
+        });
+        for (_, f) in &mut findings {
+            f.diagnostics
+                .retain(|d| d.primary.is_none_or(|s| !in_dropped(s.file)));
+        }
         apps.retain(|a| !not_migration_dirs.contains(&a.migrations_dir));
     }
     migrations
@@ -544,14 +563,17 @@ pub fn load_with_cache(
 
     drop(_t);
     let _t = crate::timings::phase("graph+state+models+urls");
+    let installed_labels = installed.as_ref().map(Installed::labels);
+    // What a later check may take over when only migration files change.
+    let report_before = opts.reusable.then(|| report.clone());
     // The app universe: what else is installed (read from the loader, before the models
     // modules are read through it).
     let universe = app_universe(
         &ld,
-        &tree,
+        &tree.venvs,
         &apps,
         &migrations,
-        installed.as_ref(),
+        installed_labels.as_ref(),
         &settings,
     );
     // The graph, each migration's model references and the model state are built on a
@@ -559,22 +581,11 @@ pub fn load_with_cache(
     // needs them; files are registered in the same order as when done one after the
     // other).
     let graph_and_state = || {
-        let t = crate::timings::phase("graph");
-        let mut graph = graph::build(&migrations, &universe, &user_app_label);
-        // Two packages sharing a label: Django refuses to start; the graph of that label
-        // is not trustworthy.
-        let mut seen = BTreeSet::new();
-        for a in &apps {
-            if !seen.insert(a.label.as_str()) {
-                graph.uncertain_apps.insert(a.label.clone());
-            }
-        }
-        drop(t);
+        let (graph, state) = graph_and_state(&migrations, &universe, &user_app_label, &apps);
         let t = crate::timings::phase("references");
         let references: Vec<Vec<crate::state::ModelReference>> =
             migrations.iter().map(crate::state::references).collect();
         drop(t);
-        let state = crate::state::build(&migrations, &graph);
         (graph, references, state)
     };
     let read_models = |ld: &mut Loader<'_>| {
@@ -606,54 +617,31 @@ pub fn load_with_cache(
         (built, declared, urls)
     });
     drop(_t);
-    // The models comparison, and renames and the deploy scope, in parallel: neither
-    // needs the other.
-    let compare_models = || {
-        let _t = crate::timings::phase("models: compare");
-        // The models declared in models.py, compared with the state the migrations build.
-        match declared {
-            None => crate::models::ModelsReport::default(),
-            Some(declared) => crate::models::analyse(
-                &ld,
-                declared,
-                &apps,
-                &report.installed,
-                user_model.as_ref(),
-                &migrations,
-                &graph,
-                &model_state,
-            ),
-        }
-    };
-    let renames_and_deploy = || {
-        let _t = crate::timings::phase("renames+deploy");
-        let base_snapshot = opts.base.as_ref().map(|b| {
-            let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
-            base::snapshot(opts, b, &apps, &migrations, &user_app_label, &paths)
-        });
-        let renames = crate::renames::find(
-            &migrations,
-            &references,
-            &graph,
-            &universe,
-            base_snapshot.as_ref(),
-        );
-        let deploy = crate::deploy::scope(
-            &migrations,
-            &graph,
-            &ld.db,
-            base_snapshot.as_ref(),
-            &opts.analysis,
-        );
-        (base_snapshot, renames, deploy)
-    };
-    let (models, (base_snapshot, renames, deploy)) =
-        rayon::join(compare_models, renames_and_deploy);
-    report.models_compared(&ld, &models);
-    report.urls_read(&ld, &urls);
-    report.limits_hit(&ld, &mem);
-    report.migrations_read(&apps, &migrations, &graph);
-    report.installed_apps_complete = installed.as_ref().is_some_and(|i| i.complete);
+    let limits = mem.limits().to_vec();
+    let (models, base_snapshot, renames, deploy) = models_renames_deploy(
+        &ld,
+        declared.as_ref(),
+        &apps,
+        &report.installed,
+        user_model.as_ref(),
+        &Built {
+            migrations: &migrations,
+            references: &references,
+            graph: &graph,
+            state: &model_state,
+            universe: &universe,
+        },
+        &user_app_label,
+    );
+    report.urls_and_migrations_read(
+        &models,
+        &urls,
+        &limits,
+        &apps,
+        &migrations,
+        &graph,
+        installed_labels.as_ref().is_some_and(|i| i.complete),
+    );
 
     let files_checked = ld.db.len();
     // What else the result depends on, for the run cache.
@@ -672,6 +660,39 @@ pub fn load_with_cache(
         }
     } else {
         crate::runcache::Inputs::default()
+    };
+    let mut file_findings = FileFindings::default();
+    let reusable = match report_before {
+        Some(report) => {
+            for (_, f) in &findings {
+                file_findings
+                    .diagnostics
+                    .extend(f.diagnostics.iter().cloned());
+                file_findings.masked.extend(f.masked.iter().copied());
+            }
+            Some(Box::new(Reusable {
+                ids: std::mem::take(&mut ld.ids),
+                files: std::mem::take(&mut ld.files),
+                modules: std::mem::replace(&mut ld.modules, Modules { roots: Vec::new() }),
+                read_ok: std::mem::take(&mut ld.read_ok),
+                os_paths: std::mem::take(&mut ld.os_paths),
+                venvs: tree.venvs.clone(),
+                installed: installed_labels,
+                declared,
+                report,
+                limits,
+                user_app_label: user_app_label.clone(),
+                findings,
+                migration_problems,
+            }))
+        }
+        None => {
+            for (_, f) in findings {
+                file_findings.diagnostics.extend(f.diagnostics);
+                file_findings.masked.extend(f.masked);
+            }
+            None
+        }
     };
     let project = Project {
         root,
@@ -695,14 +716,348 @@ pub fn load_with_cache(
         files_checked,
         report,
         inputs,
+        reusable,
     };
-    Ok((
-        project,
-        FileFindings {
-            diagnostics,
-            masked,
+    Ok((project, file_findings))
+}
+
+/// What a later check of the same project can take over from a load when all that
+/// changed is the text of some of its migrations (an editor's buffer): everything read
+/// besides the migrations, and what the per-file rules found in each migration
+/// ([`LoadOptions::reusable`], [`reload`]).
+pub struct Reusable {
+    ids: BTreeMap<String, FileId>,
+    files: BTreeSet<String>,
+    modules: Modules,
+    read_ok: BTreeSet<FileId>,
+    os_paths: BTreeMap<String, std::path::PathBuf>,
+    venvs: Vec<std::path::PathBuf>,
+    installed: Option<InstalledLabels>,
+    declared: Option<crate::models::ReadModels>,
+    /// The report before its parts that depend on the migrations.
+    report: ProjectReport,
+    /// Limits the evaluator hit (settings, apps, URL modules).
+    limits: Vec<(pyeval::Limit, Option<Span>)>,
+    user_app_label: String,
+    /// Per migration file, in load order, what the per-file rules found.
+    findings: Vec<(FileId, FileFindings)>,
+    /// Where the migrations' problems are in the project's problems.
+    migration_problems: std::ops::Range<usize>,
+}
+
+impl std::fmt::Debug for Reusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reusable")
+            .field("files", &self.files.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks `prev` again after the text of the migration files `changed` (relative paths)
+/// changed, and nothing else: each is read (or taken from `opts.overrides`) and parsed
+/// again, its per-file rules run, and the graph, the model state, the models comparison,
+/// renames and the deploy scope are built again from the migrations; settings, apps,
+/// models modules and the URL tree are those `prev` read. The result is the one
+/// [`load`] gives.
+///
+/// `Err(prev)` when that does not hold or is not known to hold: a file that is not one
+/// of `prev`'s migrations, one whose text can't be read, one that stops being a
+/// migration, or a project loaded without [`LoadOptions::reusable`]. Then load the
+/// project again. A base revision (`opts.base`) is read again, as a load does.
+///
+/// Must run inside a rayon pool whose threads have large stacks.
+pub fn reload(
+    opts: &LoadOptions,
+    visitor: &dyn FileVisitor,
+    mut prev: Project,
+    changed: &[String],
+) -> Result<(Project, FileFindings), Box<Project>> {
+    if !opts.reusable {
+        return Err(Box::new(prev));
+    }
+    let Some(mut r) = prev.reusable.take() else {
+        return Err(Box::new(prev));
+    };
+    let _t = crate::timings::phase("reload: migrations");
+    // What is built again is freed on a thread of its own, while it is.
+    let old = (
+        std::mem::take(&mut prev.graph),
+        std::mem::take(&mut prev.state),
+        std::mem::take(&mut prev.models),
+        std::mem::take(&mut prev.renames),
+    );
+    let freed = std::thread::Builder::new()
+        .name("djcheck-free".into())
+        .spawn(move || drop(old));
+    // No thread to be had: the value came back with the error and is dropped here.
+    drop(freed);
+    // The migrations changed, by index.
+    let mut targets: Vec<(usize, &str)> = Vec::new();
+    for rel in changed {
+        let id = r.ids.get(rel.as_str()).copied();
+        let index = id.and_then(|id| prev.migrations.iter().position(|m| m.file == id));
+        match index {
+            Some(i) => targets.push((i, rel)),
+            None => {
+                prev.reusable = Some(r);
+                return Err(Box::new(prev));
+            }
+        }
+    }
+    let mut ld = Loader {
+        opts,
+        db: std::mem::take(&mut prev.db),
+        ids: std::mem::take(&mut r.ids),
+        problems: std::mem::take(&mut prev.problems),
+        files: std::mem::take(&mut r.files),
+        modules: std::mem::replace(&mut r.modules, Modules { roots: Vec::new() }),
+        read_ok: std::mem::take(&mut r.read_ok),
+        os_paths: std::mem::take(&mut r.os_paths),
+        probes: std::sync::Mutex::new(BTreeMap::new()),
+    };
+    let mj = MigrationJobs {
+        extract: ExtractContext {
+            user_app_label: &r.user_app_label,
         },
-    ))
+        limits: &opts.limits,
+        options: opts.analysis.file_options(),
+        visitor,
+    };
+    let mut fresh = Vec::with_capacity(targets.len());
+    let mut usable = true;
+    for &(i, rel) in &targets {
+        let old = &prev.migrations[i];
+        let Ok(text) = ld.read(rel) else {
+            usable = false;
+            break;
+        };
+        let (m, problem, diags, _) =
+            migration_facts(&mj, &text, rel, (&old.app, &old.name, old.file));
+        // Still a migration, and one that keeps its folder a migrations package (as the
+        // load decides).
+        let m = match m {
+            Some(m) if m.class_range.is_some() || !m.readable => m,
+            None if migration::migration_number(&old.name).is_some() => {
+                Migration::opaque(old.file, &old.app, &old.name)
+            }
+            _ => {
+                usable = false;
+                break;
+            }
+        };
+        fresh.push((i, text, m, problem, diags));
+    }
+    if !usable {
+        r.ids = std::mem::take(&mut ld.ids);
+        r.files = std::mem::take(&mut ld.files);
+        r.modules = std::mem::replace(&mut ld.modules, Modules { roots: Vec::new() });
+        r.read_ok = std::mem::take(&mut ld.read_ok);
+        r.os_paths = std::mem::take(&mut ld.os_paths);
+        prev.db = ld.db;
+        prev.problems = ld.problems;
+        prev.reusable = Some(r);
+        return Err(Box::new(prev));
+    }
+    for (i, text, m, problem, diags) in fresh {
+        let id = m.file;
+        ld.db.set_text(id, text);
+        // The file's problems go where the load puts them: among the migrations', in
+        // the order of the files (their ids).
+        let len = ld.problems.len();
+        let range = r.migration_problems.start.min(len)..r.migration_problems.end.min(len);
+        let segment = &ld.problems[range.clone()];
+        let at = range.start + segment.iter().take_while(|p| p.file < id).count();
+        let old = segment.iter().filter(|p| p.file == id).count();
+        let new: Vec<FileProblem> = problem
+            .into_iter()
+            .map(|kind| FileProblem {
+                file: id,
+                role: FileRole::Migration,
+                kind,
+            })
+            .collect();
+        r.migration_problems.end = range.end - old + new.len();
+        ld.problems.splice(at..at + old, new);
+        if let Some(slot) = r.findings.iter_mut().find(|(f, _)| *f == id) {
+            slot.1 = diags;
+        }
+        prev.migrations[i] = m;
+    }
+    // Masks are set again by the run, from what the rules find now.
+    for i in 0..ld.db.len() {
+        let id = FileId(i as u32);
+        ld.db.file_mut(id).masked.clear();
+    }
+    drop(_t);
+    let migrations = std::mem::take(&mut prev.migrations);
+    let universe = app_universe(
+        &ld,
+        &r.venvs,
+        &prev.apps,
+        &migrations,
+        r.installed.as_ref(),
+        &prev.settings,
+    );
+    // A migration's model references are its own: only the changed ones change.
+    let mut references = std::mem::take(&mut prev.references);
+    for &(i, _) in &targets {
+        if let (Some(slot), Some(m)) = (references.get_mut(i), migrations.get(i)) {
+            *slot = crate::state::references(m);
+        }
+    }
+    let (graph, model_state) =
+        graph_and_state(&migrations, &universe, &r.user_app_label, &prev.apps);
+    let references = match references.len() == migrations.len() {
+        true => references,
+        false => migrations.iter().map(crate::state::references).collect(),
+    };
+    let (models, base_snapshot, renames, deploy) = models_renames_deploy(
+        &ld,
+        r.declared.as_ref(),
+        &prev.apps,
+        &r.report.installed,
+        prev.user_model.as_ref(),
+        &Built {
+            migrations: &migrations,
+            references: &references,
+            graph: &graph,
+            state: &model_state,
+            universe: &universe,
+        },
+        &r.user_app_label,
+    );
+    let mut report = r.report.clone();
+    report.urls_and_migrations_read(
+        &models,
+        &prev.urls,
+        &r.limits,
+        &prev.apps,
+        &migrations,
+        &graph,
+        r.installed.as_ref().is_some_and(|i| i.complete),
+    );
+    let mut file_findings = FileFindings::default();
+    for (_, f) in &r.findings {
+        file_findings
+            .diagnostics
+            .extend(f.diagnostics.iter().cloned());
+        file_findings.masked.extend(f.masked.iter().copied());
+    }
+    r.ids = std::mem::take(&mut ld.ids);
+    r.files = std::mem::take(&mut ld.files);
+    r.modules = std::mem::replace(&mut ld.modules, Modules { roots: Vec::new() });
+    r.read_ok = std::mem::take(&mut ld.read_ok);
+    r.os_paths = std::mem::take(&mut ld.os_paths);
+    let project = Project {
+        db: ld.db,
+        problems: ld.problems,
+        migrations,
+        references,
+        graph,
+        state: model_state,
+        models,
+        universe,
+        options: opts.analysis.clone(),
+        base: base_snapshot,
+        deploy,
+        renames,
+        report,
+        reusable: Some(r),
+        ..prev
+    };
+    Ok((project, file_findings))
+}
+
+/// What [`models_renames_deploy`] reads of what the state's thread built.
+struct Built<'a> {
+    migrations: &'a [Migration],
+    references: &'a [Vec<crate::state::ModelReference>],
+    graph: &'a graph::Graph,
+    state: &'a crate::state::ModelState,
+    universe: &'a AppUniverse,
+}
+
+/// The graph and the model state.
+fn graph_and_state(
+    migrations: &[Migration],
+    universe: &AppUniverse,
+    user_app_label: &str,
+    apps: &[App],
+) -> (graph::Graph, crate::state::ModelState) {
+    let t = crate::timings::phase("graph");
+    let mut graph = graph::build(migrations, universe, user_app_label);
+    // Two packages sharing a label: Django refuses to start; the graph of that label
+    // is not trustworthy.
+    let mut seen = BTreeSet::new();
+    for a in apps {
+        if !seen.insert(a.label.as_str()) {
+            graph.uncertain_apps.insert(a.label.clone());
+        }
+    }
+    drop(t);
+    let state = crate::state::build(migrations, &graph);
+    (graph, state)
+}
+
+/// The models comparison, and renames and the deploy scope, in parallel: neither needs
+/// the other.
+fn models_renames_deploy(
+    ld: &Loader<'_>,
+    declared: Option<&crate::models::ReadModels>,
+    apps: &[App],
+    installed: &[InstalledApp],
+    user_model: Option<&UserModel>,
+    built: &Built<'_>,
+    user_app_label: &str,
+) -> (
+    crate::models::ModelsReport,
+    Option<base::BaseSnapshot>,
+    crate::renames::Renames,
+    crate::deploy::DeployScope,
+) {
+    let opts = ld.opts;
+    let compare_models = || {
+        let _t = crate::timings::phase("models: compare");
+        // The models declared in models.py, compared with the state the migrations build.
+        match declared {
+            None => crate::models::ModelsReport::default(),
+            Some(declared) => crate::models::analyse(
+                ld,
+                declared,
+                apps,
+                installed,
+                user_model,
+                built.migrations,
+                built.graph,
+                built.state,
+            ),
+        }
+    };
+    let renames_and_deploy = || {
+        let _t = crate::timings::phase("renames+deploy");
+        let base_snapshot = opts.base.as_ref().map(|b| {
+            let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
+            base::snapshot(opts, b, apps, built.migrations, user_app_label, &paths)
+        });
+        let renames = crate::renames::find(
+            built.migrations,
+            built.references,
+            built.graph,
+            built.universe,
+            base_snapshot.as_ref(),
+        );
+        let deploy = crate::deploy::scope(
+            built.migrations,
+            built.graph,
+            &ld.db,
+            base_snapshot.as_ref(),
+            &opts.analysis,
+        );
+        (base_snapshot, renames, deploy)
+    };
+    let (models, (base_snapshot, renames, deploy)) =
+        rayon::join(compare_models, renames_and_deploy);
+    (models, base_snapshot, renames, deploy)
 }
 
 /// Stack of the thread building the graph and the model state (reserved address space
@@ -1043,6 +1398,25 @@ pub(crate) struct Installed {
     complete: bool,
     /// The apps as `apps.get_app_configs()` gives them.
     configs: Vec<Rc<pyeval::AppCfg>>,
+}
+
+/// What of [`Installed`] outlives the load (the app universe is built from it again when
+/// a later check takes the load over).
+#[derive(Debug, Clone)]
+pub(crate) struct InstalledLabels {
+    labels: BTreeSet<String>,
+    project_labels: BTreeMap<String, (String, Option<Span>)>,
+    complete: bool,
+}
+
+impl Installed {
+    fn labels(&self) -> InstalledLabels {
+        InstalledLabels {
+            labels: self.labels.clone(),
+            project_labels: self.project_labels.clone(),
+            complete: self.complete,
+        }
+    }
 }
 
 /// An AppConfig class read from the project: the app it installs (`name`) and its label.
@@ -1424,10 +1798,10 @@ fn discover_apps(
 
 fn app_universe(
     ld: &Loader<'_>,
-    tree: &discover::Tree,
+    venvs: &[std::path::PathBuf],
     apps: &[App],
     migrations: &[Migration],
-    installed: Option<&Installed>,
+    installed: Option<&InstalledLabels>,
     settings: &Settings,
 ) -> AppUniverse {
     let mut u = AppUniverse {
@@ -1494,8 +1868,8 @@ fn app_universe(
         })
         .filter(|l| !project_labels.contains(l) && !crate::contrib::is_contrib_label(l))
         .collect();
-    if !referenced.is_empty() && !tree.venvs.is_empty() {
-        u.external = crate::venv::scan(&ld.opts.root, &tree.venvs);
+    if !referenced.is_empty() && !venvs.is_empty() {
+        u.external = crate::venv::scan(&ld.opts.root, venvs);
     }
     if let Some(inst) = installed {
         for l in &inst.labels {

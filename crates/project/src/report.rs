@@ -253,12 +253,27 @@ impl ProjectReport {
         );
     }
 
-    pub(crate) fn migrations_read(
+    /// The parts that follow the models comparison and the URL tree, in the order a
+    /// load writes them.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn urls_and_migrations_read(
         &mut self,
+        models: &crate::models::ModelsReport,
+        urls: &UrlTree,
+        limits: &[(pyeval::Limit, Option<Span>)],
         apps: &[App],
         migrations: &[Migration],
         graph: &Graph,
+        installed_complete: bool,
     ) {
+        self.models_compared(models);
+        self.urls_read(urls);
+        self.limits_hit(limits);
+        self.migrations_read(apps, migrations, graph);
+        self.installed_apps_complete = installed_complete;
+    }
+
+    fn migrations_read(&mut self, apps: &[App], migrations: &[Migration], graph: &Graph) {
         let labels: BTreeSet<&str> = apps.iter().map(|a| a.label.as_str()).collect();
         self.apps = labels.len();
         self.migrations = migrations.iter().filter(|m| m.readable).count();
@@ -286,7 +301,7 @@ impl ProjectReport {
         }
     }
 
-    pub(crate) fn urls_read(&mut self, _ld: &Loader<'_>, t: &UrlTree) {
+    fn urls_read(&mut self, t: &UrlTree) {
         self.root_urlconf = t.root.as_ref().map(|r| r.module.clone());
         self.url_tree = match (&t.root, t.root_readable, t.complete) {
             (None, _, _) | (Some(_), false, _) => UrlTreeState::None,
@@ -335,7 +350,7 @@ impl ProjectReport {
     }
 
     /// Counts the models compared with the migrations, and says why some could not be.
-    pub(crate) fn models_compared(&mut self, _ld: &Loader<'_>, m: &crate::models::ModelsReport) {
+    fn models_compared(&mut self, m: &crate::models::ModelsReport) {
         self.models_compared = m.read;
         if !m.read {
             return;
@@ -405,8 +420,8 @@ impl ProjectReport {
         }
     }
 
-    pub(crate) fn limits_hit(&mut self, _ld: &Loader<'_>, mem: &pyeval::Memory) {
-        for (limit, span) in mem.limits() {
+    fn limits_hit(&mut self, limits: &[(pyeval::Limit, Option<Span>)]) {
+        for (limit, span) in limits {
             self.push(
                 "part of a settings or URL module",
                 format!("{}: what it computes there is unknown", limit.describe()),

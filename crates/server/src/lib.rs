@@ -83,6 +83,49 @@ struct ProjectState {
     /// The per-file cache, opened once and kept (with its key: other options reopen it):
     /// an edit parses the edited file again, every other file hits.
     cache: Option<(String, djcheck_project::cache::FileCache)>,
+    /// What the last check was made with (its options, and the open buffers), and
+    /// whether anything else may have changed since (`stale`): when not, and the buffers
+    /// that changed are migrations, the next check re-reads only those
+    /// ([`djcheck_linter::recheck`]).
+    options: String,
+    buffers: BTreeMap<String, String>,
+    stale: bool,
+}
+
+/// What a check's result depends on besides the files: its options (not the open
+/// buffers, compared one by one, nor the base revision, read again by every check).
+fn options_key(opts: &djcheck_linter::RunOptions) -> String {
+    let load = djcheck_project::LoadOptions {
+        overrides: BTreeMap::new(),
+        base: None,
+        ..opts.load.clone()
+    };
+    let codes = |rules: &[&'static dyn djcheck_linter::Rule]| -> Vec<&'static str> {
+        rules.iter().map(|r| r.meta().code).collect()
+    };
+    format!(
+        "{load:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}",
+        codes(&opts.rules),
+        codes(&opts.maskers),
+        opts.severity,
+        opts.known_codes,
+        opts.threads
+    )
+}
+
+/// The paths whose buffer changed, opened or closed between two checks.
+fn changed_buffers(
+    before: &BTreeMap<String, String>,
+    now: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut out: Vec<String> = now
+        .iter()
+        .filter(|(rel, text)| before.get(*rel) != Some(*text))
+        .map(|(rel, _)| rel.clone())
+        .collect();
+    out.extend(before.keys().filter(|rel| !now.contains_key(*rel)).cloned());
+    out.sort();
+    out
 }
 
 /// When to check.
@@ -459,6 +502,7 @@ impl<'h> Server<'h> {
         if self.watch_dynamically {
             let watchers: Vec<lsp::FileSystemWatcher> = [
                 "**/*.py",
+                "**/templates/**",
                 "**/pyproject.toml",
                 "**/djcheck.toml",
                 "**/.djcheck.toml",
@@ -515,6 +559,12 @@ impl<'h> Server<'h> {
                 self.schedule(&root, Duration::ZERO);
             }
         }
+    }
+
+    /// Something besides the open buffers may have changed: the next check reads the
+    /// whole project.
+    fn mark_stale(&mut self, root: &Path) {
+        self.projects.entry(root.to_owned()).or_default().stale = true;
     }
 
     fn schedule(&mut self, root: &Path, after: Duration) {
@@ -635,6 +685,8 @@ impl<'h> Server<'h> {
             let root = doc.root.clone();
             self.schedule(&root, Duration::ZERO);
         } else if let Some((root, _)) = self.locate(&p.text_document.uri) {
+            // A file written that is not open here.
+            self.mark_stale(&root);
             self.schedule(&root, Duration::ZERO);
         }
     }
@@ -668,6 +720,7 @@ impl<'h> Server<'h> {
         }
         for r in roots {
             if self.projects.contains_key(&r) || self.docs.values().any(|d| d.root == r) {
+                self.mark_stale(&r);
                 // Changes come in bursts (a checkout, a formatter): coalesce them.
                 self.schedule(&r, Duration::from_millis(50));
             }
@@ -692,18 +745,7 @@ impl<'h> Server<'h> {
         let started = Instant::now();
         let state = self.projects.entry(root.to_owned()).or_default();
         state.due = None;
-        // The previous result is freed before the new one is built, on a thread of its own
-        // (freeing a large project takes tens of milliseconds the new check need not
-        // wait for): the two are hardly ever held together whole, and peak memory stays
-        // near the command line's.
-        if let Some(old) = state.last.take() {
-            let freed = std::thread::Builder::new()
-                .name("djcheck-free".into())
-                .spawn(move || drop(old));
-            // No thread to be had: the value came back with the error and is dropped
-            // here.
-            drop(freed);
-        }
+        let previous = state.last.take();
         let configured = match self.host.configure(root) {
             Ok(c) => c,
             Err(e) => {
@@ -725,6 +767,50 @@ impl<'h> Server<'h> {
                 .filter(|d| d.root == root && d.rel.ends_with(".py"))
                 .map(|d| (d.rel.clone(), d.text.clone())),
         );
+        let state = self.projects.entry(root.to_owned()).or_default();
+        let options = options_key(&opts);
+        // Only buffers changed since the last check, with the same options: the buffers
+        // that changed are read again, and what depends on them (when they are
+        // migrations; else the whole project is read).
+        let changed: Option<Vec<String>> =
+            (self.watch_dynamically && !state.stale && state.options == options)
+                .then(|| changed_buffers(&state.buffers, &opts.load.overrides));
+        state.stale = true;
+        state.options = options;
+        state.buffers = opts.load.overrides.clone();
+        let previous = match (changed, previous) {
+            (Some(changed), Some(prev)) => {
+                let t = Instant::now();
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    djcheck_linter::recheck(&opts, prev.result, &changed)
+                }));
+                match run {
+                    Ok(Ok(result)) => {
+                        log(&format!(
+                            "re-read {} changed migration(s) in {} ms",
+                            changed.len(),
+                            t.elapsed().as_millis()
+                        ));
+                        return self.publish_result(root, result, &configured.ignored, started);
+                    }
+                    Ok(Err(project)) => Some(project),
+                    Err(_) => None,
+                }
+            }
+            (_, prev) => prev.map(|p| Box::new(p.result.project)),
+        };
+        // The previous result is freed before the new one is built, on a thread of its own
+        // (freeing a large project takes tens of milliseconds the new check need not
+        // wait for): the two are hardly ever held together whole, and peak memory stays
+        // near the command line's.
+        if let Some(old) = previous {
+            let freed = std::thread::Builder::new()
+                .name("djcheck-free".into())
+                .spawn(move || drop(old));
+            // No thread to be had: the value came back with the error and is dropped
+            // here.
+            drop(freed);
+        }
         let state = self.projects.entry(root.to_owned()).or_default();
         let key = opts
             .load
@@ -763,6 +849,17 @@ impl<'h> Server<'h> {
                 return;
             }
         };
+        self.publish_result(root, result, &configured.ignored, started);
+    }
+
+    /// Publishes a check's diagnostics and keeps it as the project's last.
+    fn publish_result(
+        &mut self,
+        root: &Path,
+        result: RunResult,
+        ignored: &dyn Fn(&str, &str) -> bool,
+        started: Instant,
+    ) {
         for e in &result.internal_errors {
             log(&format!("internal error: {e}"));
         }
@@ -772,7 +869,7 @@ impl<'h> Server<'h> {
             .iter()
             .filter(|d| {
                 d.primary
-                    .is_none_or(|p| !(configured.ignored)(&db.file(p.file).path, d.code))
+                    .is_none_or(|p| !ignored(&db.file(p.file).path, d.code))
             })
             .cloned()
             .collect();
@@ -832,6 +929,8 @@ impl<'h> Server<'h> {
         ));
         let state = self.projects.entry(root.to_owned()).or_default();
         state.published = published;
+        // A check that completed: what it read is what the next one may take over.
+        state.stale = !result.internal_errors.is_empty();
         state.last = Some(Checked { result, reported });
     }
 

@@ -196,7 +196,7 @@ pub(crate) fn read_declared(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn analyse(
     ld: &crate::load::Loader<'_>,
-    declared: ReadModels,
+    declared: &ReadModels,
     apps: &[crate::App],
     installed: &[crate::report::InstalledApp],
     user_model: Option<&crate::UserModel>,
@@ -208,11 +208,11 @@ pub(crate) fn analyse(
         ReadModels::Overridden(cmd) => {
             return ModelsReport {
                 read: true,
-                overridden: Some(cmd),
+                overridden: Some(cmd.clone()),
                 ..ModelsReport::default()
             }
         }
-        ReadModels::Read(d) => *d,
+        ReadModels::Read(d) => d,
     };
     let dynamic_cell: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let dynamic = || -> Option<String> {
@@ -272,7 +272,7 @@ pub(crate) fn analyse(
         dynamic: &dynamic,
         installed_dirs,
     };
-    compare::compare(&declared, &input)
+    compare::compare(declared, &input)
 }
 
 /// A call that adds fields or models to classes at run time, in a module's text:
