@@ -12,7 +12,8 @@ Measures, over the Language Server Protocol on stdio (standard library only):
   `publishDiagnostics`);
 * re-check after an edit to that migration (`didChange` to `publishDiagnostics`, with
   `debounceMs` 0), N times, median and worst; then N edits that each add an operation
-  (its facts change), median;
+  (its facts change), median; then N such edits to the latest migration of its app (the
+  one being written, the common case), median;
 * the server's peak resident memory (VmHWM), next to `djcheck check`'s on the same
   project (wait4's ru_maxrss).
 """
@@ -159,6 +160,25 @@ def main():
             "contentChanges": [{"text": edited}]}})
         t, m = s.wait(lambda x: is_pub(x) and x["params"]["uri"] == uri, m)
         changed.append(t - t0)
+    # The common case: the latest migration of that app (the one being written), opened
+    # and edited (an operation added each time).
+    latest_path = sorted(target.parent.glob("0*.py"))[-1]
+    latest_uri, latest_text = latest_path.as_uri(), latest_path.read_text()
+    s.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": latest_uri, "languageId": "python", "version": 1, "text": latest_text}}})
+    latest = []
+    for i in range(a.edits if "operations = [" in latest_text else 0):
+        edited = latest_text.replace(
+            "operations = [",
+            f"operations = [\n        migrations.RunSQL('SELECT {i}', migrations.RunSQL.noop),",
+            1)
+        m = s.mark()
+        t0 = time.perf_counter()
+        s.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": latest_uri, "version": 2 + i},
+            "contentChanges": [{"text": edited}]}})
+        t, m = s.wait(lambda x: is_pub(x) and x["params"]["uri"] == latest_uri, m)
+        latest.append(t - t0)
     rss = s.peak_rss_kib()
     s.send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
     s.wait(lambda x: x.get("id") == 2, 0)
@@ -175,6 +195,8 @@ def main():
         "server_recheck_max_s": round(max(times), 3),
         "server_recheck_operation_added_median_s":
             round(statistics.median(changed), 3) if changed else None,
+        "server_recheck_latest_migration_median_s":
+            round(statistics.median(latest), 3) if latest else None,
         "server_peak_rss_mib": round(rss / 1024, 1),
         "server_exit_code": s.p.returncode,
     }, indent=2))

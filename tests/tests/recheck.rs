@@ -1,7 +1,8 @@
 //! A language server's re-check after edits to migrations ([`djcheck_linter::recheck`])
 //! gives what a whole run gives: on every fixture project, chains of edits to its
-//! migrations (a comment, an operation added, a syntax error, the dependencies dropped,
-//! the file as it was) are checked both ways and compared.
+//! migrations (a comment, operations added, a syntax error, the dependencies dropped,
+//! the file as it was) are checked both ways and compared, down to the graph and the
+//! model state.
 
 use djcheck_linter::{RunOptions, RunResult};
 use std::collections::BTreeMap;
@@ -37,8 +38,8 @@ fn seen(r: &RunResult) -> String {
             .map(|(_, f)| (f.path.as_str(), &f.masked))
             .collect();
     format!(
-        "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:?}",
-        r.diagnostics, p.problems, p.report, masked, r.internal_errors
+        "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:?}\n{:?}\n{:?}",
+        r.diagnostics, p.problems, p.report, masked, r.internal_errors, p.graph, p.state
     )
 }
 
@@ -66,6 +67,20 @@ fn edits(text: &str) -> Vec<Option<String>> {
             "operations = [\n        migrations.RunSQL(\"CREATE TABLE edited (id int)\"),",
             1,
         )));
+    }
+    for op in [
+        // A model no migration creates (an id given while replaying).
+        "migrations.AddField(model_name='edited', name='edited', field=models.IntegerField(default=0)),",
+        // A model created (the models created change).
+        "migrations.CreateModel(name='Edited', fields=[('id', models.AutoField(primary_key=True))]),",
+    ] {
+        if text.contains("operations = [") {
+            out.push(Some(text.replacen(
+                "operations = [",
+                &format!("operations = [\n        {op}"),
+                1,
+            )));
+        }
     }
     out.push(Some(format!("{text}\nclass (\n")));
     if text.contains("dependencies = [") {

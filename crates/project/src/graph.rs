@@ -61,7 +61,7 @@ pub enum UnresolvedReason {
 }
 
 /// What the graph builder knows about apps besides the project's own.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct AppUniverse {
     /// Project apps with a migrations package (possibly empty).
     pub project: BTreeSet<String>,

@@ -780,17 +780,10 @@ pub fn reload(
     };
     let _t = crate::timings::phase("reload: migrations");
     // What is built again is freed on a thread of its own, while it is.
-    let old = (
-        std::mem::take(&mut prev.graph),
-        std::mem::take(&mut prev.state),
+    free((
         std::mem::take(&mut prev.models),
         std::mem::take(&mut prev.renames),
-    );
-    let freed = std::thread::Builder::new()
-        .name("djcheck-free".into())
-        .spawn(move || drop(old));
-    // No thread to be had: the value came back with the error and is dropped here.
-    drop(freed);
+    ));
     // The migrations changed, by index.
     let mut targets: Vec<(usize, &str)> = Vec::new();
     for rel in changed {
@@ -825,6 +818,8 @@ pub fn reload(
     };
     let mut fresh = Vec::with_capacity(targets.len());
     let mut usable = true;
+    // Whether the graph stays as it is: what it reads of each migration did not change.
+    let mut same_graph = true;
     for &(i, rel) in &targets {
         let old = &prev.migrations[i];
         let Ok(text) = ld.read(rel) else {
@@ -845,6 +840,7 @@ pub fn reload(
                 break;
             }
         };
+        same_graph &= graph_facts(old) == graph_facts(&m);
         fresh.push((i, text, m, problem, diags));
     }
     if !usable {
@@ -905,8 +901,24 @@ pub fn reload(
             *slot = crate::state::references(m);
         }
     }
-    let (graph, model_state) =
-        graph_and_state(&migrations, &universe, &r.user_app_label, &prev.apps);
+    let (graph, model_state) = if same_graph && universe == prev.universe {
+        let _t = crate::timings::phase("state: rebuild");
+        let graph = std::mem::take(&mut prev.graph);
+        let changed: Vec<usize> = targets.iter().map(|t| t.0).collect();
+        let state = crate::state::rebuild(
+            std::mem::take(&mut prev.state),
+            &migrations,
+            &graph,
+            &changed,
+        );
+        (graph, state)
+    } else {
+        free((
+            std::mem::take(&mut prev.graph),
+            std::mem::take(&mut prev.state),
+        ));
+        graph_and_state(&migrations, &universe, &r.user_app_label, &prev.apps)
+    };
     let references = match references.len() == migrations.len() {
         true => references,
         false => migrations.iter().map(crate::state::references).collect(),
@@ -966,6 +978,36 @@ pub fn reload(
         ..prev
     };
     Ok((project, file_findings))
+}
+
+/// Drops `value` on a thread of its own (freeing a large part of a project takes
+/// milliseconds the caller need not wait for).
+fn free<T: Send + 'static>(value: T) {
+    let freed = std::thread::Builder::new()
+        .name("djcheck-free".into())
+        .spawn(move || drop(value));
+    // No thread to be had: the value came back with the error and is dropped here.
+    drop(freed);
+}
+
+/// What the graph reads of a migration besides its key: when an edit leaves these, the
+/// graph is the same.
+fn graph_facts(
+    m: &Migration,
+) -> (
+    bool,
+    bool,
+    Vec<&migration::Key>,
+    Vec<&migration::Key>,
+    Vec<&migration::Key>,
+) {
+    (
+        m.readable,
+        m.dependencies_complete,
+        m.dependencies.iter().map(|d| &d.key).collect(),
+        m.run_before.iter().map(|r| &r.key).collect(),
+        m.replaces.iter().map(|r| &r.key).collect(),
+    )
 }
 
 /// What [`models_renames_deploy`] reads of what the state's thread built.

@@ -19,6 +19,14 @@ pub fn enabled() -> bool {
     }
 }
 
+/// Prints a line with the timings (if they are on).
+#[allow(clippy::print_stderr)]
+pub fn note(line: std::fmt::Arguments<'_>) {
+    if enabled() {
+        eprintln!("djcheck timing: {line}");
+    }
+}
+
 /// A phase: prints its name and wall time when dropped (if timings are on).
 pub struct Phase {
     name: &'static str,

@@ -180,6 +180,8 @@ struct Event {
     /// the operation's range.
     migration: usize,
     range: djcheck_python::TextRange,
+    /// Position in the plan of the node that applied it.
+    pos: u32,
 }
 
 /// A model as some set of its events leaves it.
@@ -300,8 +302,15 @@ pub struct FieldState {
     /// The state after every node: what `makemigrations` compares models.py with.
     end: Snap,
     /// Models that an operation djcheck cannot read may have created, renamed or changed:
-    /// their existence is not known even where the state has no such model.
-    uncertain: BTreeSet<ModelKey>,
+    /// their existence is not known even where the state has no such model. With the
+    /// position in the plan where that was first found.
+    uncertain: BTreeMap<ModelKey, u32>,
+    /// Per node: the state after it (for a later rebuild from some node on).
+    after: Vec<Option<Snap>>,
+    /// The nodes in plan order, and per model id one more than the plan position where
+    /// it got its id (0 for the models the migrations create, numbered first).
+    plan: Vec<usize>,
+    interned_at: Vec<u32>,
 }
 
 impl FieldState {
@@ -344,7 +353,7 @@ impl FieldState {
     /// Whether an operation djcheck cannot read may have created or changed the model
     /// (somewhere in the graph): its absence from the state proves nothing.
     pub fn is_uncertain(&self, key: &ModelKey) -> bool {
-        self.uncertain.contains(key)
+        self.uncertain.contains_key(key)
     }
 
     /// The keys of the models in a snapshot, with the changes of the node being built.
@@ -363,13 +372,14 @@ impl FieldState {
         out
     }
 
-    fn intern(&mut self, key: &ModelKey) -> u32 {
+    fn intern(&mut self, key: &ModelKey, pos: u32) -> u32 {
         if let Some(&id) = self.ids.get(key) {
             return id;
         }
         let id = self.events.len() as u32;
         self.ids.insert(key.clone(), id);
         self.events.push(Vec::new());
+        self.interned_at.push(pos);
         id
     }
 
@@ -1227,6 +1237,15 @@ fn repoint(def: &mut ModelDef, old: &ModelKey, new: &str) {
     }
 }
 
+/// Drops `value` on a thread of its own (the states a rebuild replaces).
+fn free<T: Send + 'static>(value: T) {
+    let freed = std::thread::Builder::new()
+        .name("djcheck-free".into())
+        .spawn(move || drop(value));
+    // No thread to be had: the value came back with the error and is dropped here.
+    drop(freed);
+}
+
 /// The nodes of `topological` (nodes on cycles left out) in Django's plan order:
 /// `make_state` over every leaf, each leaf's `forwards_plan` a depth-first walk of its
 /// parents in key order, every node once.
@@ -1284,27 +1303,238 @@ pub(super) fn build<'k>(
 ) -> FieldState {
     let mut st = FieldState::default();
     for k in created {
-        st.intern(k);
+        st.intern(k, 0);
     }
     let n = g.nodes.len();
     st.before = vec![None; n];
-    let mut after: Vec<Option<Snap>> = vec![None; n];
-    let empty: Snap = Arc::new(Vec::new());
-    for i in plan_order(g, order) {
+    st.after = vec![None; n];
+    st.plan = plan_order(g, order);
+    st.replay_from(migrations, g, 0);
+    st
+}
+
+impl FieldState {
+    /// The state again after the migrations at graph nodes `changed` changed, over the
+    /// same graph and with the same models created (the same ids). Only the changed
+    /// nodes and their descendants are replayed when no other node after them in plan
+    /// order touches the models they touch (events are numbered in plan order: those of
+    /// other nodes then keep their numbers); else every node from the first changed one
+    /// in plan order on. Either way the result is what [`build`] gives.
+    pub(super) fn rebuild(
+        mut self,
+        migrations: &[Migration],
+        g: &crate::graph::Graph,
+        changed: &[usize],
+    ) -> FieldState {
+        let mut pos_of = vec![u32::MAX; g.nodes.len()];
+        for (p, &i) in self.plan.iter().enumerate() {
+            pos_of[i] = p as u32;
+        }
+        let in_plan = |i: usize| pos_of.get(i).is_some_and(|&p| p != u32::MAX);
+        let Some(from) = changed
+            .iter()
+            .filter(|&&i| in_plan(i))
+            .map(|&i| pos_of[i])
+            .min()
+        else {
+            return self;
+        };
+        // The changed nodes and their descendants.
+        let mut replayed = vec![false; g.nodes.len()];
+        let mut stack: Vec<usize> = changed.iter().copied().filter(|&i| in_plan(i)).collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut replayed[i], true) {
+                continue;
+            }
+            stack.extend(
+                g.nodes[i]
+                    .children
+                    .iter()
+                    .copied()
+                    .filter(|&c| in_plan(c) && !replayed[c]),
+            );
+        }
+        let t = std::time::Instant::now();
+        let mut replays = replayed.iter().filter(|&&r| r).count();
+        if !self.replay_descendants(migrations, g, from, &replayed) {
+            replays = self.plan.len() - from as usize;
+            self.replay_after(migrations, g, from);
+        }
+        crate::timings::note(format_args!(
+            "replayed {replays} of {} nodes in {:.2} ms",
+            self.plan.len(),
+            t.elapsed().as_secs_f64() * 1000.0
+        ));
+        self
+    }
+
+    /// Replays the nodes `replayed` (at plan positions `from` and later) when no other
+    /// node from `from` on touches a model they touch, and no other gave a model its id
+    /// there. `false` when that does not hold (checked before and after the replay): the
+    /// caller then replays every node from `from` on, which sets right whatever this
+    /// changed.
+    fn replay_descendants(
+        &mut self,
+        migrations: &[Migration],
+        g: &crate::graph::Graph,
+        from: u32,
+        replayed: &[bool],
+    ) -> bool {
+        let by_replayed = |st: &FieldState, pos: u32| {
+            st.plan
+                .get(pos as usize)
+                .is_some_and(|&i| replayed.get(i).copied().unwrap_or(false))
+        };
+        let n = self.events.len();
+        // Per model: events from `from` on of replayed nodes, and of others.
+        let mut ours = vec![false; n];
+        let mut others = vec![false; n];
+        for (id, evs) in self.events.iter().enumerate() {
+            for e in evs.iter().rev().take_while(|e| e.pos >= from) {
+                if by_replayed(self, e.pos) {
+                    ours[id] = true;
+                } else {
+                    others[id] = true;
+                }
+            }
+        }
+        if ours.iter().zip(&others).any(|(a, b)| *a && *b) {
+            return false;
+        }
+        let first_late = self
+            .interned_at
+            .iter()
+            .position(|&p| p > from)
+            .unwrap_or(self.interned_at.len());
+        if !self.interned_at[first_late..]
+            .iter()
+            .all(|&p| by_replayed(self, p - 1))
+        {
+            return false;
+        }
+        // What the replayed nodes recorded goes.
+        self.interned_at.truncate(first_late);
+        self.events.truncate(first_late);
+        self.ids.retain(|_, id| (*id as usize) < first_late);
+        for (id, evs) in self.events.iter_mut().enumerate() {
+            if ours[id] {
+                let keep = evs.iter().take_while(|e| e.pos < from).count();
+                evs.truncate(keep);
+            }
+        }
+        let plan = std::mem::take(&mut self.plan);
+        let replayed_at = |pos: u32| {
+            plan.get(pos as usize)
+                .is_some_and(|&i| replayed.get(i).copied().unwrap_or(false))
+        };
+        self.uncertain.retain(|_, p| *p < from || !replayed_at(*p));
+        let mut old: Vec<Snap> = Vec::new();
+        for (_, &i) in plan
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .filter(|(_, &i)| replayed[i])
+        {
+            old.extend(self.before.get_mut(i).and_then(Option::take));
+            old.extend(self.after.get_mut(i).and_then(Option::take));
+        }
+        free(old);
+        let empty: Snap = Arc::new(Vec::new());
+        for (pos, &i) in plan.iter().enumerate().skip(from as usize) {
+            if replayed[i] {
+                let snap = self.replay_node(migrations, g, i, pos as u32, &empty);
+                self.after[i] = Some(snap);
+            }
+        }
+        self.plan = plan;
+        // The models the replayed nodes touch now: none may be one others touch.
+        let clash = self.events.iter().enumerate().any(|(id, evs)| {
+            others.get(id).copied().unwrap_or(false)
+                && evs
+                    .last()
+                    .is_some_and(|e| e.pos >= from && by_replayed(self, e.pos))
+        });
+        if clash {
+            return false;
+        }
+        self.end = self.end_state(g);
+        true
+    }
+
+    /// Replays every node of the plan from position `from` on.
+    fn replay_after(&mut self, migrations: &[Migration], g: &crate::graph::Graph, from: u32) {
+        // What the replayed nodes recorded goes: their events, the ids they gave, the
+        // uncertainty they found, their states.
+        let keep_ids = self.interned_at.iter().take_while(|&&p| p <= from).count();
+        self.interned_at.truncate(keep_ids);
+        self.events.truncate(keep_ids);
+        self.ids.retain(|_, id| (*id as usize) < keep_ids);
+        for evs in &mut self.events {
+            let keep = evs.iter().take_while(|e| e.pos < from).count();
+            evs.truncate(keep);
+        }
+        self.uncertain.retain(|_, p| *p < from);
+        let mut old: Vec<Snap> = Vec::new();
+        for &i in &self.plan[from as usize..] {
+            old.extend(self.before.get_mut(i).and_then(Option::take));
+            old.extend(self.after.get_mut(i).and_then(Option::take));
+        }
+        free(old);
+        self.replay_from(migrations, g, from as usize);
+    }
+
+    /// Replays the nodes of the plan from position `from` on, then merges the end state.
+    fn replay_from(&mut self, migrations: &[Migration], g: &crate::graph::Graph, from: usize) {
+        let empty: Snap = Arc::new(Vec::new());
+        let plan = std::mem::take(&mut self.plan);
+        for (pos, &i) in plan.iter().enumerate().skip(from) {
+            let snap = self.replay_node(migrations, g, i, pos as u32, &empty);
+            self.after[i] = Some(snap);
+        }
+        self.plan = plan;
+        self.end = self.end_state(g);
+    }
+
+    /// The end state: the after-states of the leaves (nodes whose children are all
+    /// removed count), merged.
+    fn end_state(&self, g: &crate::graph::Graph) -> Snap {
+        let mut end: Snap = Arc::new(Vec::new());
+        for (node, a) in g.nodes.iter().zip(&self.after) {
+            let is_leaf = node.children.iter().all(|&c| g.nodes[c].removed);
+            if node.removed || !is_leaf {
+                continue;
+            }
+            if let Some(a) = a {
+                end = self.merge(&end, a);
+            }
+        }
+        end
+    }
+
+    /// Node `i`, at position `pos` of the plan: its state before, from its parents', and
+    /// after (returned), its operations recorded as events.
+    fn replay_node(
+        &mut self,
+        migrations: &[Migration],
+        g: &crate::graph::Graph,
+        i: usize,
+        pos: u32,
+        empty: &Snap,
+    ) -> Snap {
+        let st = self;
         let node = &g.nodes[i];
         let mut snap = empty.clone();
         for &p in &node.parents {
             if g.nodes[p].removed {
                 continue;
             }
-            if let Some(ps) = &after[p] {
+            if let Some(ps) = &st.after[p] {
                 snap = st.merge(&snap, ps);
             }
         }
         st.before[i] = Some(snap.clone());
         let Some(crate::graph::Origin::Project(mi)) = node.origin else {
-            after[i] = Some(snap);
-            continue;
+            return snap;
         };
         let m = &migrations[mi];
         // Apply each operation in turn, recording its effects as events.
@@ -1341,9 +1571,9 @@ pub(super) fn build<'k>(
             }
             for (k, effect) in effects {
                 if matches!(effect, Effect::Unknown) {
-                    st.uncertain.insert(k.clone());
+                    st.uncertain.entry(k.clone()).or_insert(pos);
                 }
-                let id = st.intern(&k);
+                let id = st.intern(&k, pos + 1);
                 let (mut applied, prev) = match changed.remove(&id) {
                     Some(v) => (v.applied, v.def),
                     None => match get(&snap, id) {
@@ -1357,31 +1587,17 @@ pub(super) fn build<'k>(
                     effect,
                     migration: mi,
                     range: op.range,
+                    pos,
                 });
                 applied.push(ev);
                 changed.insert(id, Version { applied, def });
             }
         }
         if changed.is_empty() {
-            after[i] = Some(snap);
-            continue;
+            return snap;
         }
-        after[i] = Some(with_changes(&snap, changed));
+        with_changes(&snap, changed)
     }
-    // The end state: the after-states of the leaves (nodes whose children are all
-    // removed count), merged.
-    let mut end = empty;
-    for (node, a) in g.nodes.iter().zip(&after) {
-        let is_leaf = node.children.iter().all(|&c| g.nodes[c].removed);
-        if node.removed || !is_leaf {
-            continue;
-        }
-        if let Some(a) = a {
-            end = st.merge(&end, a);
-        }
-    }
-    st.end = end;
-    st
 }
 
 #[cfg(test)]

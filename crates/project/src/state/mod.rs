@@ -250,6 +250,35 @@ pub fn references(m: &Migration) -> Vec<ModelReference> {
 
 /// Builds the state over the graph.
 pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
+    let (mut st, order) = availability(migrations, g);
+    let _t = crate::timings::phase("state: fields");
+    st.fields = fields::build(migrations, g, &order, st.creations.keys());
+    st
+}
+
+/// The state again after the migrations `changed` (indices into `migrations`) changed,
+/// over the graph `prev` was built on (the same, not one built again): availability is
+/// computed again, and the field-level state is replayed from the first changed node in
+/// plan order when the migrations create the same models as before (else built whole).
+pub fn rebuild(
+    prev: ModelState,
+    migrations: &[Migration],
+    g: &Graph,
+    changed: &[usize],
+) -> ModelState {
+    let (mut st, order) = availability(migrations, g);
+    let _t = crate::timings::phase("state: fields");
+    st.fields = if st.ids == prev.ids && st.creations.keys().eq(prev.creations.keys()) {
+        let nodes: Vec<usize> = changed.iter().filter_map(|&i| g.node_of(i)).collect();
+        prev.fields.rebuild(migrations, g, &nodes)
+    } else {
+        fields::build(migrations, g, &order, st.creations.keys())
+    };
+    st
+}
+
+/// Which models exist before each node, and the nodes in topological order.
+fn availability(migrations: &[Migration], g: &Graph) -> (ModelState, Vec<usize>) {
     let t = crate::timings::phase("state: availability");
     let mut st = ModelState::default();
     // Per migration, the ids of the models it creates.
@@ -340,7 +369,5 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
         }
     }
     drop(t);
-    let _t = crate::timings::phase("state: fields");
-    st.fields = fields::build(migrations, g, &order, st.creations.keys());
-    st
+    (st, order)
 }
