@@ -38,8 +38,8 @@ fn seen(r: &RunResult) -> String {
             .map(|(_, f)| (f.path.as_str(), &f.masked))
             .collect();
     format!(
-        "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:?}\n{:?}\n{:?}",
-        r.diagnostics, p.problems, p.report, masked, r.internal_errors, p.graph, p.state
+        "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        r.diagnostics, p.problems, p.report, masked, r.internal_errors, p.graph, p.state, p.models
     )
 }
 

@@ -632,6 +632,7 @@ pub fn load_with_cache(
             universe: &universe,
         },
         &user_app_label,
+        None,
     );
     report.urls_and_migrations_read(
         &models,
@@ -780,10 +781,8 @@ pub fn reload(
     };
     let _t = crate::timings::phase("reload: migrations");
     // What is built again is freed on a thread of its own, while it is.
-    free((
-        std::mem::take(&mut prev.models),
-        std::mem::take(&mut prev.renames),
-    ));
+    free(std::mem::take(&mut prev.renames));
+    let earlier_models = std::mem::take(&mut prev.models);
     // The migrations changed, by index.
     let mut targets: Vec<(usize, &str)> = Vec::new();
     for rel in changed {
@@ -901,16 +900,57 @@ pub fn reload(
             *slot = crate::state::references(m);
         }
     }
+    // The apps whose comparison with models.py still holds: none of their migrations
+    // changed and the state rebuilt left their final models as they were (the very
+    // same definitions: not replayed), with the graph kept.
+    let mut same_apps: BTreeSet<String> = BTreeSet::new();
     let (graph, model_state) = if same_graph && universe == prev.universe {
         let _t = crate::timings::phase("state: rebuild");
         let graph = std::mem::take(&mut prev.graph);
         let changed: Vec<usize> = targets.iter().map(|t| t.0).collect();
+        let before = prev.state.fields.final_shared();
+        let uncertain_before: BTreeSet<crate::state::ModelKey> =
+            prev.state.fields.uncertain_models().cloned().collect();
         let state = crate::state::rebuild(
             std::mem::take(&mut prev.state),
             &migrations,
             &graph,
             &changed,
         );
+        let after = state.fields.final_shared();
+        let uncertain_after: BTreeSet<&crate::state::ModelKey> =
+            state.fields.uncertain_models().collect();
+        let mut differ: BTreeSet<&str> = changed
+            .iter()
+            .filter_map(|&i| migrations.get(i))
+            .map(|m| m.app.as_str())
+            .collect();
+        for (k, d) in &before {
+            if !after.get(k).is_some_and(|a| std::sync::Arc::ptr_eq(a, d)) {
+                differ.insert(k.0.as_str());
+            }
+        }
+        for k in after.keys().filter(|k| !before.contains_key(*k)) {
+            differ.insert(k.0.as_str());
+        }
+        for k in &uncertain_before {
+            if !uncertain_after.contains(k) {
+                differ.insert(k.0.as_str());
+            }
+        }
+        for k in &uncertain_after {
+            if !uncertain_before.contains(*k) {
+                differ.insert(k.0.as_str());
+            }
+        }
+        same_apps = prev
+            .apps
+            .iter()
+            .map(|a| a.label.as_str())
+            .filter(|l| !differ.contains(l))
+            .map(str::to_owned)
+            .collect();
+        drop((before, after));
         (graph, state)
     } else {
         free((
@@ -937,7 +977,9 @@ pub fn reload(
             universe: &universe,
         },
         &r.user_app_label,
+        Some((&earlier_models, &same_apps)),
     );
+    free(earlier_models);
     let mut report = r.report.clone();
     report.urls_and_migrations_read(
         &models,
@@ -1041,8 +1083,10 @@ fn graph_and_state(
     (graph, state)
 }
 
-/// The models comparison, and renames and the deploy scope, in parallel: neither needs
-/// the other.
+/// The models comparison (with `earlier`, an earlier comparison and the apps whose
+/// outcome in it still holds), and renames and the deploy scope, in parallel: neither
+/// needs the other.
+#[allow(clippy::too_many_arguments)]
 fn models_renames_deploy(
     ld: &Loader<'_>,
     declared: Option<&crate::models::ReadModels>,
@@ -1051,6 +1095,7 @@ fn models_renames_deploy(
     user_model: Option<&UserModel>,
     built: &Built<'_>,
     user_app_label: &str,
+    earlier: Option<(&crate::models::ModelsReport, &BTreeSet<String>)>,
 ) -> (
     crate::models::ModelsReport,
     Option<base::BaseSnapshot>,
@@ -1072,6 +1117,7 @@ fn models_renames_deploy(
                 built.migrations,
                 built.graph,
                 built.state,
+                earlier,
             ),
         }
     };

@@ -157,6 +157,9 @@ pub struct Input<'a> {
     pub dynamic: &'a (dyn Fn() -> Option<String> + Sync),
     /// Project app folders that INSTALLED_APPS lists.
     pub installed_dirs: BTreeSet<String>,
+    /// A comparison made before, and the apps whose outcome in it still holds (nothing
+    /// it read changed).
+    pub earlier: Option<(&'a ModelsReport, &'a BTreeSet<String>)>,
 }
 
 /// Compares every model.
@@ -177,7 +180,10 @@ pub fn compare(declared: &Declared, input: &Input<'_>) -> ModelsReport {
     // Apps are compared independently, in parallel; results are gathered in label order.
     let per_app: Vec<AppOutcome> = labels
         .par_iter()
-        .map(|app| compare_app(app, declared, &finals, input))
+        .map(|app| match input.earlier {
+            Some((earlier, same)) if same.contains(*app) => outcome_in(earlier, app),
+            _ => compare_app(app, declared, &finals, input),
+        })
         .collect();
     for (app, outcome) in labels.into_iter().zip(per_app) {
         match outcome {
@@ -188,6 +194,27 @@ pub fn compare(declared: &Declared, input: &Input<'_>) -> ModelsReport {
         }
     }
     report
+}
+
+/// An app's outcome in an earlier comparison.
+fn outcome_in(earlier: &ModelsReport, app: &str) -> AppOutcome {
+    if earlier.test_apps.iter().any(|a| a == app) {
+        return AppOutcome::Test;
+    }
+    if earlier.without_models_module.iter().any(|a| a == app) {
+        return AppOutcome::WithoutModule;
+    }
+    if let Some((_, why)) = earlier.skipped_apps.iter().find(|(a, _)| a == app) {
+        return AppOutcome::Skipped(why.clone());
+    }
+    AppOutcome::Compared(
+        earlier
+            .outcomes
+            .iter()
+            .filter(|o| o.app == app)
+            .cloned()
+            .collect(),
+    )
 }
 
 /// What comparing one app gave.

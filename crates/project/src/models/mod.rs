@@ -203,6 +203,7 @@ pub(crate) fn analyse(
     migrations: &[crate::migration::Migration],
     graph: &crate::graph::Graph,
     state: &crate::state::ModelState,
+    earlier: Option<(&ModelsReport, &std::collections::BTreeSet<String>)>,
 ) -> ModelsReport {
     let declared = match declared {
         ReadModels::Overridden(cmd) => {
@@ -271,6 +272,7 @@ pub(crate) fn analyse(
         classes_in_app: &classes_in_app,
         dynamic: &dynamic,
         installed_dirs,
+        earlier,
     };
     compare::compare(declared, &input)
 }

@@ -340,6 +340,23 @@ impl FieldState {
         out
     }
 
+    /// Every model that exists once all migrations have run, shared: a model whose
+    /// definition is the same `Arc` in two states was not replayed in between.
+    pub(crate) fn final_shared(&self) -> BTreeMap<ModelKey, Arc<ModelDef>> {
+        let mut out = BTreeMap::new();
+        for (key, &id) in &self.ids {
+            if let Some(d) = get(&self.end, id).and_then(|v| v.def.clone()) {
+                out.insert(key.clone(), d);
+            }
+        }
+        out
+    }
+
+    /// The models whose existence is not known ([`FieldState::is_uncertain`]).
+    pub(crate) fn uncertain_models(&self) -> impl Iterator<Item = &ModelKey> {
+        self.uncertain.keys()
+    }
+
     /// A cursor at the start of graph node `node`, to walk its migration's operations
     /// one by one with the state each runs against.
     pub fn cursor(&self, node: usize) -> Cursor<'_> {
