@@ -15,6 +15,8 @@ fn options(root: &Path, overrides: &BTreeMap<String, String>) -> RunOptions {
         root: root.to_owned(),
         overrides: overrides.clone(),
         reusable: true,
+        // As the server: the snapshot of HEAD, when in a repository (the fixtures are).
+        base: djcheck_project::git::head(root),
         ..Default::default()
     };
     RunOptions {

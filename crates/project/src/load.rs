@@ -632,7 +632,7 @@ pub fn load_with_cache(
             universe: &universe,
         },
         &user_app_label,
-        None,
+        Earlier::default(),
     );
     report.urls_and_migrations_read(
         &models,
@@ -817,8 +817,10 @@ pub fn reload(
     };
     let mut fresh = Vec::with_capacity(targets.len());
     let mut usable = true;
-    // Whether the graph stays as it is: what it reads of each migration did not change.
+    // Whether the graph stays as it is: what it reads of each migration did not change;
+    // and the same for the models' availability.
     let mut same_graph = true;
+    let mut same_availability = true;
     for &(i, rel) in &targets {
         let old = &prev.migrations[i];
         let Ok(text) = ld.read(rel) else {
@@ -840,6 +842,8 @@ pub fn reload(
             }
         };
         same_graph &= graph_facts(old) == graph_facts(&m);
+        same_availability &=
+            crate::state::availability_facts(old) == crate::state::availability_facts(&m);
         fresh.push((i, text, m, problem, diags));
     }
     if !usable {
@@ -916,6 +920,7 @@ pub fn reload(
             &migrations,
             &graph,
             &changed,
+            same_availability,
         );
         let after = state.fields.final_shared();
         let uncertain_after: BTreeSet<&crate::state::ModelKey> =
@@ -977,7 +982,13 @@ pub fn reload(
             universe: &universe,
         },
         &r.user_app_label,
-        Some((&earlier_models, &same_apps)),
+        Earlier {
+            models: Some((&earlier_models, &same_apps)),
+            // The snapshot of the implicit base (HEAD) reads the base revision, the apps
+            // and the keys of the migrations, which a reload keeps; diff mode's also
+            // compares the files with it.
+            base: prev.base.take().filter(|b| b.changed.is_none()),
+        },
     );
     free(earlier_models);
     let mut report = r.report.clone();
@@ -1052,6 +1063,15 @@ fn graph_facts(
     )
 }
 
+/// What [`models_renames_deploy`] may take over from an earlier check: its models
+/// comparison with the apps whose outcome in it still holds, and its base snapshot (used
+/// when of the same base revision).
+#[derive(Default)]
+struct Earlier<'a> {
+    models: Option<(&'a crate::models::ModelsReport, &'a BTreeSet<String>)>,
+    base: Option<base::BaseSnapshot>,
+}
+
 /// What [`models_renames_deploy`] reads of what the state's thread built.
 struct Built<'a> {
     migrations: &'a [Migration],
@@ -1095,7 +1115,7 @@ fn models_renames_deploy(
     user_model: Option<&UserModel>,
     built: &Built<'_>,
     user_app_label: &str,
-    earlier: Option<(&crate::models::ModelsReport, &BTreeSet<String>)>,
+    earlier: Earlier<'_>,
 ) -> (
     crate::models::ModelsReport,
     Option<base::BaseSnapshot>,
@@ -1117,15 +1137,18 @@ fn models_renames_deploy(
                 built.migrations,
                 built.graph,
                 built.state,
-                earlier,
+                earlier.models,
             ),
         }
     };
     let renames_and_deploy = || {
         let _t = crate::timings::phase("renames+deploy");
-        let base_snapshot = opts.base.as_ref().map(|b| {
-            let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
-            base::snapshot(opts, b, apps, built.migrations, user_app_label, &paths)
+        let base_snapshot = opts.base.as_ref().map(|b| match earlier.base {
+            Some(snap) if snap.base == *b => snap,
+            _ => {
+                let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();
+                base::snapshot(opts, b, apps, built.migrations, user_app_label, &paths)
+            }
         });
         let renames = crate::renames::find(
             built.migrations,

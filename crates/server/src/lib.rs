@@ -710,6 +710,17 @@ impl<'h> Server<'h> {
                 continue;
             };
             let path = canonical(&path);
+            // An open document saved: its buffer is what the checks read, and the file
+            // now holds it. Nothing changed for them.
+            let saved_buffer = c.typ == lsp::FileChangeType::CHANGED
+                && self.docs.values().any(|d| {
+                    d.root.join(&d.rel) == path
+                        && djcheck_project::fs::read_text(&path, &djcheck_python::Limits::default())
+                            .is_ok_and(|t| t == d.text)
+                });
+            if saved_buffer {
+                continue;
+            }
             // Every project that holds the file, and the project around it.
             for root in self.projects.keys() {
                 if path.starts_with(root) {

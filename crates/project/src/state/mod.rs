@@ -260,21 +260,63 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
 /// over the graph `prev` was built on (the same, not one built again): availability is
 /// computed again, and the field-level state is replayed from the first changed node in
 /// plan order when the migrations create the same models as before (else built whole).
+///
+/// With `same_availability` (the changed migrations create the same models, in the same
+/// order, and are as readable as before: [`availability_facts`] unchanged), availability
+/// is taken over and only where the changed migrations create their models is read
+/// again.
 pub fn rebuild(
-    prev: ModelState,
+    mut prev: ModelState,
     migrations: &[Migration],
     g: &Graph,
     changed: &[usize],
+    same_availability: bool,
 ) -> ModelState {
+    let nodes: Vec<usize> = changed.iter().filter_map(|&i| g.node_of(i)).collect();
+    if same_availability {
+        let _t = crate::timings::phase("state: creations");
+        for &i in changed {
+            let Some(m) = migrations.get(i) else { continue };
+            let mut seen: BTreeMap<ModelKey, usize> = BTreeMap::new();
+            for (k, lit, op_range) in created_by(m) {
+                let nth = seen.entry(k.clone()).or_insert(0);
+                let slot = prev
+                    .creations
+                    .get_mut(&k)
+                    .and_then(|cs| cs.iter_mut().filter(|c| c.migration == i).nth(*nth));
+                *nth += 1;
+                if let Some(c) = slot {
+                    c.op_range = op_range;
+                    c.name_range = lit.range;
+                    c.name = lit.value.clone();
+                }
+            }
+        }
+        drop(_t);
+        let _t = crate::timings::phase("state: fields");
+        let fields = std::mem::take(&mut prev.fields);
+        prev.fields = fields.rebuild(migrations, g, &nodes);
+        return prev;
+    }
     let (mut st, order) = availability(migrations, g);
     let _t = crate::timings::phase("state: fields");
     st.fields = if st.ids == prev.ids && st.creations.keys().eq(prev.creations.keys()) {
-        let nodes: Vec<usize> = changed.iter().filter_map(|&i| g.node_of(i)).collect();
         prev.fields.rebuild(migrations, g, &nodes)
     } else {
         fields::build(migrations, g, &order, st.creations.keys())
     };
     st
+}
+
+/// What the models' availability reads of a migration besides its place in the graph:
+/// the models it creates, in order, and whether it is read whole.
+pub fn availability_facts(m: &Migration) -> (Vec<ModelKey>, bool, bool, bool) {
+    (
+        created_by(m).into_iter().map(|(k, _, _)| k).collect(),
+        m.readable,
+        m.dependencies_complete,
+        m.operations_complete,
+    )
 }
 
 /// Which models exist before each node, and the nodes in topological order.
