@@ -135,50 +135,39 @@ def main():
     t, m = s.wait(lambda x: is_pub(x) and x["params"]["uri"] == uri, m)
     warm_open = t - t0
 
-    times = []
-    for i in range(a.edits):
-        edited = text + f"\n# edit {i}\n"
-        m = s.mark()
-        t0 = time.perf_counter()
-        s.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
-            "textDocument": {"uri": uri, "version": 3 + i},
-            "contentChanges": [{"text": edited}]}})
-        t, m = s.wait(lambda x: is_pub(x) and x["params"]["uri"] == uri, m)
-        times.append(t - t0)
-    # The same, each edit changing what the migration does (an operation added), so that
-    # its facts differ from the last check's.
-    changed = []
-    for i in range(a.edits if "operations = [" in text else 0):
-        edited = text.replace(
+    def timed_edits(uri, texts, first_version):
+        """Sends each text as the document's new content; the time to its diagnostics."""
+        out = []
+        for i, edited in enumerate(texts):
+            m = s.mark()
+            t0 = time.perf_counter()
+            s.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                "textDocument": {"uri": uri, "version": first_version + i},
+                "contentChanges": [{"text": edited}]}})
+            t, m = s.wait(lambda x: is_pub(x) and x["params"]["uri"] == uri, m)
+            out.append(t - t0)
+        return out
+
+    def operation_added(text):
+        """N texts, each with an operation added (what the migration does changes)."""
+        if "operations = [" not in text:
+            return []
+        return [text.replace(
             "operations = [",
             f"operations = [\n        migrations.RunSQL('SELECT {i}', migrations.RunSQL.noop),",
-            1)
-        m = s.mark()
-        t0 = time.perf_counter()
-        s.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
-            "textDocument": {"uri": uri, "version": 3 + a.edits + i},
-            "contentChanges": [{"text": edited}]}})
-        t, m = s.wait(lambda x: is_pub(x) and x["params"]["uri"] == uri, m)
-        changed.append(t - t0)
+            1) for i in range(a.edits)]
+
+    times = timed_edits(uri, [text + f"\n# edit {i}\n" for i in range(a.edits)], 3)
+    # The same, each edit changing what the migration does (an operation added), so that
+    # its facts differ from the last check's.
+    changed = timed_edits(uri, operation_added(text), 3 + a.edits)
     # The common case: the latest migration of that app (the one being written), opened
     # and edited (an operation added each time).
     latest_path = sorted(target.parent.glob("0*.py"))[-1]
     latest_uri, latest_text = latest_path.as_uri(), latest_path.read_text()
     s.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
         "uri": latest_uri, "languageId": "python", "version": 1, "text": latest_text}}})
-    latest = []
-    for i in range(a.edits if "operations = [" in latest_text else 0):
-        edited = latest_text.replace(
-            "operations = [",
-            f"operations = [\n        migrations.RunSQL('SELECT {i}', migrations.RunSQL.noop),",
-            1)
-        m = s.mark()
-        t0 = time.perf_counter()
-        s.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
-            "textDocument": {"uri": latest_uri, "version": 2 + i},
-            "contentChanges": [{"text": edited}]}})
-        t, m = s.wait(lambda x: is_pub(x) and x["params"]["uri"] == latest_uri, m)
-        latest.append(t - t0)
+    latest = timed_edits(latest_uri, operation_added(latest_text), 2)
     rss = s.peak_rss_kib()
     s.send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
     s.wait(lambda x: x.get("id") == 2, 0)

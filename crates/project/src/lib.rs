@@ -311,6 +311,16 @@ pub struct Project {
     pub reusable: Option<Box<load::Reusable>>,
 }
 
+/// Drops `value` on a thread of its own: freeing a large part of a project (what a
+/// reload replaces) takes milliseconds the caller need not wait for.
+pub(crate) fn free<T: Send + 'static>(value: T) {
+    let freed = std::thread::Builder::new()
+        .name("djcheck-free".into())
+        .spawn(move || drop(value));
+    // No thread to be had: the value came back with the error and is dropped here.
+    drop(freed);
+}
+
 /// The label used for `swappable_dependency(settings.AUTH_USER_MODEL)` when the user
 /// model is not statically known: references to it are never reported.
 pub const UNKNOWN_USER_APP: &str = "<AUTH_USER_MODEL>";

@@ -9,8 +9,8 @@ use crate::modules::Modules;
 use crate::report::{AppKind, InstalledApp, ProjectReport};
 use crate::settings::{self, Settings, SettingsSource};
 use crate::{
-    base, discover, fs, urls, App, FileContext, FileFindings, FileProblem, FileRole, FileVisitor,
-    LoadOptions, ProblemKind, Project, UserModel, UNKNOWN_USER_APP,
+    base, discover, free, fs, urls, App, FileContext, FileFindings, FileProblem, FileRole,
+    FileVisitor, LoadOptions, ProblemKind, Project, UserModel, UNKNOWN_USER_APP,
 };
 use djcheck_diagnostics::{FileId, SourceDb, Span};
 use djcheck_pyeval::{self as pyeval, Val};
@@ -746,6 +746,17 @@ pub struct Reusable {
     migration_problems: std::ops::Range<usize>,
 }
 
+impl Reusable {
+    /// Takes back the loader's state lent for a reload.
+    fn take_back(&mut self, ld: &mut Loader<'_>) {
+        self.ids = std::mem::take(&mut ld.ids);
+        self.files = std::mem::take(&mut ld.files);
+        self.modules = std::mem::replace(&mut ld.modules, Modules { roots: Vec::new() });
+        self.read_ok = std::mem::take(&mut ld.read_ok);
+        self.os_paths = std::mem::take(&mut ld.os_paths);
+    }
+}
+
 impl std::fmt::Debug for Reusable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reusable")
@@ -847,11 +858,7 @@ pub fn reload(
         fresh.push((i, text, m, problem, diags));
     }
     if !usable {
-        r.ids = std::mem::take(&mut ld.ids);
-        r.files = std::mem::take(&mut ld.files);
-        r.modules = std::mem::replace(&mut ld.modules, Modules { roots: Vec::new() });
-        r.read_ok = std::mem::take(&mut ld.read_ok);
-        r.os_paths = std::mem::take(&mut ld.os_paths);
+        r.take_back(&mut ld);
         prev.db = ld.db;
         prev.problems = ld.problems;
         prev.reusable = Some(r);
@@ -1008,11 +1015,7 @@ pub fn reload(
             .extend(f.diagnostics.iter().cloned());
         file_findings.masked.extend(f.masked.iter().copied());
     }
-    r.ids = std::mem::take(&mut ld.ids);
-    r.files = std::mem::take(&mut ld.files);
-    r.modules = std::mem::replace(&mut ld.modules, Modules { roots: Vec::new() });
-    r.read_ok = std::mem::take(&mut ld.read_ok);
-    r.os_paths = std::mem::take(&mut ld.os_paths);
+    r.take_back(&mut ld);
     let project = Project {
         db: ld.db,
         problems: ld.problems,
@@ -1031,16 +1034,6 @@ pub fn reload(
         ..prev
     };
     Ok((project, file_findings))
-}
-
-/// Drops `value` on a thread of its own (freeing a large part of a project takes
-/// milliseconds the caller need not wait for).
-fn free<T: Send + 'static>(value: T) {
-    let freed = std::thread::Builder::new()
-        .name("djcheck-free".into())
-        .spawn(move || drop(value));
-    // No thread to be had: the value came back with the error and is dropped here.
-    drop(freed);
 }
 
 /// What the graph reads of a migration besides its key: when an edit leaves these, the

@@ -1254,15 +1254,6 @@ fn repoint(def: &mut ModelDef, old: &ModelKey, new: &str) {
     }
 }
 
-/// Drops `value` on a thread of its own (the states a rebuild replaces).
-fn free<T: Send + 'static>(value: T) {
-    let freed = std::thread::Builder::new()
-        .name("djcheck-free".into())
-        .spawn(move || drop(value));
-    // No thread to be had: the value came back with the error and is dropped here.
-    drop(freed);
-}
-
 /// The nodes of `topological` (nodes on cycles left out) in Django's plan order:
 /// `make_state` over every leaf, each leaf's `forwards_plan` a depth-first walk of its
 /// parents in key order, every node once.
@@ -1455,7 +1446,7 @@ impl FieldState {
             old.extend(self.before.get_mut(i).and_then(Option::take));
             old.extend(self.after.get_mut(i).and_then(Option::take));
         }
-        free(old);
+        crate::free(old);
         let empty: Snap = Arc::new(Vec::new());
         for (pos, &i) in plan.iter().enumerate().skip(from as usize) {
             if replayed[i] {
@@ -1496,7 +1487,7 @@ impl FieldState {
             old.extend(self.before.get_mut(i).and_then(Option::take));
             old.extend(self.after.get_mut(i).and_then(Option::take));
         }
-        free(old);
+        crate::free(old);
         self.replay_from(migrations, g, from as usize);
     }
 
