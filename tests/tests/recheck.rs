@@ -1,8 +1,8 @@
 //! A language server's re-check after edits to migrations ([`djcheck_linter::recheck`])
 //! gives what a whole run gives: on every fixture project, chains of edits to its
-//! migrations (a comment, operations added, a syntax error, the dependencies dropped,
-//! the file as it was) are checked both ways and compared, down to the graph and the
-//! model state.
+//! migrations (a comment, operations added, SQL changed in place, a syntax error, the
+//! dependencies dropped, the file as it was) are checked both ways and compared, down to
+//! the graph and the model state.
 
 use djcheck_linter::{RunOptions, RunResult};
 use std::collections::BTreeMap;
@@ -67,6 +67,12 @@ fn edits(text: &str) -> Vec<Option<String>> {
         out.push(Some(text.replacen(
             "operations = [",
             "operations = [\n        migrations.RunSQL(\"CREATE TABLE edited (id int)\"),",
+            1,
+        )));
+        // The same facts, ranges included, and other SQL: only the text changed.
+        out.push(Some(text.replacen(
+            "operations = [",
+            "operations = [\n        migrations.RunSQL(\"DROP TABLE edited           \"),",
             1,
         )));
     }

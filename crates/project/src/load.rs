@@ -832,6 +832,8 @@ pub fn reload(
     // and the same for the models' availability.
     let mut same_graph = true;
     let mut same_availability = true;
+    // The migrations whose facts changed, by index.
+    let mut semantic: Vec<usize> = Vec::new();
     for &(i, rel) in &targets {
         let old = &prev.migrations[i];
         let Ok(text) = ld.read(rel) else {
@@ -855,6 +857,11 @@ pub fn reload(
         same_graph &= graph_facts(old) == graph_facts(&m);
         same_availability &=
             crate::state::availability_facts(old) == crate::state::availability_facts(&m);
+        // Facts equal to the last check's, ranges included (an edit to a comment or to
+        // what follows the class): nothing built from the migration changes.
+        if *old != m {
+            semantic.push(i);
+        }
         fresh.push((i, text, m, problem, diags));
     }
     if !usable {
@@ -906,7 +913,7 @@ pub fn reload(
     );
     // A migration's model references are its own: only the changed ones change.
     let mut references = std::mem::take(&mut prev.references);
-    for &(i, _) in &targets {
+    for &i in &semantic {
         if let (Some(slot), Some(m)) = (references.get_mut(i), migrations.get(i)) {
             *slot = crate::state::references(m);
         }
@@ -915,10 +922,18 @@ pub fn reload(
     // changed and the state rebuilt left their final models as they were (the very
     // same definitions: not replayed), with the graph kept.
     let mut same_apps: BTreeSet<String> = BTreeSet::new();
-    let (graph, model_state) = if same_graph && universe == prev.universe {
+    let same_universe = universe == prev.universe;
+    let (graph, model_state) = if semantic.is_empty() && same_universe {
+        // Only texts changed: the graph, the state and every app's comparison hold.
+        same_apps = prev.apps.iter().map(|a| a.label.clone()).collect();
+        (
+            std::mem::take(&mut prev.graph),
+            std::mem::take(&mut prev.state),
+        )
+    } else if same_graph && same_universe {
         let _t = crate::timings::phase("state: rebuild");
         let graph = std::mem::take(&mut prev.graph);
-        let changed: Vec<usize> = targets.iter().map(|t| t.0).collect();
+        let changed = semantic;
         let before = prev.state.fields.final_shared();
         let uncertain_before: BTreeSet<crate::state::ModelKey> =
             prev.state.fields.uncertain_models().cloned().collect();

@@ -357,7 +357,7 @@ pub struct Operation {
 }
 
 /// A migration module as Django's loader would see it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Migration {
     pub file: FileId,
     pub app: String,

@@ -58,6 +58,14 @@ impl Rule for MissingSwappableDependency {
             if !m.readable || !m.dependencies_complete {
                 continue;
             }
+            // The first relation to the user model (most migrations have none).
+            let Some(first) = project
+                .references_of(i)
+                .iter()
+                .find(|r| is_user_ref(r, &user))
+            else {
+                continue;
+            };
             // With a swappable dependency the order is declared; if it still resolves to
             // the wrong migration, AUTH003 reports the cause once.
             if m.dependencies.iter().any(|d| d.swappable.is_some()) {
@@ -71,12 +79,6 @@ impl Rule for MissingSwappableDependency {
             {
                 continue;
             }
-            let refs: Vec<_> = project
-                .references_of(i)
-                .iter()
-                .filter(|r| is_user_ref(r, &user))
-                .collect();
-            let Some(first) = refs.first() else { continue };
             if after_creator
                 .get_or_init(|| g.descendants(creator))
                 .contains(&node)

@@ -50,26 +50,41 @@ impl Rule for RenamedMigration {
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let Some(snap) = &project.base else { return };
-        let current: BTreeSet<Key> = project.migrations.iter().map(Migration::key).collect();
-        let base_keys: BTreeSet<Key> = snap.migrations.iter().map(BaseMigration::key).collect();
+        // Keys borrowed from the migrations: the sets hold every migration of both sides.
+        fn key<'a>(app: &'a str, name: &'a str) -> (&'a str, &'a str) {
+            (app, name)
+        }
+        let current: BTreeSet<(&str, &str)> = project
+            .migrations
+            .iter()
+            .map(|m| key(&m.app, &m.name))
+            .collect();
+        let base_keys: BTreeSet<(&str, &str)> = snap
+            .migrations
+            .iter()
+            .map(|b| key(&b.app, &b.name))
+            .collect();
         // Replaced now, or at the base by a migration that is still here: a squash whose
         // `replaces` is removed together with the migrations it replaced, the last step of
         // Django's squashing workflow once every database has applied the squash.
-        let replaced: BTreeSet<&Key> = project
+        let replaced: BTreeSet<(&str, &str)> = project
             .migrations
             .iter()
-            .flat_map(|m| m.replaces.iter().map(|r| &r.key))
+            .flat_map(|m| m.replaces.iter().map(|r| key(&r.key.0, &r.key.1)))
             .chain(
                 snap.migrations
                     .iter()
-                    .filter(|b| current.contains(&b.key()))
-                    .flat_map(|b| b.replaces.iter()),
+                    .filter(|b| current.contains(&key(&b.app, &b.name)))
+                    .flat_map(|b| b.replaces.iter().map(|r| key(&r.0, &r.1))),
             )
             .collect();
         let missing: Vec<&BaseMigration> = snap
             .migrations
             .iter()
-            .filter(|o| !current.contains(&o.key()) && !replaced.contains(&o.key()))
+            .filter(|o| {
+                let k = key(&o.app, &o.name);
+                !current.contains(&k) && !replaced.contains(&k)
+            })
             .collect();
         if missing.is_empty() {
             return;
@@ -77,7 +92,7 @@ impl Rule for RenamedMigration {
         let new: Vec<&Migration> = project
             .migrations
             .iter()
-            .filter(|m| !base_keys.contains(&m.key()))
+            .filter(|m| !base_keys.contains(&key(&m.app, &m.name)))
             .collect();
         // Match each missing migration to at most one new one, strongest evidence first:
         // the same name in another app when the old app is gone (an app rename), the same

@@ -101,9 +101,8 @@ impl Rule for ForeignTableName {
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         // Every explicit db_table, and which models are unmanaged or proxies.
         let mut uses: Vec<TableUse<'_>> = Vec::new();
-        let mut exempt: BTreeSet<(&str, String)> = BTreeSet::new();
-        // Default table names of every model: `label_modelname`.
-        let mut owned: BTreeMap<String, (&str, String)> = BTreeMap::new();
+        // Every model created: app, name, and whether it is unmanaged or a proxy.
+        let mut created: Vec<(&str, &str, bool)> = Vec::new();
         for m in &project.migrations {
             visit(&m.operations, &mut |op| match &op.kind {
                 OpKind::CreateModel {
@@ -113,17 +112,12 @@ impl Rule for ForeignTableName {
                     proxy,
                     ..
                 } => {
-                    let model = n.value.to_ascii_lowercase();
-                    if *managed == Some(false) || *proxy == Some(true) {
-                        exempt.insert((m.app.as_str(), model.clone()));
-                    }
-                    owned
-                        .entry(format!("{}_{model}", m.app))
-                        .or_insert((m.app.as_str(), n.value.clone()));
+                    let unmanaged = *managed == Some(false) || *proxy == Some(true);
+                    created.push((m.app.as_str(), n.value.as_str(), unmanaged));
                     if let Some(t) = db_table {
                         uses.push(TableUse {
                             app: &m.app,
-                            model,
+                            model: n.value.to_ascii_lowercase(),
                             table: t,
                             file: m.file,
                         });
@@ -147,6 +141,21 @@ impl Rule for ForeignTableName {
                 }
                 _ => {}
             });
+        }
+        if uses.is_empty() {
+            return;
+        }
+        let mut exempt: BTreeSet<(&str, String)> = BTreeSet::new();
+        // Default table names of every model: `label_modelname`.
+        let mut owned: BTreeMap<String, (&str, String)> = BTreeMap::new();
+        for (app, name, unmanaged) in created {
+            let model = name.to_ascii_lowercase();
+            if unmanaged {
+                exempt.insert((app, model.clone()));
+            }
+            owned
+                .entry(format!("{app}_{model}"))
+                .or_insert((app, name.to_owned()));
         }
         // Models moved out of their app, Django's documented recipe: the state forgets the
         // model (a state-only DeleteModel) while the database keeps its table, usually

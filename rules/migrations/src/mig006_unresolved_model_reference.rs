@@ -61,15 +61,25 @@ impl Rule for UnresolvedModelReference {
             if !m.readable {
                 continue;
             }
-            let here: BTreeSet<_> = state::created_by(m)
-                .into_iter()
-                .map(|(k, _, _)| k)
-                .collect();
+            // The models the migration creates, read when a reference may need them.
+            let mut here: Option<BTreeSet<_>> = None;
             let mut seen = BTreeSet::new();
             for r in project.references_of(i) {
                 let RefTarget::Model(k) = &r.target else {
                     continue;
                 };
+                // Most references are to models created before: nothing to say (the checks
+                // below would all pass over them).
+                let absent = k.0 != m.app && project.renames.is_absent(&k.0);
+                if !absent && project.state.created_before(node, k) != Some(false) {
+                    continue;
+                }
+                let here = here.get_or_insert_with(|| {
+                    state::created_by(m)
+                        .into_iter()
+                        .map(|(k, _, _)| k)
+                        .collect()
+                });
                 // The user model's ordering is AUTH001's concern.
                 if here.contains(k)
                     || user.as_ref() == Some(k)
@@ -77,7 +87,7 @@ impl Rule for UnresolvedModelReference {
                 {
                     continue;
                 }
-                if k.0 != m.app && project.renames.is_absent(&k.0) {
+                if absent {
                     out.push(absent_app(project, m.file, r, k));
                     continue;
                 }

@@ -1,5 +1,6 @@
 use crate::util::migration_span;
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 declare_rule! {
@@ -31,15 +32,20 @@ impl Rule for DuplicateMigrationNumber {
 
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let g = &project.graph;
-        let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        // Grouped by hash (one lookup per migration), then the groups of two or more in
+        // key order.
+        let mut groups: FxHashMap<(&str, &str), Vec<usize>> = FxHashMap::default();
         for (i, m) in project.migrations.iter().enumerate() {
             if let (Some(num), Some(node)) = (m.number(), g.node_of(i)) {
                 groups.entry((m.app.as_str(), num)).or_default().push(node);
             }
         }
+        let groups: BTreeMap<(&str, &str), Vec<usize>> = groups
+            .into_iter()
+            .filter(|(_, nodes)| nodes.len() >= 2)
+            .collect();
         for ((app, num), nodes) in groups {
-            if nodes.len() < 2
-                || g.uncertain_apps.contains(app)
+            if g.uncertain_apps.contains(app)
                 || crate::util::has_broken_internal_dependency(project, app)
             {
                 continue;
