@@ -14,7 +14,8 @@ actions commonly use: contexts `inputs`, `github`, `runner`, `steps`, `env`; str
 literals; `==`, `!=`, `&&`, `||`, `!`, parentheses; `always()`, `success()`, `failure()`.
 
 OUT_JSON receives the steps (name, outcome, exit code, stdout, stderr, evaluated `with`),
-the step summary and the action's outputs. Requires PyYAML (pre-commit brings it).
+the step summary and the action's outputs; RUNNER_TEMP is made in OUT_JSON's folder.
+Requires PyYAML (pre-commit brings it).
 """
 import json
 import os
@@ -155,7 +156,9 @@ def main():
     if unknown:
         sys.exit(f"unknown inputs: {sorted(unknown)}")
 
-    temp = tempfile.mkdtemp(prefix="runner-temp-")
+    # RUNNER_TEMP, in OUT_JSON's folder: the caller reads what the steps left there (the
+    # SARIF file) after the run, and removes it with that folder.
+    temp = tempfile.mkdtemp(prefix="runner-temp-", dir=os.path.dirname(os.path.abspath(out_json)))
     files = {}
     for var in ("GITHUB_STEP_SUMMARY", "GITHUB_PATH", "GITHUB_ENV"):
         files[var] = os.path.join(temp, var.lower())

@@ -6,6 +6,7 @@ workspace folder, and edits a migration the way an editor would.
 """
 
 import asyncio
+import atexit
 import os
 import pathlib
 import shutil
@@ -51,6 +52,8 @@ FIXED = CLEAN
 
 def new_project() -> pathlib.Path:
     root = pathlib.Path(tempfile.mkdtemp(prefix="djcheck-lsp-"))
+    # Removed when the test session ends, pass or fail.
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     shutil.copytree(HERE / "project", root, dirs_exist_ok=True)
     return root.resolve()
 

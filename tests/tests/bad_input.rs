@@ -5,12 +5,12 @@
 // Test code: a failed unwrap is a failed test, and reading fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::djcheck;
-use std::path::{Path, PathBuf};
+use djcheck_tests::{djcheck, TempDir};
+use std::path::Path;
 
-fn temp_project(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("djcheck-bad-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A scratch project, removed when the returned guard is dropped.
+fn temp_project(name: &str) -> TempDir {
+    let dir = TempDir::new(&format!("bad-{name}"));
     std::fs::create_dir_all(dir.join("blog/migrations")).unwrap();
     std::fs::write(dir.join("manage.py"), "").unwrap();
     std::fs::write(dir.join("blog/__init__.py"), "").unwrap();

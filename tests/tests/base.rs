@@ -4,20 +4,20 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::djcheck;
+use djcheck_tests::{djcheck, TempDir};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+/// A git repository in a scratch folder, removed on drop.
 struct Repo {
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl Repo {
     fn new(name: &str) -> Repo {
-        let dir = std::env::temp_dir().join(format!("djcheck-base-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let r = Repo { dir };
+        let r = Repo {
+            dir: TempDir::new(&format!("base-{name}")),
+        };
         r.git(&["init", "-q"]);
         r.write(
             "manage.py",
@@ -49,10 +49,9 @@ impl Repo {
 
     /// The same project in a repository with no commit yet.
     fn bare_project(name: &str) -> Repo {
-        let dir = std::env::temp_dir().join(format!("djcheck-base-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let r = Repo { dir };
+        let r = Repo {
+            dir: TempDir::new(&format!("base-{name}")),
+        };
         r.git(&["init", "-q"]);
         r.write(
             "manage.py",
@@ -441,14 +440,9 @@ fn errors_exit_2() {
     let (code, _, err) = r.check(&["--base", "no-such-ref"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown git revision `no-such-ref`"), "{err}");
-    let plain = std::env::temp_dir().join(format!("djcheck-base-norepo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&plain);
-    std::fs::create_dir_all(&plain).unwrap();
+    let plain = TempDir::new("base-norepo");
     std::fs::write(plain.join("manage.py"), "").unwrap();
-    let (code, _, err) = djcheck(
-        &["check", ".", "--no-config", "--base", "HEAD"],
-        Path::new(&plain),
-    );
+    let (code, _, err) = djcheck(&["check", ".", "--no-config", "--base", "HEAD"], &plain);
     assert_eq!(code, 2);
     assert!(err.contains("not inside a git repository"), "{err}");
 }
@@ -478,8 +472,7 @@ fn tree_state(dir: &Path) -> BTreeMap<String, (u64, std::time::SystemTime, Vec<u
 fn git_runs_nothing_the_repository_configures_and_writes_nothing() {
     use std::os::unix::fs::PermissionsExt;
     let r = Repo::new("safety");
-    let outside = std::env::temp_dir().join(format!("djcheck-base-traps-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&outside);
+    let outside = TempDir::new("base-traps");
     let marks = outside.join("marks");
     let hooks = outside.join("hooks");
     std::fs::create_dir_all(&marks).unwrap();
@@ -574,7 +567,6 @@ fn git_runs_nothing_the_repository_configures_and_writes_nothing() {
         .unwrap();
     assert!(marks.join("fsmonitor").exists() || marks.join("diff-external").exists());
     assert!(marks.join("filter-clean").exists());
-    let _ = std::fs::remove_dir_all(&outside);
 }
 
 /// The three renames a new user makes by hand, caught by `djcheck check` with no flag in

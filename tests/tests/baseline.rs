@@ -4,8 +4,8 @@
 // Test code: a failed unwrap is a failed test, and reading what djcheck wrote is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::djcheck;
-use std::path::{Path, PathBuf};
+use djcheck_tests::{djcheck, TempDir};
+use std::path::Path;
 
 const BACKFILL: &str = "from django.db import migrations
 
@@ -34,9 +34,8 @@ class Migration(migrations.Migration):
 
 const SECRET: &str = "Tr0ub4dor-and-3-horses";
 
-fn project(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("djcheck-baseline-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn project(name: &str) -> TempDir {
+    let dir = TempDir::new(&format!("baseline-{name}"));
     let files = [
         (
             "manage.py",
@@ -205,7 +204,6 @@ fn a_baseline_hides_known_findings_through_unrelated_edits() {
         2,
         "{got:?}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -229,5 +227,4 @@ fn baseline_usage_errors() {
     assert!(dir.join("sub.json").is_file());
     let (code, _, err) = djcheck(&["check", ".", "--write-baseline", "--base", "HEAD"], &dir);
     assert_eq!(code, 2, "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,18 +4,17 @@
 // Test code: a failed unwrap is a failed test, and reading fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{djcheck, djcheck_stdin, fixture_projects, workspace_root};
+use djcheck_tests::{djcheck, djcheck_stdin, fixture_projects, workspace_root, TempDir};
 use std::path::PathBuf;
 
 fn fixture(rel: &str) -> PathBuf {
     workspace_root().join("fixtures").join(rel)
 }
 
-/// A project with many apps and migrations, some with findings, for determinism.
-fn generated_project() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("djcheck-gen-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+/// A project with many apps and migrations, some with findings, for determinism; removed
+/// when the returned guard is dropped.
+fn generated_project() -> TempDir {
+    let dir = TempDir::new("gen");
     std::fs::write(dir.join("manage.py"), "").unwrap();
     for a in 0..30 {
         let app = dir.join(format!("app{a}"));
@@ -58,11 +57,11 @@ fn output_is_identical_across_thread_counts() {
         .filter(|d| !djcheck_tests::is_change_fixture(d))
         .collect();
     let generated = generated_project();
-    dirs.push(generated.clone());
+    dirs.push(generated.to_path_buf());
     for dir in dirs {
         // The other formats render the same sorted diagnostics: the large project is
         // enough for them.
-        let formats: &[&str] = if dir == generated {
+        let formats: &[&str] = if dir.as_path() == generated.path() {
             &["text", "json", "sarif", "github", "gitlab"]
         } else {
             &["text", "json"]
@@ -164,9 +163,7 @@ fn select_and_ignore_by_prefix() {
 
 #[test]
 fn config_errors_exit_2() {
-    let dir = std::env::temp_dir().join(format!("djcheck-cfg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("cfg");
     std::fs::write(
         dir.join("djcheck.toml"),
         "select = [\"MIG\"]\nunknown-key = true\n",
@@ -239,10 +236,10 @@ fn rules_listing() {
     assert!(v.as_array().unwrap().iter().any(|r| r["code"] == "MIG001"));
 }
 
-/// A scratch project: `files` are `(relative path, text)`.
-fn project(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("djcheck-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A scratch project: `files` are `(relative path, text)`. Removed when the returned
+/// guard is dropped.
+fn project(name: &str, files: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new(&format!("cli-{name}"));
     for (rel, text) in files {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -263,7 +260,7 @@ fn migration(deps: &str) -> String {
 }
 
 /// `manage.py`, settings and app `blog` with `0001_initial` and the given `0002`.
-fn blog_project(name: &str, second: &str, extra: &[(&str, &str)]) -> PathBuf {
+fn blog_project(name: &str, second: &str, extra: &[(&str, &str)]) -> TempDir {
     let first = migration("");
     let mut files = vec![
         ("manage.py", MANAGE),
@@ -618,9 +615,7 @@ fn quiet_drops_the_summary() {
 #[test]
 fn output_file_for_every_format() {
     let dir = fixture("migrations/MIG001_missing-dependency/fires");
-    let out_dir = std::env::temp_dir().join(format!("djcheck-outfile-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out_dir);
-    std::fs::create_dir_all(&out_dir).unwrap();
+    let out_dir = TempDir::new("outfile");
     for format in ["text", "json", "sarif", "github", "gitlab", "markdown"] {
         let file = out_dir.join(format!("report.{format}"));
         let file_arg = file.to_str().unwrap();
@@ -680,7 +675,6 @@ fn output_file_for_every_format() {
         err.contains("cannot write `/nonexistent-dir/x.txt`"),
         "{err}"
     );
-    let _ = std::fs::remove_dir_all(&out_dir);
 }
 
 /// The example configuration in the README names every key and is accepted as written.
@@ -724,11 +718,9 @@ fn readme_example_config_is_complete_and_valid() {
 fn stdin_new_file_through_a_symlink() {
     let second = migration("        (\"blog\", \"0001_initial\"),\n");
     let dir = blog_project("stdin-link", &second, &[]);
-    let link = dir.with_file_name(format!(
-        "{}-link",
-        dir.file_name().unwrap().to_string_lossy()
-    ));
-    let _ = std::fs::remove_file(&link);
+    // The link, outside the project, in a scratch folder of its own (removed with it).
+    let links = TempDir::new("cli-stdin-link-links");
+    let link = links.join("project");
     std::os::unix::fs::symlink(&dir, &link).unwrap();
     let new = link.join("blog/migrations/0003_new.py");
     let buffer = migration("        (\"blog\", \"0002_nope\"),\n");

@@ -9,9 +9,9 @@
 // Test code: a failed unwrap is a failed test, and writing projects is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::djcheck;
+use djcheck_tests::{djcheck, TempDir};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn mig(date: &str, prev: Option<&str>, ops: &str) -> String {
@@ -47,19 +47,13 @@ fn legacy() -> Vec<(&'static str, &'static str, String)> {
     ]
 }
 
+/// A project in a scratch folder, removed on drop.
 struct Project {
-    dir: PathBuf,
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    dir: TempDir,
 }
 
 fn project(tag: &str, migrations: &[(&str, &str, String)], config: Option<&str>) -> Project {
-    let dir = std::env::temp_dir().join(format!("djcheck-scope-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = TempDir::new(&format!("scope-{tag}"));
     std::fs::create_dir_all(dir.join("shop/migrations")).unwrap();
     std::fs::write(dir.join("manage.py"), "").unwrap();
     std::fs::write(dir.join("shop/__init__.py"), "").unwrap();

@@ -17,7 +17,7 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{copy_tree, djcheck, workspace_root};
+use djcheck_tests::{copy_tree, djcheck, workspace_root, TempDir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,13 +69,12 @@ fn git(repo: &Path, args: &[&str]) {
 }
 
 /// A fresh copy of the fixture's project (after `before/` was committed, when there is
-/// one), and the arguments it is checked with.
-fn prepare(fixture: &Path, tag: &str) -> (PathBuf, Vec<&'static str>) {
+/// one): its scratch folder (removed when dropped: keep it alive while the copy is used),
+/// the folder's canonical path, and the arguments it is checked with.
+fn prepare(fixture: &Path, tag: &str) -> (TempDir, PathBuf, Vec<&'static str>) {
     let name = fixture.file_name().unwrap().to_string_lossy().into_owned();
-    let dir = std::env::temp_dir().join(format!("djcheck-fix-{name}-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let dir = dir.canonicalize().unwrap();
+    let scratch = TempDir::new(&format!("fix-{name}-{tag}"));
+    let dir = scratch.canonicalize().unwrap();
     if fixture.join("before").is_dir() {
         git(&dir, &["init", "-q"]);
         copy_tree(&fixture.join("before"), &dir);
@@ -91,10 +90,10 @@ fn prepare(fixture: &Path, tag: &str) -> (PathBuf, Vec<&'static str>) {
             }
         }
         copy_tree(&fixture.join("project"), &dir);
-        (dir, vec![])
+        (scratch, dir, vec![])
     } else {
         copy_tree(&fixture.join("project"), &dir);
-        (dir, vec!["--no-base"])
+        (scratch, dir, vec!["--no-base"])
     }
 }
 
@@ -147,7 +146,7 @@ fn fixes_match_their_snapshots() {
         let original = files(&fx.join("project"));
 
         // --diff: a diff, nothing written.
-        let (dir, base) = prepare(fx, "diff");
+        let (_scratch, dir, base) = prepare(fx, "diff");
         let (code, diff, err) = run(&dir, &base, &["--diff", "--unsafe-fixes"]);
         if code != 1 || !diff.contains("+++ b/") {
             failures.push(format!("{name}: --diff gave exit {code}:\n{diff}\n{err}"));
@@ -157,14 +156,14 @@ fn fixes_match_their_snapshots() {
         }
 
         // --fix alone: no unsafe fix.
-        let (dir, base) = prepare(fx, "safe");
+        let (_scratch, dir, base) = prepare(fx, "safe");
         let (_, _, err) = run(&dir, &base, &["--fix", "--show-fixes"]);
         if err.contains("(unsafe)") {
             failures.push(format!("{name}: --fix applied an unsafe fix:\n{err}"));
         }
 
         // --fix --unsafe-fixes: the snapshot.
-        let (dir, base) = prepare(fx, "fix");
+        let (_scratch, dir, base) = prepare(fx, "fix");
         let (code, out, err) = run(&dir, &base, &["--fix", "--unsafe-fixes", "--show-fixes"]);
         let shown = format!("exit: {code}\n--- stdout\n{out}--- stderr\n{err}");
         let after = files(&dir);
@@ -255,7 +254,7 @@ fn django_loads_the_fixed_projects() {
     let mut failures = Vec::new();
     for fx in fixtures() {
         let name = fx.file_name().unwrap().to_string_lossy().into_owned();
-        let (dir, base) = prepare(&fx, "django");
+        let (_scratch, dir, base) = prepare(&fx, "django");
         let (_, _, err) = run(&dir, &base, &["--fix", "--unsafe-fixes", "--quiet"]);
         let out = Command::new(&python)
             .arg(&script)
@@ -282,7 +281,7 @@ fn django_loads_the_fixed_projects() {
         }
         // The merge migration is what Django writes.
         if codes(&fx).iter().any(|c| c == "MIG002") {
-            let (orig, _) = prepare(&fx, "django-merge");
+            let (_orig_scratch, orig, _) = prepare(&fx, "django-merge");
             let made = Command::new(&python)
                 .args([
                     "manage.py",

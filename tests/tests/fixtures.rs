@@ -5,7 +5,9 @@
 // Test code: a failed unwrap is a failed test, and reading fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{copy_tree, djcheck, fixture_projects, is_change_fixture, workspace_root};
+use djcheck_tests::{
+    copy_tree, djcheck, fixture_projects, is_change_fixture, workspace_root, TempDir,
+};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -48,11 +50,13 @@ fn marks(dir: &Path) -> BTreeSet<Mark> {
 
 /// A fixture with `before/` and `after/` trees is about a change: the harness commits
 /// `before/` to a fresh git repository, replaces it with `after/` (left uncommitted), and
-/// runs djcheck with `--base HEAD`. Returns the folder to run in and the extra arguments.
-fn prepare(dir: &Path) -> (PathBuf, Vec<&'static str>) {
+/// runs djcheck with `--base HEAD`. Returns the folder to run in, the scratch repository
+/// when there is one (removed when dropped: keep it while the folder is used) and the
+/// extra arguments.
+fn prepare(dir: &Path) -> (PathBuf, Option<TempDir>, Vec<&'static str>) {
     if !dir.join("after").is_dir() {
         // Not about a change: never compared with the checkout's own git history.
-        return (dir.to_path_buf(), vec!["--no-base"]);
+        return (dir.to_path_buf(), None, vec!["--no-base"]);
     }
     let name = dir
         .strip_prefix(workspace_root().join("fixtures"))
@@ -60,9 +64,7 @@ fn prepare(dir: &Path) -> (PathBuf, Vec<&'static str>) {
         .display()
         .to_string()
         .replace('/', "_");
-    let repo = std::env::temp_dir().join(format!("djcheck-fixture-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&repo);
-    std::fs::create_dir_all(&repo).unwrap();
+    let repo = TempDir::new(&format!("fixture-{name}"));
     let git = |args: &[&str]| {
         let ok = std::process::Command::new("git")
             .arg("-C")
@@ -99,7 +101,7 @@ fn prepare(dir: &Path) -> (PathBuf, Vec<&'static str>) {
         }
     }
     copy_tree(&dir.join("after"), &repo);
-    (repo, vec!["--base", "HEAD"])
+    (repo.to_path_buf(), Some(repo), vec!["--base", "HEAD"])
 }
 
 /// `--no-config`, unless the fixture brings its own `djcheck.toml` (a rule that only
@@ -166,7 +168,7 @@ fn fixtures_match_marks_and_snapshots() {
             .unwrap()
             .to_owned();
         let fires = dir.file_name().unwrap() == "fires";
-        let (run_dir, mut extra) = prepare(dir);
+        let (run_dir, _repo, mut extra) = prepare(dir);
         // The fixture's own family runs even when its rules are off by default.
         let family = code.trim_end_matches(|c: char| c.is_ascii_digit());
         extra.extend(["--extend-select", family]);

@@ -7,15 +7,14 @@
 // Test code: a failed unwrap is a failed test, and reading fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{copy_tree, djcheck, workspace_root};
+use djcheck_tests::{copy_tree, djcheck, workspace_root, TempDir};
 use std::path::PathBuf;
 use std::process::Command;
 
 /// A copy of a fixture outside any git repository, so that the paths the repository
 /// formats print do not depend on where the checkout is.
-fn outside_repo(rel: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("djcheck-fmt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn outside_repo(rel: &str, name: &str) -> TempDir {
+    let dir = TempDir::new(&format!("fmt-{name}"));
     copy_tree(&workspace_root().join(rel), &dir);
     dir
 }
@@ -154,8 +153,7 @@ fn sarif_lists_every_rule_and_points_at_ranges() {
 /// relative to the project root in `json`.
 #[test]
 fn repository_formats_use_repository_paths() {
-    let repo = std::env::temp_dir().join(format!("djcheck-fmt-mono-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&repo);
+    let repo = TempDir::new("fmt-mono");
     std::fs::create_dir_all(repo.join(".git")).unwrap();
     copy_tree(
         &workspace_root().join("fixtures/migrations/MIG001_missing-dependency/fires"),
@@ -285,9 +283,7 @@ fn sarif_passes_the_multitool_validator() {
             return;
         }
     };
-    let work = std::env::temp_dir().join(format!("djcheck-sarif-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).unwrap();
+    let work = TempDir::new("sarif");
     let projects = [
         outside_repo("fixtures/demo", "validate-demo"),
         outside_repo(

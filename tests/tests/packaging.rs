@@ -12,7 +12,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{copy_tree, workspace_root};
+use djcheck_tests::{copy_tree, workspace_root, TempDir};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -178,11 +178,9 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("djcheck-pkg-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A scratch folder, removed when the returned guard is dropped.
+fn scratch(name: &str) -> TempDir {
+    TempDir::new(&format!("pkg-{name}"))
 }
 
 /// Runs git in `dir` with a fixed identity and no user or system configuration.
@@ -320,7 +318,6 @@ fn the_wheel_installs_and_runs_without_rust() {
         assert!(meta.contains(line), "no `{line}` in the metadata:\n{meta}");
     }
     assert!(meta.contains("Project-URL: Repository, https://"), "{meta}");
-    let _ = std::fs::remove_dir_all(&demo);
 }
 
 #[test]
@@ -415,7 +412,6 @@ fn pre_commit_installs_and_runs_the_python_hook() {
     let out = pre_commit(&["run", "--files", new]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("Passed"), "{}", text(&out));
-    let _ = std::fs::remove_dir_all(&base);
 }
 
 fn walk_find(dir: &Path, name: &str) -> Option<PathBuf> {
@@ -612,5 +608,4 @@ fn the_action_runs_on_a_pull_request() {
         stdout.contains("::warning file=blog/migrations/0002_backfill.py,"),
         "{run_step}"
     );
-    let _ = std::fs::remove_dir_all(&base);
 }

@@ -5,14 +5,13 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{djcheck, workspace_root};
+use djcheck_tests::{djcheck, workspace_root, TempDir};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A scratch project from `(path, text)` pairs.
-fn project(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("djcheck-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A scratch project from `(path, text)` pairs, removed when the returned guard is dropped.
+fn project(name: &str, files: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new(&format!("report-{name}"));
     for (p, t) in files {
         let path = dir.join(p);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

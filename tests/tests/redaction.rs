@@ -6,7 +6,7 @@
 // Test code: a failed unwrap is a failed test, and reading fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use djcheck_tests::{djcheck, djcheck_stdin, workspace_root};
+use djcheck_tests::{djcheck, djcheck_stdin, workspace_root, TempDir};
 use std::path::{Path, PathBuf};
 
 /// Every secret written in the secret fixtures, as the rules find them. Each one must be
@@ -267,10 +267,10 @@ fn the_check_catches_a_leak() {
 /// A project whose secrets sit where other findings show them: SQL password clauses in
 /// RunSQL (SQL005 and SQL007 show those lines), a password sqlparser quotes in its error
 /// (SQL007's note), a token on the line of a SQL002 finding, and a secret-named setting
-/// on the line of an AUTH005 finding, where no SEC rule looks.
-fn leaky_project(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("djcheck-leak-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// on the line of an AUTH005 finding, where no SEC rule looks. Removed when the returned
+/// guard is dropped.
+fn leaky_project(name: &str) -> TempDir {
+    let dir = TempDir::new(&format!("leak-{name}"));
     for (rel, text) in [
         (
             "manage.py",
@@ -411,7 +411,6 @@ fn secrets_other_findings_show_are_masked_in_every_format_and_selection() {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -443,5 +442,4 @@ fn sql_password_clauses_are_sec001_findings() {
     // Text snippets show the masked line.
     let (_, text, _) = djcheck(&["check", ".", "--no-config", "--select", "SQL005"], &dir);
     assert!(text.contains("PASSWORD 'R3po**********'"), "{text}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,6 +9,9 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
+mod common;
+
+use common::TempDir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -125,8 +128,7 @@ fn pre_commit_runs_the_hook_on_staged_files() {
             return;
         }
     };
-    let base = std::env::temp_dir().join(format!("djcheck-precommit-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    let base = TempDir::new("precommit");
     let home = base.join("home");
     std::fs::create_dir_all(&home).unwrap();
 
@@ -210,7 +212,6 @@ fn pre_commit_runs_the_hook_on_staged_files() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let _ = std::fs::remove_dir_all(&base);
 }
 
 /// A migration creating `model`, depending on `deps` (`("app", "name"),` entries).
@@ -231,9 +232,7 @@ fn commits_renaming_or_deleting_migrations_are_refused() {
             return;
         }
     };
-    let base =
-        std::env::temp_dir().join(format!("djcheck-precommit-renames-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    let base = TempDir::new("precommit-renames");
     let home = base.join("home");
     std::fs::create_dir_all(&home).unwrap();
     let hooks = base.join("hooks");
@@ -378,5 +377,4 @@ fn commits_renaming_or_deleting_migrations_are_refused() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = std::fs::remove_dir_all(&base);
 }

@@ -13,6 +13,9 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stdout)]
 
+mod common;
+
+use common::TempDir;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -113,8 +116,10 @@ fn read_messages(out: impl Read) -> Vec<Value> {
 }
 
 fn run_server(input: &[u8]) -> (i32, Vec<Value>, String) {
-    let dir = std::env::temp_dir().join(format!("djcheck-lsp-raw-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    // One folder per call: tests run in parallel, and each removes its own.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = TempDir::new(&format!("lsp-raw-{n}"));
     let mut child = Command::new(binary())
         .arg("server")
         .current_dir(&dir)
@@ -296,8 +301,7 @@ impl Session {
 
 #[test]
 fn opening_and_closing_an_unchanged_file_costs_no_check() {
-    let dir = std::env::temp_dir().join(format!("djcheck-lsp-open-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = TempDir::new("lsp-open");
     let project = dir.join("project");
     for rel in [
         "manage.py",
@@ -377,5 +381,4 @@ fn opening_and_closing_an_unchanged_file_costs_no_check() {
     let log = s.finish();
     let checks = log.lines().filter(|l| l.contains(": checked ")).count();
     assert_eq!(checks, 2, "the workspace check and the edit's only:\n{log}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -459,11 +459,23 @@ mod tests {
         );
     }
 
+    /// A scratch folder, removed with what it holds when dropped: when the test ends,
+    /// pass or fail.
+    struct TempDir(PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn any_file_with_a_tool_djcheck_table() {
-        let dir = std::env::temp_dir().join(format!("djcheck-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("ci.toml");
+        let dir =
+            TempDir(std::env::temp_dir().join(format!("djcheck-config-{}", std::process::id())));
+        let _ = std::fs::remove_dir_all(&dir.0);
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let p = dir.0.join("ci.toml");
         std::fs::write(
             &p,
             "[tool.djcheck]\nignore = [\"MIG008\"]\nfail-on = \"error\"\n",
@@ -479,7 +491,6 @@ mod tests {
         // Top-level keys as before.
         std::fs::write(&p, "ignore = [\"MIG008\"]\n").unwrap();
         assert!(load_file(&p).unwrap().options.ignore.is_some());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -632,19 +632,57 @@ pub fn key(parts: &[&str]) -> String {
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(s.as_bytes()))
 }
 
+/// A scratch folder for this crate's tests, `<temp>/djcheck-<name>-<pid>`, empty when
+/// made and removed with what it holds when dropped: when the test ends, pass or fail.
+#[cfg(test)]
+pub(crate) mod test_dir {
+    use std::path::{Path, PathBuf};
+
+    #[derive(Debug)]
+    pub(crate) struct TempDir(PathBuf);
+
+    impl TempDir {
+        /// Makes the folder, first removing what an earlier test of this process left.
+        pub(crate) fn new(name: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!("djcheck-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("create a scratch folder");
+            TempDir(dir)
+        }
+    }
+
+    impl std::ops::Deref for TempDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl AsRef<Path> for TempDir {
+        fn as_ref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // reads the shards it corrupts
 mod tests {
     use super::*;
+    use crate::cache::test_dir::TempDir;
     use crate::migration::Migration;
 
     const RULES: &[(&str, &str)] = &[("SQL001", "create-without-if-not-exists")];
 
-    fn scratch(name: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("djcheck-cache-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
+    /// A scratch folder, removed when the returned guard is dropped.
+    fn scratch(name: &str) -> TempDir {
+        TempDir::new(&format!("cache-test-{name}"))
     }
 
     fn options(dir: &Path) -> CacheOptions {
@@ -749,7 +787,6 @@ mod tests {
             .is_none());
         // A rule that is not one of this run's: the diagnostic can't be restored.
         assert!(diagnostics[0].restore(FileId(1), &[]).is_none());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -795,7 +832,6 @@ mod tests {
         std::fs::copy(&foreign, &shard).unwrap();
         let c = FileCache::open(&options(&dir), "k1");
         assert!(c.get(rel, content_hash("a"), ctx).is_none());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -818,7 +854,6 @@ mod tests {
         for i in 0..(2 * SHARDS) {
             assert!(c.get(&format!("b{i}.py"), content_hash("b"), ctx).is_some());
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -834,7 +869,6 @@ mod tests {
         c.save();
         assert!(c.get("b.py", content_hash("b"), ctx).is_none());
         assert!(c.get("a.py", content_hash("a"), ctx).is_some());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -864,7 +898,6 @@ mod tests {
         assert!(c.get(rel, content_hash("a"), ctx).is_none());
         let b = c.get(rel, content_hash("b"), ctx).expect("the new entry");
         assert_eq!(diagnostics(b), 0);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -881,7 +914,6 @@ mod tests {
         let c = FileCache::open(&options(&dir), "k1");
         assert!(c.get("a.py", content_hash("a"), ctx).is_some());
         assert!(c.get("b.py", content_hash("b"), ctx).is_none());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -912,7 +944,6 @@ mod tests {
             let file = decode(&bytes, "k1").expect("a whole shard");
             assert!(!file.entries.is_empty());
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -928,6 +959,5 @@ mod tests {
             .filter(|e| e.as_ref().unwrap().path().is_dir())
             .count();
         assert!(n <= KEEP_KEYS, "{n} key folders kept");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -499,6 +499,7 @@ fn decode(bytes: &[u8], key: &str) -> Option<RunFile> {
 #[allow(clippy::unwrap_used, clippy::disallowed_methods)]
 mod tests {
     use super::*;
+    use crate::cache::test_dir::TempDir;
     use crate::{load, LoadOptions, NoVisitor};
 
     fn copy_tree(from: &Path, to: &Path) {
@@ -524,8 +525,7 @@ mod tests {
 
     #[test]
     fn a_stored_run_holds_until_something_it_read_changes() {
-        let root = std::env::temp_dir().join(format!("djcheck-runcache-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = TempDir::new("runcache");
         let dir = root.join("demo");
         copy_tree(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo"),
@@ -610,7 +610,6 @@ mod tests {
             .overrides
             .insert("shop/models.py".into(), "X = 1\n".into());
         assert!(lookup(&edited, "k", &[]).is_none());
-        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -35,6 +35,33 @@ mod testing {
     use djcheck_linter::{Diagnostic, Rule};
     use djcheck_project::{load, LoadOptions, NoVisitor};
     use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    /// A scratch folder, `<temp>/djcheck-<name>-<pid>`, empty when made and removed with
+    /// what it holds when dropped: when the test ends, pass or fail.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!("djcheck-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("create a scratch folder");
+            TempDir(dir)
+        }
+    }
+
+    impl std::ops::Deref for TempDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 
     const MANAGE: &str =
         "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings')\n";
@@ -55,11 +82,13 @@ mod testing {
         for (p, t) in files {
             overrides.insert((*p).to_owned(), (*t).to_owned());
         }
-        // An empty folder: every file comes from the overrides.
-        let root = std::env::temp_dir().join("djcheck-rules-urls-empty");
-        std::fs::create_dir_all(&root).expect("temp dir");
+        // An empty folder, one per call (tests run in parallel): every file comes from
+        // the overrides.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = TempDir::new(&format!("rules-urls-empty-{n}"));
         let opts = LoadOptions {
-            root,
+            root: root.to_path_buf(),
             overrides,
             ..LoadOptions::default()
         };
@@ -80,9 +109,7 @@ mod testing {
     /// Runs `rule` over a project written to a fresh folder (for what only the walk finds,
     /// such as templates).
     pub fn run_on_disk(rule: &dyn Rule, name: &str, files: &[(&str, &str)]) -> Vec<Diagnostic> {
-        let root =
-            std::env::temp_dir().join(format!("djcheck-rules-urls-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = TempDir::new(&format!("rules-urls-{name}"));
         let mut all: Vec<(&str, &str)> = vec![
             ("manage.py", MANAGE),
             ("proj/__init__.py", ""),
@@ -97,14 +124,13 @@ mod testing {
             std::fs::write(&path, t).expect("write test file");
         }
         let opts = LoadOptions {
-            root: root.clone(),
+            root: root.to_path_buf(),
             ..LoadOptions::default()
         };
         let (project, _) = load(&opts, &NoVisitor).expect("loads");
         let mut out = Vec::new();
         rule.check_project(&project, &mut out);
         djcheck_diagnostics_sort(&project, &mut out);
-        let _ = std::fs::remove_dir_all(&root);
         out
     }
 

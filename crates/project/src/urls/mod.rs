@@ -601,6 +601,7 @@ pub(crate) const ROLE: FileRole = FileRole::Urls;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::test_dir::TempDir;
     use crate::{load, LoadOptions, NoVisitor};
     use std::path::Path;
 
@@ -702,10 +703,13 @@ mod tests {
         for (p, t) in files {
             overrides.insert((*p).to_owned(), (*t).to_owned());
         }
-        let root = std::env::temp_dir().join("djcheck-urls-tree-empty");
-        std::fs::create_dir_all(&root).expect("temp dir");
+        // An empty folder, one per call (tests run in parallel): every file comes from
+        // the overrides.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = TempDir::new(&format!("urls-tree-empty-{n}"));
         let opts = LoadOptions {
-            root,
+            root: root.to_path_buf(),
             overrides,
             ..LoadOptions::default()
         };
