@@ -11,53 +11,48 @@ pub mod fuzzing;
 
 use std::path::{Path, PathBuf};
 
-/// A scratch folder in the system temp folder, `djcheck-<name>-<pid>` (the process id
-/// keeps concurrent runs apart), empty and created when made, removed with what it holds
-/// when dropped: when the test ends, pass or fail (a failed assertion unwinds). It derefs
-/// to its [`Path`], so it goes wherever a `&Path` does.
+/// A scratch folder in the system temp folder, `djcheck-<name>-<random>` (made by
+/// [`tempfile`], whose random suffix keeps concurrent tests and runs apart), removed with
+/// what it holds when dropped: when the test ends, pass or fail (a failed assertion
+/// unwinds). Keep it in a named variable while the folder is used. It derefs to its
+/// [`Path`], so it goes wherever a `&Path` does.
 #[derive(Debug)]
-pub struct TempDir(PathBuf);
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
-    /// Makes `<temp>/djcheck-<name>-<pid>`, first removing what an earlier test of this
-    /// process left there. Panics on failure: a test cannot go on without it.
+    /// Makes the folder. Panics on failure: a test cannot go on without it.
     pub fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("djcheck-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            panic!("cannot create {}: {e}", dir.display());
+        match tempfile::Builder::new()
+            .prefix(&format!("djcheck-{name}-"))
+            .tempdir()
+        {
+            Ok(dir) => TempDir(dir),
+            Err(e) => panic!("cannot create a scratch folder for {name}: {e}"),
         }
-        TempDir(dir)
     }
 
     /// The folder.
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl std::ops::Deref for TempDir {
     type Target = Path;
     fn deref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl AsRef<Path> for TempDir {
     fn as_ref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl AsRef<std::ffi::OsStr> for TempDir {
     fn as_ref(&self) -> &std::ffi::OsStr {
-        self.0.as_os_str()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path().as_os_str()
     }
 }
 

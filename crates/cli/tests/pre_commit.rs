@@ -9,9 +9,6 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-mod common;
-
-use common::TempDir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -128,12 +125,15 @@ fn pre_commit_runs_the_hook_on_staged_files() {
             return;
         }
     };
-    let base = TempDir::new("precommit");
-    let home = base.join("home");
+    let base = tempfile::Builder::new()
+        .prefix("djcheck-precommit-")
+        .tempdir()
+        .unwrap();
+    let home = base.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
 
     // The hook repository: this repository's manifest, committed.
-    let hooks = base.join("hooks");
+    let hooks = base.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
     std::fs::copy(
         workspace_root().join(".pre-commit-hooks.yaml"),
@@ -146,7 +146,7 @@ fn pre_commit_runs_the_hook_on_staged_files() {
     let rev = git(&hooks, &["rev-parse", "HEAD"], &home);
 
     // The Django project, committed clean.
-    let repo = base.join("project");
+    let repo = base.path().join("project");
     write(
         &repo,
         "manage.py",
@@ -232,10 +232,13 @@ fn commits_renaming_or_deleting_migrations_are_refused() {
             return;
         }
     };
-    let base = TempDir::new("precommit-renames");
-    let home = base.join("home");
+    let base = tempfile::Builder::new()
+        .prefix("djcheck-precommit-renames-")
+        .tempdir()
+        .unwrap();
+    let home = base.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let hooks = base.join("hooks");
+    let hooks = base.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
     std::fs::copy(
         workspace_root().join(".pre-commit-hooks.yaml"),
@@ -247,7 +250,7 @@ fn commits_renaming_or_deleting_migrations_are_refused() {
     git(&hooks, &["commit", "--quiet", "-m", "hooks"], &home);
     let rev = git(&hooks, &["rev-parse", "HEAD"], &home);
 
-    let repo = base.join("project");
+    let repo = base.path().join("project");
     write(
         &repo,
         "manage.py",

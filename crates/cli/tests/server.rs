@@ -13,9 +13,6 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stdout)]
 
-mod common;
-
-use common::TempDir;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -116,13 +113,14 @@ fn read_messages(out: impl Read) -> Vec<Value> {
 }
 
 fn run_server(input: &[u8]) -> (i32, Vec<Value>, String) {
-    // One folder per call: tests run in parallel, and each removes its own.
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = TempDir::new(&format!("lsp-raw-{n}"));
+    // One folder per call (a random name: tests run in parallel), removed when `dir` drops.
+    let dir = tempfile::Builder::new()
+        .prefix("djcheck-lsp-raw-")
+        .tempdir()
+        .unwrap();
     let mut child = Command::new(binary())
         .arg("server")
-        .current_dir(&dir)
+        .current_dir(dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -301,8 +299,11 @@ impl Session {
 
 #[test]
 fn opening_and_closing_an_unchanged_file_costs_no_check() {
-    let dir = TempDir::new("lsp-open");
-    let project = dir.join("project");
+    let dir = tempfile::Builder::new()
+        .prefix("djcheck-lsp-open-")
+        .tempdir()
+        .unwrap();
+    let project = dir.path().join("project");
     for rel in [
         "manage.py",
         "djcheck.toml",
@@ -341,7 +342,7 @@ fn opening_and_closing_an_unchanged_file_costs_no_check() {
         }
     };
 
-    let mut s = Session::start(&dir);
+    let mut s = Session::start(dir.path());
     s.send(
         &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "capabilities": {},

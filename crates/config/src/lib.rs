@@ -459,23 +459,14 @@ mod tests {
         );
     }
 
-    /// A scratch folder, removed with what it holds when dropped: when the test ends,
-    /// pass or fail.
-    struct TempDir(PathBuf);
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     #[test]
     fn any_file_with_a_tool_djcheck_table() {
-        let dir =
-            TempDir(std::env::temp_dir().join(format!("djcheck-config-{}", std::process::id())));
-        let _ = std::fs::remove_dir_all(&dir.0);
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let p = dir.0.join("ci.toml");
+        // A scratch folder, removed with what it holds when `dir` drops, pass or fail.
+        let dir = tempfile::Builder::new()
+            .prefix("djcheck-config-")
+            .tempdir()
+            .unwrap();
+        let p = dir.path().join("ci.toml");
         std::fs::write(
             &p,
             "[tool.djcheck]\nignore = [\"MIG008\"]\nfail-on = \"error\"\n",

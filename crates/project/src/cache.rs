@@ -632,57 +632,21 @@ pub fn key(parts: &[&str]) -> String {
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(s.as_bytes()))
 }
 
-/// A scratch folder for this crate's tests, `<temp>/djcheck-<name>-<pid>`, empty when
-/// made and removed with what it holds when dropped: when the test ends, pass or fail.
-#[cfg(test)]
-pub(crate) mod test_dir {
-    use std::path::{Path, PathBuf};
-
-    #[derive(Debug)]
-    pub(crate) struct TempDir(PathBuf);
-
-    impl TempDir {
-        /// Makes the folder, first removing what an earlier test of this process left.
-        pub(crate) fn new(name: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!("djcheck-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("create a scratch folder");
-            TempDir(dir)
-        }
-    }
-
-    impl std::ops::Deref for TempDir {
-        type Target = Path;
-        fn deref(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl AsRef<Path> for TempDir {
-        fn as_ref(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // reads the shards it corrupts
 mod tests {
     use super::*;
-    use crate::cache::test_dir::TempDir;
     use crate::migration::Migration;
 
     const RULES: &[(&str, &str)] = &[("SQL001", "create-without-if-not-exists")];
 
-    /// A scratch folder, removed when the returned guard is dropped.
-    fn scratch(name: &str) -> TempDir {
-        TempDir::new(&format!("cache-test-{name}"))
+    /// A scratch folder, `<temp>/djcheck-cache-test-<name>-<random>`, removed with what it
+    /// holds when the returned guard drops: keep it while the folder is used.
+    fn scratch(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("djcheck-cache-test-{name}-"))
+            .tempdir()
+            .expect("create a scratch folder")
     }
 
     fn options(dir: &Path) -> CacheOptions {
@@ -752,9 +716,10 @@ mod tests {
 
     #[test]
     fn hit_after_save_and_miss_on_change() {
-        let dir = scratch("hit");
+        let tmp = scratch("hit");
+        let dir = tmp.path();
         let ctx = context_hash("blog", "0001_initial", "auth");
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         assert!(c
             .get("blog/migrations/0001_initial.py", content_hash("a"), ctx)
             .is_none());
@@ -762,7 +727,7 @@ mod tests {
         c.save();
         assert!(dir.join(".gitignore").is_file());
         assert!(dir.join("CACHEDIR.TAG").is_file());
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         let hit = c
             .get("blog/migrations/0001_initial.py", content_hash("a"), ctx)
             .expect("hit");
@@ -781,7 +746,7 @@ mod tests {
         assert!(c
             .get("blog/migrations/0001_initial.py", content_hash("a"), other)
             .is_none());
-        let c = FileCache::open(&options(&dir), "k2");
+        let c = FileCache::open(&options(dir), "k2");
         assert!(c
             .get("blog/migrations/0001_initial.py", content_hash("a"), ctx)
             .is_none());
@@ -791,13 +756,14 @@ mod tests {
 
     #[test]
     fn corrupt_or_foreign_shards_are_ignored_and_rewritten() {
-        let dir = scratch("corrupt");
+        let tmp = scratch("corrupt");
+        let dir = tmp.path();
         let ctx = context_hash("blog", "0001_initial", "auth");
         let rel = "blog/migrations/0001_initial.py";
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         c.put(rel, entry("a", ctx));
         c.save();
-        let shard = shard_files(&dir, "k1").pop().unwrap();
+        let shard = shard_files(dir, "k1").pop().unwrap();
         let good = std::fs::read(&shard).unwrap();
         // Truncated, one byte flipped, garbage, another format's header, empty.
         let mut flipped = good.clone();
@@ -813,42 +779,43 @@ mod tests {
             Vec::new(),
         ] {
             std::fs::write(&shard, &bad).unwrap();
-            let c = FileCache::open(&options(&dir), "k1");
+            let c = FileCache::open(&options(dir), "k1");
             assert!(c.get(rel, content_hash("a"), ctx).is_none());
             // Saved again (even with nothing new): the shard is whole again.
             c.save();
-            let c = FileCache::open(&options(&dir), "k1");
+            let c = FileCache::open(&options(dir), "k1");
             assert!(c.get(rel, content_hash("a"), ctx).is_none());
             c.put(rel, entry("a", ctx));
             c.save();
-            let c = FileCache::open(&options(&dir), "k1");
+            let c = FileCache::open(&options(dir), "k1");
             assert!(c.get(rel, content_hash("a"), ctx).is_some());
         }
         // A shard of another key copied in place is not trusted.
-        let c = FileCache::open(&options(&dir), "k2");
+        let c = FileCache::open(&options(dir), "k2");
         c.put(rel, entry("a", ctx));
         c.save();
-        let foreign = shard_files(&dir, "k2").pop().unwrap();
+        let foreign = shard_files(dir, "k2").pop().unwrap();
         std::fs::copy(&foreign, &shard).unwrap();
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         assert!(c.get(rel, content_hash("a"), ctx).is_none());
     }
 
     #[test]
     fn entries_read_from_a_shard_are_written_back_whole() {
-        let dir = scratch("rewrite");
+        let tmp = scratch("rewrite");
+        let dir = tmp.path();
         let ctx = context_hash("blog", "0001_initial", "auth");
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         c.put("a.py", entry("a", ctx));
         c.save();
         // Every path lands in one of few shards: enough paths share a shard with `a.py`.
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         assert!(c.get("a.py", content_hash("a"), ctx).is_some());
         for i in 0..(2 * SHARDS) {
             c.put(&format!("b{i}.py"), entry("b", ctx));
         }
         c.save();
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         let hit = c.get("a.py", content_hash("a"), ctx).expect("hit");
         assert!(matches!(hit.outcome, Outcome::Parsed { .. }));
         for i in 0..(2 * SHARDS) {
@@ -858,9 +825,10 @@ mod tests {
 
     #[test]
     fn a_cache_kept_open_drops_what_a_later_load_does_not_look_up() {
-        let dir = scratch("kept-open");
+        let tmp = scratch("kept-open");
+        let dir = tmp.path();
         let ctx = context_hash("blog", "0001_initial", "auth");
-        let c = FileCache::open(&options(&dir), "k1").keeping_decoded();
+        let c = FileCache::open(&options(dir), "k1").keeping_decoded();
         c.put("a.py", entry("a", ctx));
         c.put("b.py", entry("b", ctx));
         c.save();
@@ -873,13 +841,14 @@ mod tests {
 
     #[test]
     fn a_cache_keeping_decoded_outcomes_gives_the_entry_of_the_text() {
-        let dir = scratch("keep");
+        let tmp = scratch("keep");
+        let dir = tmp.path();
         let ctx = context_hash("blog", "0001_initial", "auth");
         let rel = "blog/migrations/0001_initial.py";
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         c.put(rel, entry("a", ctx));
         c.save();
-        let c = FileCache::open(&options(&dir), "k1").keeping_decoded();
+        let c = FileCache::open(&options(dir), "k1").keeping_decoded();
         let diagnostics = |e: Entry| match e.outcome {
             Outcome::Parsed { diagnostics, .. } => diagnostics.len(),
             Outcome::Problem(_) => usize::MAX,
@@ -902,27 +871,28 @@ mod tests {
 
     #[test]
     fn entries_of_files_not_looked_up_are_dropped() {
-        let dir = scratch("drop");
+        let tmp = scratch("drop");
+        let dir = tmp.path();
         let ctx = context_hash("blog", "0001_initial", "auth");
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         c.put("a.py", entry("a", ctx));
         c.put("b.py", entry("b", ctx));
         c.save();
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         assert!(c.get("a.py", content_hash("a"), ctx).is_some());
         c.save();
-        let c = FileCache::open(&options(&dir), "k1");
+        let c = FileCache::open(&options(dir), "k1");
         assert!(c.get("a.py", content_hash("a"), ctx).is_some());
         assert!(c.get("b.py", content_hash("b"), ctx).is_none());
     }
 
     #[test]
     fn concurrent_writers_never_leave_a_broken_shard() {
-        let dir = scratch("concurrent");
+        let tmp = scratch("concurrent");
+        let dir = tmp.path();
         let ctx = context_hash("blog", "0001_initial", "auth");
         std::thread::scope(|s| {
             for t in 0..8 {
-                let dir = &dir;
                 s.spawn(move || {
                     for round in 0..6 {
                         let c = FileCache::open(&options(dir), "k1");
@@ -937,7 +907,7 @@ mod tests {
             }
         });
         // Every shard on disk is whole: it opens, and holds what one writer wrote.
-        for p in shard_files(&dir, "k1") {
+        for p in shard_files(dir, "k1") {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             assert!(!name.ends_with(".tmp"), "temporary file left: {name}");
             let bytes = std::fs::read(&p).unwrap();
@@ -948,13 +918,14 @@ mod tests {
 
     #[test]
     fn old_keys_are_pruned() {
-        let dir = scratch("prune");
+        let tmp = scratch("prune");
+        let dir = tmp.path();
         for k in 0..(KEEP_KEYS + 3) {
-            let c = FileCache::open(&options(&dir), &format!("{k:016x}"));
+            let c = FileCache::open(&options(dir), &format!("{k:016x}"));
             c.put("a.py", entry("a", 1));
             c.save();
         }
-        let n = std::fs::read_dir(&dir)
+        let n = std::fs::read_dir(dir)
             .unwrap()
             .filter(|e| e.as_ref().unwrap().path().is_dir())
             .count();

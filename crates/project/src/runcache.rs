@@ -499,7 +499,6 @@ fn decode(bytes: &[u8], key: &str) -> Option<RunFile> {
 #[allow(clippy::unwrap_used, clippy::disallowed_methods)]
 mod tests {
     use super::*;
-    use crate::cache::test_dir::TempDir;
     use crate::{load, LoadOptions, NoVisitor};
 
     fn copy_tree(from: &Path, to: &Path) {
@@ -525,8 +524,11 @@ mod tests {
 
     #[test]
     fn a_stored_run_holds_until_something_it_read_changes() {
-        let root = TempDir::new("runcache");
-        let dir = root.join("demo");
+        let root = tempfile::Builder::new()
+            .prefix("djcheck-runcache-")
+            .tempdir()
+            .unwrap();
+        let dir = root.path().join("demo");
         copy_tree(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo"),
             &dir,
@@ -534,7 +536,7 @@ mod tests {
         let opts = LoadOptions {
             root: dir.clone(),
             cache: Some(crate::cache::CacheOptions {
-                dir: root.join("cache"),
+                dir: root.path().join("cache"),
                 salt: "test".into(),
                 rules: Vec::new(),
             }),

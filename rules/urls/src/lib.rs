@@ -35,33 +35,6 @@ mod testing {
     use djcheck_linter::{Diagnostic, Rule};
     use djcheck_project::{load, LoadOptions, NoVisitor};
     use std::collections::BTreeMap;
-    use std::path::{Path, PathBuf};
-
-    /// A scratch folder, `<temp>/djcheck-<name>-<pid>`, empty when made and removed with
-    /// what it holds when dropped: when the test ends, pass or fail.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!("djcheck-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("create a scratch folder");
-            TempDir(dir)
-        }
-    }
-
-    impl std::ops::Deref for TempDir {
-        type Target = Path;
-        fn deref(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 
     const MANAGE: &str =
         "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings')\n";
@@ -82,13 +55,11 @@ mod testing {
         for (p, t) in files {
             overrides.insert((*p).to_owned(), (*t).to_owned());
         }
-        // An empty folder, one per call (tests run in parallel): every file comes from
-        // the overrides.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let root = TempDir::new(&format!("rules-urls-empty-{n}"));
+        // An empty folder, one per call (a random name: tests run in parallel), removed
+        // when `root` drops: every file comes from the overrides.
+        let root = scratch("rules-urls-empty-");
         let opts = LoadOptions {
-            root: root.to_path_buf(),
+            root: root.path().to_path_buf(),
             overrides,
             ..LoadOptions::default()
         };
@@ -97,6 +68,15 @@ mod testing {
         rule.check_project(&project, &mut out);
         djcheck_diagnostics_sort(&project, &mut out);
         out
+    }
+
+    /// A scratch folder, `<temp>/djcheck-<prefix><random>`, removed with what it holds
+    /// when the returned guard drops: keep it while the folder is used.
+    fn scratch(prefix: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("djcheck-{prefix}"))
+            .tempdir()
+            .expect("create a scratch folder")
     }
 
     fn djcheck_diagnostics_sort(project: &djcheck_project::Project, out: &mut [Diagnostic]) {
@@ -109,7 +89,7 @@ mod testing {
     /// Runs `rule` over a project written to a fresh folder (for what only the walk finds,
     /// such as templates).
     pub fn run_on_disk(rule: &dyn Rule, name: &str, files: &[(&str, &str)]) -> Vec<Diagnostic> {
-        let root = TempDir::new(&format!("rules-urls-{name}"));
+        let root = scratch(&format!("rules-urls-{name}-"));
         let mut all: Vec<(&str, &str)> = vec![
             ("manage.py", MANAGE),
             ("proj/__init__.py", ""),
@@ -117,14 +97,14 @@ mod testing {
         ];
         all.extend_from_slice(files);
         for (p, t) in all {
-            let path = root.join(p);
+            let path = root.path().join(p);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).expect("create test folder");
             }
             std::fs::write(&path, t).expect("write test file");
         }
         let opts = LoadOptions {
-            root: root.to_path_buf(),
+            root: root.path().to_path_buf(),
             ..LoadOptions::default()
         };
         let (project, _) = load(&opts, &NoVisitor).expect("loads");

@@ -601,7 +601,6 @@ pub(crate) const ROLE: FileRole = FileRole::Urls;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::test_dir::TempDir;
     use crate::{load, LoadOptions, NoVisitor};
     use std::path::Path;
 
@@ -703,13 +702,14 @@ mod tests {
         for (p, t) in files {
             overrides.insert((*p).to_owned(), (*t).to_owned());
         }
-        // An empty folder, one per call (tests run in parallel): every file comes from
-        // the overrides.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let root = TempDir::new(&format!("urls-tree-empty-{n}"));
+        // An empty folder, one per call (a random name: tests run in parallel), removed
+        // when `root` drops: every file comes from the overrides.
+        let root = tempfile::Builder::new()
+            .prefix("djcheck-urls-tree-empty-")
+            .tempdir()
+            .expect("create a scratch folder");
         let opts = LoadOptions {
-            root: root.to_path_buf(),
+            root: root.path().to_path_buf(),
             overrides,
             ..LoadOptions::default()
         };
