@@ -153,6 +153,83 @@ pub fn head(root: &Path) -> Option<BaseRef> {
     })
 }
 
+/// What `HEAD` of the repository above `root` resolves to, read from the files git keeps
+/// it in: the repository's `.git` (a folder, or a worktree's file naming its folder), its
+/// `HEAD`, the loose ref `HEAD` names, and otherwise the size and time of `packed-refs`.
+/// Any commit, checkout, reset or branch update changes one of them. `None` when there
+/// is no `.git` above `root`.
+fn head_fingerprint(root: &Path) -> Option<Vec<u8>> {
+    // git's own files are small; anything else is not what git wrote.
+    let small = |p: &Path| crate::fs::read_bytes(p, 1 << 16).ok_or(());
+    let dot_git = root
+        .ancestors()
+        .map(|d| d.join(".git"))
+        .find(|g| g.exists())?;
+    let mut out = dot_git.as_os_str().as_encoded_bytes().to_vec();
+    let git_dir = if dot_git.is_dir() {
+        dot_git
+    } else {
+        let link = small(&dot_git).ok()?;
+        out.push(0);
+        out.extend_from_slice(&link);
+        let path = trimmed(link.strip_prefix(b"gitdir:")?);
+        let dir = PathBuf::from(path);
+        if dir.is_absolute() {
+            dir
+        } else {
+            dot_git.parent()?.join(dir)
+        }
+    };
+    let head = small(&git_dir.join("HEAD")).ok()?;
+    out.push(0);
+    out.extend_from_slice(&head);
+    // Refs live in the common folder of a worktree's repository.
+    let common = match small(&git_dir.join("commondir")) {
+        Ok(c) => git_dir.join(trimmed(&c)),
+        Err(_) => git_dir.clone(),
+    };
+    if let Some(name) = head.strip_prefix(b"ref:") {
+        let name = trimmed(name);
+        for dir in [&git_dir, &common] {
+            out.push(0);
+            if let Ok(r) = small(&dir.join(&name)) {
+                out.extend_from_slice(&r);
+            }
+        }
+        out.push(0);
+        if let Ok(meta) = std::fs::metadata(common.join("packed-refs")) {
+            out.extend_from_slice(&meta.len().to_le_bytes());
+            if let Ok(t) = meta.modified() {
+                out.extend_from_slice(format!("{t:?}").as_bytes());
+            }
+        }
+    }
+    Some(out)
+}
+
+/// [`head`], asked of git again only when what HEAD resolves to may have changed since
+/// the last call for the same root ([`head_fingerprint`]): a language server asks before
+/// every check, and two git processes take milliseconds.
+pub fn head_memo(root: &Path) -> Option<BaseRef> {
+    type Memo = BTreeMap<PathBuf, (Vec<u8>, Option<BaseRef>)>;
+    static MEMO: std::sync::Mutex<Memo> = std::sync::Mutex::new(BTreeMap::new());
+    let Some(print) = head_fingerprint(root) else {
+        return head(root);
+    };
+    if let Ok(memo) = MEMO.lock() {
+        if let Some((p, found)) = memo.get(root) {
+            if *p == print {
+                return found.clone();
+            }
+        }
+    }
+    let found = head(root);
+    if let Ok(mut memo) = MEMO.lock() {
+        memo.insert(root.to_owned(), (print, found.clone()));
+    }
+    found
+}
+
 /// A file of the base commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeFile {
@@ -323,6 +400,78 @@ mod tests {
             b"hello\r\n!",
             "ce013625030ba8dba906f756967f9e9ca394464a"
         ));
+    }
+
+    #[test]
+    fn head_memo_follows_what_head_resolves_to() {
+        let tmp = tempfile::Builder::new()
+            .prefix("djcheck-head-memo-")
+            .tempdir()
+            .unwrap();
+        let root = tmp.path().join("repo");
+        std::fs::create_dir_all(&root).unwrap();
+        let git = |dir: &Path, args: &[&str]| {
+            let ok = Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args([
+                    "-c",
+                    "commit.gpgsign=false",
+                    "-c",
+                    "init.defaultBranch=main",
+                ])
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        let commit = |dir: &Path, text: &str| {
+            std::fs::write(dir.join("f.txt"), text).unwrap();
+            git(dir, &["add", "f.txt"]);
+            git(dir, &["commit", "-q", "-m", text]);
+        };
+        let same = |dir: &Path| {
+            let memo = head_memo(dir);
+            assert_eq!(memo, head(dir));
+            memo.map(|b| b.commit)
+        };
+        git(&root, &["init", "-q"]);
+        // An unborn branch: no commit yet.
+        assert_eq!(same(&root), None);
+        commit(&root, "one");
+        let one = same(&root);
+        assert!(one.is_some());
+        assert_eq!(same(&root), one);
+        commit(&root, "two");
+        let two = same(&root);
+        assert_ne!(two, one);
+        git(&root, &["checkout", "-q", "--detach", "HEAD~1"]);
+        assert_eq!(same(&root), one);
+        git(&root, &["checkout", "-q", "main"]);
+        assert_eq!(same(&root), two);
+        // Packed refs: the loose one goes, then comes back with the next commit.
+        git(&root, &["pack-refs", "--all"]);
+        assert_eq!(same(&root), two);
+        commit(&root, "three");
+        let three = same(&root);
+        assert_ne!(three, two);
+        // A worktree: a `.git` file naming its folder, refs in the common one.
+        let wt = tmp.path().join("wt");
+        git(
+            &root,
+            &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+        );
+        assert_eq!(same(&wt), three);
+        commit(&wt, "four");
+        let four = same(&wt);
+        assert_ne!(four, three);
+        assert_eq!(same(&root), three);
+        // Outside any repository.
+        assert_eq!(head_memo(tmp.path()), None);
     }
 
     #[test]

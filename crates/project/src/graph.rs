@@ -198,23 +198,6 @@ impl Graph {
         self.closure(start, |n| &n.children)
     }
 
-    /// The descendants of `start` reached through nodes of app `app` only: a subset of
-    /// [`Graph::descendants`], found in time proportional to what it holds (the app's
-    /// nodes), not to the graph.
-    pub fn descendants_in_app(&self, start: usize, app: &str) -> BTreeSet<usize> {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![start];
-        while let Some(i) = stack.pop() {
-            for &j in &self.nodes[i].children {
-                let n = &self.nodes[j];
-                if !n.removed && n.key.0 == app && seen.insert(j) {
-                    stack.push(j);
-                }
-            }
-        }
-        seen
-    }
-
     fn closure(&self, start: usize, next: impl Fn(&Node) -> &BTreeSet<usize>) -> BTreeSet<usize> {
         // Marks in a vector, then one bulk build of the set from the sorted indices: a
         // closure may hold most of a large graph, and rules ask for many.

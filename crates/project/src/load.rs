@@ -919,8 +919,8 @@ pub fn reload(
         }
     }
     // The apps whose comparison with models.py still holds: none of their migrations
-    // changed and the state rebuilt left their final models as they were (the very
-    // same definitions: not replayed), with the graph kept.
+    // changed and the state rebuilt left their final models as they were (the same
+    // definitions, or equal ones), with the graph kept.
     let mut same_apps: BTreeSet<String> = BTreeSet::new();
     let same_universe = universe == prev.universe;
     let (graph, model_state) = if semantic.is_empty() && same_universe {
@@ -952,8 +952,12 @@ pub fn reload(
             .filter_map(|&i| migrations.get(i))
             .map(|m| m.app.as_str())
             .collect();
+        // The same definition, or an equal one (replayed to the same result).
         for (k, d) in &before {
-            if !after.get(k).is_some_and(|a| std::sync::Arc::ptr_eq(a, d)) {
+            if !after
+                .get(k)
+                .is_some_and(|a| std::sync::Arc::ptr_eq(a, d) || **a == **d)
+            {
                 differ.insert(k.0.as_str());
             }
         }

@@ -757,6 +757,7 @@ impl<'h> Server<'h> {
         let state = self.projects.entry(root.to_owned()).or_default();
         state.due = None;
         let previous = state.last.take();
+        let configure = djcheck_project::timings::phase("server: configure");
         let configured = match self.host.configure(root) {
             Ok(c) => c,
             Err(e) => {
@@ -780,6 +781,7 @@ impl<'h> Server<'h> {
         );
         let state = self.projects.entry(root.to_owned()).or_default();
         let options = options_key(&opts);
+        drop(configure);
         // Only buffers changed since the last check, with the same options: the buffers
         // that changed are read again, and what depends on them (when they are
         // migrations; else the whole project is read).
@@ -871,6 +873,7 @@ impl<'h> Server<'h> {
         ignored: &dyn Fn(&str, &str) -> bool,
         started: Instant,
     ) {
+        let _t = djcheck_project::timings::phase("server: publish");
         for e in &result.internal_errors {
             log(&format!("internal error: {e}"));
         }

@@ -1,5 +1,6 @@
 use crate::util::migration_span;
 use djcheck_linter::{declare_rule, Diagnostic, Project, Rule, RuleMeta};
+use djcheck_project::graph::Graph;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
@@ -44,6 +45,7 @@ impl Rule for DuplicateMigrationNumber {
             .into_iter()
             .filter(|(_, nodes)| nodes.len() >= 2)
             .collect();
+        let mut marks = Marks::new(g.nodes.len());
         for ((app, num), nodes) in groups {
             if g.uncertain_apps.contains(app)
                 || crate::util::has_broken_internal_dependency(project, app)
@@ -53,14 +55,10 @@ impl Rule for DuplicateMigrationNumber {
             for (i, &a) in nodes.iter().enumerate() {
                 // Through the app's own migrations first (the common case: a merge
                 // migration joins them); the whole graph only when that finds no join.
-                let local_a = g.descendants_in_app(a, app);
+                let local_a = marks.descendants_in_app(g, a, app);
                 let mut desc_a = None;
                 for &b in &nodes[i + 1..] {
-                    let local_b = g.descendants_in_app(b, app);
-                    if local_a.contains(&b)
-                        || local_b.contains(&a)
-                        || local_a.intersection(&local_b).next().is_some()
-                    {
+                    if marks.joins_in_app(g, local_a, b, a, app) {
                         continue;
                     }
                     let desc_a = desc_a.get_or_insert_with(|| g.descendants(a));
@@ -95,5 +93,73 @@ impl Rule for DuplicateMigrationNumber {
                 }
             }
         }
+    }
+}
+
+/// Descendants within one app, marked in vectors reused from one group to the next (a
+/// project may have hundreds of duplicate numbers, each asking for an app's
+/// descendants).
+struct Marks {
+    /// Per node, the walk that last reached it.
+    seen: Vec<u32>,
+    /// The same for the second walk of [`Marks::joins_in_app`].
+    other: Vec<u32>,
+    walk: u32,
+    stack: Vec<usize>,
+}
+
+impl Marks {
+    fn new(n: usize) -> Marks {
+        Marks {
+            seen: vec![0; n],
+            other: vec![0; n],
+            walk: 0,
+            stack: Vec::new(),
+        }
+    }
+
+    /// Marks the descendants of `start` through nodes of `app` (not removed) as the
+    /// returned walk's.
+    fn descendants_in_app(&mut self, g: &Graph, start: usize, app: &str) -> u32 {
+        self.walk += 1;
+        let walk = self.walk;
+        self.stack.clear();
+        self.stack.push(start);
+        while let Some(i) = self.stack.pop() {
+            for &j in &g.nodes[i].children {
+                let n = &g.nodes[j];
+                if !n.removed && n.key.0 == app && self.seen[j] != walk {
+                    self.seen[j] = walk;
+                    self.stack.push(j);
+                }
+            }
+        }
+        walk
+    }
+
+    /// Whether `b` is a descendant of `a` (marked by walk `of_a`), `a` one of `b`, or
+    /// both have one in common, through nodes of `app`.
+    fn joins_in_app(&mut self, g: &Graph, of_a: u32, b: usize, a: usize, app: &str) -> bool {
+        if self.seen[b] == of_a {
+            return true;
+        }
+        self.walk += 1;
+        let walk = self.walk;
+        self.stack.clear();
+        self.stack.push(b);
+        while let Some(i) = self.stack.pop() {
+            for &j in &g.nodes[i].children {
+                let n = &g.nodes[j];
+                if n.removed || n.key.0 != app || self.other[j] == walk {
+                    continue;
+                }
+                if j == a || self.seen[j] == of_a {
+                    return true;
+                }
+                self.other[j] = walk;
+                self.stack.push(j);
+            }
+        }
+        false
     }
 }
