@@ -115,6 +115,8 @@ fn a_recheck_after_migration_edits_gives_what_a_whole_run_gives() {
     projects(&fixtures, &mut roots);
     assert!(roots.len() > 100, "{} fixture projects", roots.len());
     let (mut rechecked, mut reloaded) = (0, 0);
+    // Re-checks whose URL findings were taken over from the check before.
+    let mut with_urls = 0;
     for root in &roots {
         let mut migrations: Vec<String> = walk(root)
             .into_iter()
@@ -145,6 +147,10 @@ fn a_recheck_after_migration_edits_gives_what_a_whole_run_gives() {
                 prev = match djcheck_linter::recheck(&opts, prev, std::slice::from_ref(rel)) {
                     Ok(again) => {
                         rechecked += 1;
+                        with_urls += usize::from(whole.diagnostics.iter().any(|d| {
+                            ["URL001", "URL002", "URL003", "URL004", "URL005", "URL006"]
+                                .contains(&d.code)
+                        }));
                         assert_eq!(
                             seen(&again),
                             seen(&whole),
@@ -163,8 +169,9 @@ fn a_recheck_after_migration_edits_gives_what_a_whole_run_gives() {
             }
         }
     }
-    eprintln!("{rechecked} re-checks, {reloaded} loads");
+    eprintln!("{rechecked} re-checks ({with_urls} with URL findings), {reloaded} loads");
     assert!(rechecked > 500, "{rechecked} re-checks, {reloaded} loads");
+    assert!(with_urls > 10, "{with_urls} re-checks with URL findings");
     assert!(reloaded > 50, "{rechecked} re-checks, {reloaded} loads");
 }
 

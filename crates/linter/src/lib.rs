@@ -94,6 +94,15 @@ pub trait Rule: Sync + Send {
     /// Runs once on the whole project.
     fn check_project(&self, _project: &Project, _out: &mut Vec<Diagnostic>) {}
 
+    /// Whether [`Rule::check_project`] may read the migrations or anything built from
+    /// them (the graph, the model state, the models comparison, renames, the deploy
+    /// scope, the base snapshot). False for a rule that reads only the settings, the URL
+    /// tree and the texts of other modules: a re-check after edits to migrations only
+    /// ([`crate::recheck`]) keeps what it found.
+    fn reads_migrations(&self) -> bool {
+        true
+    }
+
     /// True for the secret detectors: they run even when not selected, and what their
     /// findings mask ([`Diagnostic::redact`]) is masked in every snippet; their findings
     /// are reported only when they are selected.

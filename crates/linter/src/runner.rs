@@ -50,6 +50,10 @@ pub struct RunResult {
     pub diagnostics: Vec<Diagnostic>,
     /// Rules that panicked, with the file and message: reported as internal errors.
     pub internal_errors: Vec<String>,
+    /// What each project rule that does not read the migrations found, before
+    /// suppressions, by code; kept with a project kept for re-checks
+    /// (`load.reusable`), which take it over.
+    kept: Vec<(&'static str, Vec<Diagnostic>)>,
 }
 
 struct FileRules<'a> {
@@ -170,6 +174,7 @@ fn run_in_pool(opts: &RunOptions) -> Result<RunResult, String> {
                 project: hit.project,
                 diagnostics: hit.diagnostics,
                 internal_errors: Vec::new(),
+                kept: Vec::new(),
             });
         }
     }
@@ -206,7 +211,7 @@ fn run_fully(
         None => djcheck_project::load(&opts.load, &visitor),
     };
     let (project, findings) = loaded.map_err(|e| e.to_string())?;
-    Ok(finish(opts, project, findings, errors))
+    Ok(finish(opts, project, findings, errors, Vec::new()))
 }
 
 /// Checks `prev` again after the text of the migration files `changed` (relative paths)
@@ -231,16 +236,19 @@ pub fn recheck(
         };
         let (project, findings) =
             djcheck_project::reload(&opts.load, &visitor, prev.project, changed)?;
-        Ok(finish(opts, project, findings, errors))
+        Ok(finish(opts, project, findings, errors, prev.kept))
     })
 }
 
-/// The project rules, suppressions, severities and masks, after a load.
+/// The project rules, suppressions, severities and masks, after a load. `kept`: what
+/// rules that do not read the migrations found in the check this one re-checks after
+/// edits to migrations only, taken over.
 fn finish(
     opts: &RunOptions,
     mut project: Project,
     findings: FileFindings,
     errors: Mutex<Vec<String>>,
+    kept: Vec<(&'static str, Vec<Diagnostic>)>,
 ) -> RunResult {
     let FileFindings {
         mut diagnostics,
@@ -253,22 +261,43 @@ fn finish(
         .map(|r| (*r, true))
         .chain(opts.maskers.iter().map(|r| (*r, false)))
         .collect();
-    let project_diags: Vec<(bool, Vec<Diagnostic>)> = all
+    let mut kept: BTreeMap<&'static str, Vec<Diagnostic>> = kept.into_iter().collect();
+    let kept: Vec<Option<Vec<Diagnostic>>> = all
+        .iter()
+        .map(|(rule, _)| {
+            if rule.reads_migrations() {
+                None
+            } else {
+                kept.remove(rule.meta().code)
+            }
+        })
+        .collect();
+    // Per rule: whether it is enabled (else a masker), what it found, and whether it
+    // completed.
+    let project_diags: Vec<(bool, Vec<Diagnostic>, bool)> = all
         .par_iter()
-        .map(|(rule, enabled)| {
+        .zip(kept)
+        .map(|((rule, enabled), kept)| {
+            if let Some(found) = kept {
+                return (*enabled, found, true);
+            }
             let mut out = Vec::new();
             let _t = djcheck_project::timings::phase(rule.meta().code);
             match catch_unwind(AssertUnwindSafe(|| rule.check_project(&project, &mut out))) {
-                Ok(()) => (*enabled, out),
+                Ok(()) => (*enabled, out, true),
                 Err(p) => {
                     record(&errors, rule.meta().code, None, &p);
-                    (*enabled, Vec::new())
+                    (*enabled, Vec::new(), false)
                 }
             }
         })
         .collect();
     let mut masker_spans = masked;
-    for (enabled, diags) in project_diags {
+    let mut kept = Vec::new();
+    for ((rule, _), (enabled, diags, completed)) in all.iter().zip(project_diags) {
+        if opts.load.reusable && !rule.reads_migrations() && completed {
+            kept.push((rule.meta().code, diags.clone()));
+        }
         if enabled {
             diagnostics.extend(diags);
         } else {
@@ -331,6 +360,7 @@ fn finish(
         project,
         diagnostics,
         internal_errors,
+        kept,
     }
 }
 

@@ -42,6 +42,11 @@ impl Rule for DuplicateNamespace {
         &Self::META
     }
 
+    /// The URL tree and settings only.
+    fn reads_migrations(&self) -> bool {
+        false
+    }
+
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let tree = &project.urls;
         let mut groups: BTreeMap<String, Vec<NodeId>> = BTreeMap::new();

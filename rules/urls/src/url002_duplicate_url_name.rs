@@ -36,6 +36,11 @@ impl Rule for DuplicateUrlName {
         &Self::META
     }
 
+    /// The URL tree and settings only.
+    fn reads_migrations(&self) -> bool {
+        false
+    }
+
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let tree = &project.urls;
         let mut groups: BTreeMap<(Option<NodeId>, &str), Vec<Signed>> = BTreeMap::new();

@@ -31,6 +31,11 @@ impl Rule for NamespaceWithoutAppName {
         &Self::META
     }
 
+    /// The URL tree and settings only.
+    fn reads_migrations(&self) -> bool {
+        false
+    }
+
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let tree = &project.urls;
         let mut seen = BTreeSet::new();

@@ -32,6 +32,11 @@ impl Rule for UnresolvedInclude {
         &Self::META
     }
 
+    /// The URL tree and settings only.
+    fn reads_migrations(&self) -> bool {
+        false
+    }
+
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let tree = &project.urls;
         if let Some(root) = &tree.root {

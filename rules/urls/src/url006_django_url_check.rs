@@ -49,6 +49,11 @@ impl Rule for DjangoUrlCheck {
         &Self::META
     }
 
+    /// The URL tree and settings only.
+    fn reads_migrations(&self) -> bool {
+        false
+    }
+
     fn check_project(&self, project: &Project, out: &mut Vec<Diagnostic>) {
         let tree = &project.urls;
         let append_slash = tree.append_slash;
