@@ -114,10 +114,43 @@ fn a_recheck_after_migration_edits_gives_what_a_whole_run_gives() {
     let mut roots = Vec::new();
     projects(&fixtures, &mut roots);
     assert!(roots.len() > 100, "{} fixture projects", roots.len());
+    let (rechecked, reloaded, with_urls) = recheck_each(&roots);
+    eprintln!("{rechecked} re-checks ({with_urls} with URL findings), {reloaded} loads");
+    assert!(rechecked > 500, "{rechecked} re-checks, {reloaded} loads");
+    assert!(with_urls > 10, "{with_urls} re-checks with URL findings");
+    assert!(reloaded > 50, "{rechecked} re-checks, {reloaded} loads");
+}
+
+/// The same on real projects: every folder in `DJCHECK_RECHECK_ROOTS` is one (a sweep,
+/// run by hand: `cargo test --release --test recheck -- --ignored`).
+#[test]
+#[ignore = "needs DJCHECK_RECHECK_ROOTS, a folder of projects"]
+fn real_projects_recheck_as_whole_runs() {
+    let dir = std::env::var_os("DJCHECK_RECHECK_ROOTS")
+        .expect("DJCHECK_RECHECK_ROOTS: a folder whose folders are projects");
+    let mut roots: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("DJCHECK_RECHECK_ROOTS can be read")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    roots.sort();
+    let (rechecked, reloaded, with_urls) = recheck_each(&roots);
+    eprintln!(
+        "{} projects: {rechecked} re-checks ({with_urls} with URL findings), {reloaded} loads",
+        roots.len()
+    );
+    assert!(rechecked > 0, "no project had a migration to edit");
+}
+
+/// On each project, chains of [`edits`] to its first and last migration, each checked
+/// again and compared with a whole run of the same buffers. Returns the re-checks, the
+/// edits loaded whole instead (refused), and the re-checks with URL findings.
+fn recheck_each(roots: &[PathBuf]) -> (usize, usize, usize) {
     let (mut rechecked, mut reloaded) = (0, 0);
     // Re-checks whose URL findings were taken over from the check before.
     let mut with_urls = 0;
-    for root in &roots {
+    for root in roots {
         let mut migrations: Vec<String> = walk(root)
             .into_iter()
             .filter(|r| r.contains("migrations/0") && r.ends_with(".py"))
@@ -169,10 +202,7 @@ fn a_recheck_after_migration_edits_gives_what_a_whole_run_gives() {
             }
         }
     }
-    eprintln!("{rechecked} re-checks ({with_urls} with URL findings), {reloaded} loads");
-    assert!(rechecked > 500, "{rechecked} re-checks, {reloaded} loads");
-    assert!(with_urls > 10, "{with_urls} re-checks with URL findings");
-    assert!(reloaded > 50, "{rechecked} re-checks, {reloaded} loads");
+    (rechecked, reloaded, with_urls)
 }
 
 fn walk(root: &Path) -> Vec<String> {
