@@ -938,6 +938,8 @@ fn read_dependencies(
 ) -> bool {
     let mut elts = Vec::new();
     let mut ok = elements(value, b, &mut elts);
+    // Exactly as many as written: facts of every migration stay alive for the whole run.
+    out.reserve_exact(elts.len());
     for e in elts {
         if let Some(key) = key_of(e, b) {
             out.push(Dependency {
@@ -979,6 +981,9 @@ fn read_operations(
 ) -> bool {
     let mut elts = Vec::new();
     let ok = elements(value, b, &mut elts);
+    // An operation is a few hundred bytes: a list grown by doubling would mostly be spare
+    // capacity, kept as long as the facts.
+    out.reserve_exact(elts.len());
     for e in elts {
         out.push(operation(b.resolve(e), b, n));
     }
@@ -1242,18 +1247,14 @@ fn field_of(e: &Expr, b: &ModuleBindings<'_>, n: &ImportMap) -> Option<Field> {
     let Expr::Call(call) = e else { return None };
     let class = eval::callee_last(call)?.to_owned();
     let class_path = eval::dotted_name(&call.func).unwrap_or_else(|| class.clone());
-    let kwargs = call
-        .arguments
-        .keywords
-        .iter()
-        .filter_map(|k| {
-            Some(Kwarg {
-                name: k.arg.as_ref()?.id.as_str().to_owned(),
-                value: ArgValue::of(&k.value),
-                range: k.range(),
-            })
+    let mut kwargs = Vec::with_capacity(call.arguments.keywords.len());
+    kwargs.extend(call.arguments.keywords.iter().filter_map(|k| {
+        Some(Kwarg {
+            name: k.arg.as_ref()?.id.as_str().to_owned(),
+            value: ArgValue::of(&k.value),
+            range: k.range(),
         })
-        .collect();
+    }));
     let to = eval::keyword(call, "to").or_else(|| {
         // Only Django's (and modelcluster's) relation classes take the target first;
         // `makemigrations` writes `to=` anyway. A custom `...ForeignKey` may be an integer.

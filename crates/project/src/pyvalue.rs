@@ -853,7 +853,7 @@ fn from_expr(e: &Expr, names: &ImportMap, b: &ModuleBindings<'_>, depth: usize) 
             let PyValue::Ref(path) = callee else {
                 return PyValue::Unknown;
             };
-            let mut args = Vec::new();
+            let mut args = Vec::with_capacity(c.arguments.args.len());
             let mut splat = false;
             for a in &c.arguments.args {
                 if a.is_starred_expr() {
@@ -862,7 +862,7 @@ fn from_expr(e: &Expr, names: &ImportMap, b: &ModuleBindings<'_>, depth: usize) 
                 }
                 args.push(rec(a));
             }
-            let mut kwargs = Vec::new();
+            let mut kwargs = Vec::with_capacity(c.arguments.keywords.len());
             for k in &c.arguments.keywords {
                 match &k.arg {
                     Some(n) => kwargs.push((n.id.as_str().to_owned(), rec(&k.value))),
