@@ -634,3 +634,24 @@ fn hand_renames_are_caught_with_no_flags() {
         "{m:?}"
     );
 }
+
+#[test]
+fn a_commit_since_the_stored_run_is_not_hidden_by_the_run_cache() {
+    // HEAD is asked of git while the project is read; a stored run holds only for the
+    // HEAD it was made against, whatever the files' stamps say.
+    let r = Repo::new("cached-head");
+    r.mv(
+        "blog/migrations/0002_post_title.py",
+        "blog/migrations/0002_add_title.py",
+    );
+    let cache = format!("--cache-dir={}", r.dir.join(".djcheck_cache").display());
+    let (_, first, _) = r.check(&[&cache]);
+    assert_eq!(codes(&first, "MIG004").len(), 1, "{first:?}");
+    let (_, again, _) = r.check(&[&cache]);
+    assert_eq!(again, first);
+    // Committed: HEAD holds the new name, and nothing is renamed since HEAD.
+    r.commit("rename");
+    let (_, after, err) = r.check(&[&cache]);
+    assert!(codes(&after, "MIG004").is_empty(), "{after:?} {err}");
+    assert!(r.dir.join(".djcheck_cache").is_dir());
+}

@@ -16,7 +16,7 @@ fn options(root: &Path, overrides: &BTreeMap<String, String>) -> RunOptions {
         overrides: overrides.clone(),
         reusable: true,
         // As the server: the snapshot of HEAD, when in a repository (the fixtures are).
-        base: djcheck_project::git::head(root),
+        base: djcheck_project::git::Base::known(djcheck_project::git::head(root)),
         ..Default::default()
     };
     RunOptions {

@@ -147,14 +147,15 @@ pub fn check(a: &CheckArgs, io: &mut Io<'_>) -> i32 {
         overrides.insert(rel_to(&root, &canonical(&abs(f))), text);
     }
     // `--base`: resolve the revision now, so a bad REF is a usage error before any work.
-    // Without it, `HEAD` of the repository (if any) is compared with, for renames only.
+    // Without it, `HEAD` of the repository (if any) is compared with, for renames only:
+    // asked of git while the project is read.
     let base = match &a.base {
         Some(name) => match djcheck_project::git::resolve(&root, name) {
-            Ok(b) => Some(b),
+            Ok(b) => djcheck_project::git::Base::known(Some(b)),
             Err(e) => return usage(io, &e.to_string()),
         },
-        None if a.no_base => None,
-        None => djcheck_project::git::head(&root),
+        None if a.no_base => djcheck_project::git::Base::known(None),
+        None => djcheck_project::git::Base::head_in_background(&root),
     };
     let mut load = LoadOptions {
         overrides,

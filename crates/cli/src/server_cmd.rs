@@ -46,7 +46,7 @@ impl Host for CliHost {
             }
         }
         let mut load = load_options(root, &cfg, None, None);
-        load.base = djcheck_project::git::head_memo(root);
+        load.base = djcheck_project::git::Base::known(djcheck_project::git::head_memo(root));
         // Kept for the next check, which re-reads only the migrations edited since.
         load.reusable = true;
         let per_file = compile_per_file_ignores(config.as_ref())?;

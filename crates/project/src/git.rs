@@ -207,6 +207,62 @@ fn head_fingerprint(root: &Path) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The base revision of a load: known, or still being asked of git on a thread of its own
+/// ([`Base::head_in_background`]). The implicit base (`HEAD`) is only needed by rename
+/// detection, after the tree is walked and parsed, so the two git processes it takes run
+/// meanwhile instead of before. Clones share the answer.
+#[derive(Clone, Default)]
+pub struct Base(std::sync::Arc<BaseCell>);
+
+#[derive(Default)]
+struct BaseCell {
+    value: std::sync::OnceLock<Option<BaseRef>>,
+    pending: std::sync::Mutex<Option<std::thread::JoinHandle<Option<BaseRef>>>>,
+}
+
+impl Base {
+    /// A base already resolved (or none).
+    pub fn known(base: Option<BaseRef>) -> Base {
+        let cell = BaseCell::default();
+        let _ = cell.value.set(base);
+        Base(std::sync::Arc::new(cell))
+    }
+
+    /// [`head`] of `root`, asked on another thread from now on; [`Base::get`] waits
+    /// for it. Asked here when no thread can be started.
+    pub fn head_in_background(root: &Path) -> Base {
+        let owned = root.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("djcheck-git-head".to_owned())
+            .spawn(move || head(&owned));
+        match spawned {
+            Ok(handle) => Base(std::sync::Arc::new(BaseCell {
+                value: std::sync::OnceLock::new(),
+                pending: std::sync::Mutex::new(Some(handle)),
+            })),
+            Err(_) => Base::known(head(root)),
+        }
+    }
+
+    /// The base revision, once resolved; `None` when there is none (no repository, no
+    /// commit, git missing or failing).
+    pub fn get(&self) -> Option<&BaseRef> {
+        self.0
+            .value
+            .get_or_init(|| {
+                let handle = self.0.pending.lock().ok().and_then(|mut p| p.take());
+                handle.and_then(|h| h.join().ok()).flatten()
+            })
+            .as_ref()
+    }
+}
+
+impl std::fmt::Debug for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// [`head`], asked of git again only when what HEAD resolves to may have changed since
 /// the last call for the same root ([`head_fingerprint`]): a language server asks before
 /// every check, and two git processes take milliseconds.

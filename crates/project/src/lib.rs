@@ -185,7 +185,7 @@ pub struct LoadOptions {
     /// Options for the rules.
     pub analysis: AnalysisOptions,
     /// A git revision to compare with (rename detection and diff mode).
-    pub base: Option<git::BaseRef>,
+    pub base: git::Base,
     /// Do not read the models modules (no rule selected needs them).
     pub skip_models: bool,
     /// The persistent cache of per-file facts; `None` to read and parse everything.

@@ -1155,7 +1155,7 @@ fn models_renames_deploy(
     };
     let renames_and_deploy = || {
         let _t = crate::timings::phase("renames+deploy");
-        let base_snapshot = opts.base.as_ref().map(|b| match earlier.base {
+        let base_snapshot = opts.base.get().map(|b| match earlier.base {
             Some(snap) if snap.base == *b => snap,
             _ => {
                 let paths: Vec<String> = ld.db.iter().map(|(_, f)| f.path.clone()).collect();

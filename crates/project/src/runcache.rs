@@ -20,7 +20,8 @@
 //!   their stamps;
 //! - the migrations of packages installed in the project's virtualenvs: the scan is
 //!   redone and its result compared;
-//! - the base revision (`--base`, or `HEAD`): its commit, part of the key.
+//! - the base revision (`--base`, or `HEAD`): the stored run's, compared once the tree is
+//!   walked (git is asked for `HEAD` meanwhile).
 //!
 //! Anything else (a corrupt, truncated or foreign file, a different key) is a miss, and
 //! the run is done in full and stored again (atomically, as the per-file shards).
@@ -236,6 +237,9 @@ struct RunFile {
 pub fn run_key(opts: &LoadOptions, extra: &str) -> String {
     let mut o = opts.clone();
     o.overrides.clear();
+    // Not the base revision, which git may still be resolving: [`lookup`] compares it
+    // once the tree is walked.
+    o.base = crate::git::Base::default();
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&FORMAT.to_le_bytes());
     h.update(format!("{o:?}").as_bytes());
@@ -305,6 +309,9 @@ pub fn lookup(
         },
     );
     if !all_unchanged || walk_hash(&tree) != run.walk || venvs_hash(opts, &tree) != run.venvs {
+        return None;
+    }
+    if run.base.as_ref().map(|b| &b.base) != opts.base.get() {
         return None;
     }
     // Files whose name is not valid UTF-8, at the real path the walk found.

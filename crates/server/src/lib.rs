@@ -97,7 +97,7 @@ struct ProjectState {
 fn options_key(opts: &djcheck_linter::RunOptions) -> String {
     let load = djcheck_project::LoadOptions {
         overrides: BTreeMap::new(),
-        base: None,
+        base: djcheck_project::git::Base::default(),
         ..opts.load.clone()
     };
     let codes = |rules: &[&'static dyn djcheck_linter::Rule]| -> Vec<&'static str> {
