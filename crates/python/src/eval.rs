@@ -96,12 +96,132 @@ pub fn sequence_elements(expr: &Expr) -> Option<&[Expr]> {
 /// A fingerprint of an expression's structure: equal for expressions that are the same
 /// code whatever their layout, comments or position in the file.
 pub fn fingerprint(expr: &Expr) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let comparable = ruff_python_ast::comparable::ComparableExpr::from(expr);
+    use std::hash::Hasher;
     // SipHash with fixed keys: the same within a run, which is all comparisons need.
     let mut h = std::hash::DefaultHasher::new();
-    comparable.hash(&mut h);
+    hash_shape(expr, &mut h);
     h.finish()
+}
+
+/// Hashes what [`ruff_python_ast::comparable::ComparableExpr`] compares (node kinds,
+/// names, literal values, operators; not ranges, layout or comments) without building
+/// it: the forms operation lists are made of are walked here, anything else (lambdas,
+/// comprehensions, f-strings...) is hashed through `ComparableExpr`.
+fn hash_shape<H: std::hash::Hasher>(e: &Expr, h: &mut H) {
+    use std::hash::Hash;
+    let seq = |elts: &[Expr], h: &mut H| {
+        h.write_usize(elts.len());
+        for x in elts {
+            hash_shape(x, h);
+        }
+    };
+    match e {
+        Expr::Call(c) => {
+            h.write_u8(1);
+            hash_shape(&c.func, h);
+            seq(&c.arguments.args, h);
+            h.write_usize(c.arguments.keywords.len());
+            for k in &c.arguments.keywords {
+                k.arg.as_ref().map(ast::Identifier::as_str).hash(h);
+                hash_shape(&k.value, h);
+            }
+        }
+        Expr::Attribute(a) => {
+            h.write_u8(2);
+            hash_shape(&a.value, h);
+            a.attr.as_str().hash(h);
+        }
+        Expr::Name(n) => {
+            h.write_u8(3);
+            n.id.as_str().hash(h);
+        }
+        Expr::List(l) => {
+            h.write_u8(4);
+            seq(&l.elts, h);
+        }
+        Expr::Tuple(t) => {
+            h.write_u8(5);
+            seq(&t.elts, h);
+        }
+        Expr::Set(s) => {
+            h.write_u8(6);
+            seq(&s.elts, h);
+        }
+        Expr::Dict(d) => {
+            h.write_u8(7);
+            h.write_usize(d.items.len());
+            for item in &d.items {
+                match &item.key {
+                    Some(k) => {
+                        h.write_u8(1);
+                        hash_shape(k, h);
+                    }
+                    None => h.write_u8(0),
+                }
+                hash_shape(&item.value, h);
+            }
+        }
+        Expr::StringLiteral(s) => {
+            h.write_u8(8);
+            s.value.to_str().hash(h);
+        }
+        Expr::BytesLiteral(b) => {
+            h.write_u8(9);
+            for byte in b.value.bytes() {
+                h.write_u8(byte);
+            }
+            h.write_u8(0xff);
+            h.write_usize(b.value.bytes().count());
+        }
+        Expr::NumberLiteral(n) => {
+            h.write_u8(10);
+            match &n.value {
+                ast::Number::Int(i) => {
+                    h.write_u8(0);
+                    i.hash(h);
+                }
+                ast::Number::Float(f) => {
+                    h.write_u8(1);
+                    h.write_u64(f.to_bits());
+                }
+                ast::Number::Complex { real, imag } => {
+                    h.write_u8(2);
+                    h.write_u64(real.to_bits());
+                    h.write_u64(imag.to_bits());
+                }
+            }
+        }
+        Expr::BooleanLiteral(b) => {
+            h.write_u8(11);
+            b.value.hash(h);
+        }
+        Expr::NoneLiteral(_) => h.write_u8(12),
+        Expr::EllipsisLiteral(_) => h.write_u8(13),
+        Expr::UnaryOp(u) => {
+            h.write_u8(14);
+            u.op.hash(h);
+            hash_shape(&u.operand, h);
+        }
+        Expr::BinOp(b) => {
+            h.write_u8(15);
+            hash_shape(&b.left, h);
+            b.op.hash(h);
+            hash_shape(&b.right, h);
+        }
+        Expr::Subscript(s) => {
+            h.write_u8(16);
+            hash_shape(&s.value, h);
+            hash_shape(&s.slice, h);
+        }
+        Expr::Starred(s) => {
+            h.write_u8(17);
+            hash_shape(&s.value, h);
+        }
+        _ => {
+            h.write_u8(0);
+            ruff_python_ast::comparable::ComparableExpr::from(e).hash(h);
+        }
+    }
 }
 
 /// Module-level names bound by plain assignment, the last binding winning.
@@ -277,6 +397,57 @@ mod tests {
         let fc = fingerprint(ModuleBindings::new(&c.body).get("x").unwrap());
         assert_eq!(fa, fb);
         assert_ne!(fa, fc);
+    }
+
+    #[test]
+    fn fingerprints_are_equal_exactly_where_the_code_is() {
+        let fp = |src: &str| {
+            let m = expr_of(&format!("x = {src}\n"));
+            fingerprint(ModuleBindings::new(&m.body).get("x").unwrap())
+        };
+        // The same code, written differently.
+        let same = [
+            ("['a', \"b\"]", "[\"a\", 'b',]"),
+            ("('ab',)", "(('a' 'b'),)"),
+            (
+                "f(x, *a, k=1, **kw)",
+                "f(\n    x,\n    *a,\n    k=1,\n    **kw,\n)",
+            ),
+            ("{'a': 1, **d}", "{\n 'a': 1,  **d}"),
+            ("-1 + 2.5 * x[1:2]", "(-1) + (2.5 * x[1:2])"),
+            ("lambda a: [i for i in a]", "lambda a: [i  for i in a]"),
+            ("b'x' if y else None", "(b'x' if y else None)"),
+            ("1_000", "1000"),
+        ];
+        for (a, b) in same {
+            assert_eq!(fp(a), fp(b), "{a} / {b}");
+        }
+        // Different code.
+        let differ = [
+            ("['a', 'b']", "['b', 'a']"),
+            ("['a', 'b']", "('a', 'b')"),
+            ("['a', 'b']", "{'a', 'b'}"),
+            ("[['a'], 'b']", "[['a', 'b']]"),
+            ("f(x)", "f(k=x)"),
+            ("f(k=x)", "f(j=x)"),
+            ("f(*a)", "f(a)"),
+            ("{'a': 1, **d}", "{'a': 1, 'd': d}"),
+            ("a.b", "a.c"),
+            ("a.b", "b.a"),
+            ("'1'", "1"),
+            ("1", "1.0"),
+            ("True", "1"),
+            ("None", "..."),
+            ("b'a'", "'a'"),
+            ("-x", "~x"),
+            ("x - y", "x + y"),
+            ("x[1]", "x[2]"),
+            ("lambda a: a", "lambda b: b"),
+            ("f'{a}'", "f'{b}'"),
+        ];
+        for (a, b) in differ {
+            assert_ne!(fp(a), fp(b), "{a} / {b}");
+        }
     }
 
     #[test]
