@@ -36,15 +36,39 @@ pub fn bool_value(expr: &Expr) -> Option<bool> {
 
 /// A dotted name such as `migrations.swappable_dependency` for `Name`/`Attribute` chains.
 pub fn dotted_name(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Name(n) => Some(n.id.as_str().to_owned()),
-        Expr::Attribute(a) => {
-            let mut base = dotted_name(&a.value)?;
-            base.push('.');
-            base.push_str(a.attr.id.as_str());
-            Some(base)
+    // Measured first, so that the name is one allocation of the right size.
+    fn len(e: &Expr) -> Option<usize> {
+        match e {
+            Expr::Name(n) => Some(n.id.len()),
+            Expr::Attribute(a) => Some(len(&a.value)? + 1 + a.attr.id.len()),
+            _ => None,
         }
-        _ => None,
+    }
+    fn write(e: &Expr, out: &mut String) {
+        match e {
+            Expr::Name(n) => out.push_str(n.id.as_str()),
+            Expr::Attribute(a) => {
+                write(&a.value, out);
+                out.push('.');
+                out.push_str(a.attr.id.as_str());
+            }
+            _ => {}
+        }
+    }
+    let mut out = String::with_capacity(len(expr)?);
+    write(expr, &mut out);
+    Some(out)
+}
+
+/// Whether `expr` is the dotted name `dotted` (`os.environ.get`): [`dotted_name`]
+/// compared, without building it.
+pub fn is_dotted(expr: &Expr, dotted: &str) -> bool {
+    match expr {
+        Expr::Name(n) => n.id.as_str() == dotted,
+        Expr::Attribute(a) => dotted
+            .rsplit_once('.')
+            .is_some_and(|(head, last)| last == a.attr.id.as_str() && is_dotted(&a.value, head)),
+        _ => false,
     }
 }
 
@@ -385,6 +409,30 @@ mod tests {
             dotted_name(b.get("y").unwrap()).as_deref(),
             Some("foo.bar.baz")
         );
+    }
+
+    #[test]
+    fn dotted_names_built_and_compared() {
+        let m = expr_of("a = os.environ.get\nb = getenv\nc = f().get\nd = os['x'].get\n");
+        let b = ModuleBindings::new(&m.body);
+        let e = |n: &str| b.get(n).unwrap();
+        assert_eq!(dotted_name(e("a")).as_deref(), Some("os.environ.get"));
+        assert_eq!(dotted_name(e("a")).map(|s| s.capacity()), Some(14));
+        assert!(is_dotted(e("a"), "os.environ.get"));
+        for other in [
+            "os.environ",
+            "environ.get",
+            "os.environ.get.x",
+            "os..get",
+            "",
+        ] {
+            assert!(!is_dotted(e("a"), other), "{other}");
+        }
+        assert!(is_dotted(e("b"), "getenv") && !is_dotted(e("b"), "os.getenv"));
+        for n in ["c", "d"] {
+            assert_eq!(dotted_name(e(n)), None);
+            assert!(!is_dotted(e(n), "f.get"));
+        }
     }
 
     #[test]

@@ -288,17 +288,18 @@ impl<'a> ModuleScope<'a> {
         let mut classes = BTreeMap::new();
         let mut imports = BTreeMap::new();
         // Which kinds of top-level statement bind each name: a name bound by two kinds
-        // (a `def` and an import, say) depends on order and is left unresolved.
-        let mut kinds: BTreeMap<&'a str, BTreeSet<u8>> = BTreeMap::new();
+        // (a `def` and an import, say) depends on order and is left unresolved. A bit per
+        // kind.
+        let mut kinds: BTreeMap<&'a str, u8> = BTreeMap::new();
         for stmt in body {
             match stmt {
                 Stmt::FunctionDef(f) => {
                     functions.insert(f.name.id.as_str(), f);
-                    kinds.entry(f.name.id.as_str()).or_default().insert(0);
+                    *kinds.entry(f.name.id.as_str()).or_default() |= 1 << 0;
                 }
                 Stmt::ClassDef(c) => {
                     classes.insert(c.name.id.as_str(), c);
-                    kinds.entry(c.name.id.as_str()).or_default().insert(1);
+                    *kinds.entry(c.name.id.as_str()).or_default() |= 1 << 1;
                 }
                 Stmt::Import(_) | Stmt::ImportFrom(_) => {
                     for i in imports_of(stmt) {
@@ -310,7 +311,7 @@ impl<'a> ModuleScope<'a> {
                         _ => Vec::new(),
                     };
                     for n in names {
-                        kinds.entry(n).or_default().insert(2);
+                        *kinds.entry(n).or_default() |= 1 << 2;
                     }
                 }
                 Stmt::Assign(a) => {
@@ -319,14 +320,14 @@ impl<'a> ModuleScope<'a> {
                         store_names(t, &mut names);
                     }
                     for n in names {
-                        kinds.entry(n).or_default().insert(3);
+                        *kinds.entry(n).or_default() |= 1 << 3;
                     }
                 }
                 Stmt::AnnAssign(a) => {
                     let mut names = Vec::new();
                     store_names(&a.target, &mut names);
                     for n in names {
-                        kinds.entry(n).or_default().insert(3);
+                        *kinds.entry(n).or_default() |= 1 << 3;
                     }
                 }
                 _ => {}
@@ -334,7 +335,7 @@ impl<'a> ModuleScope<'a> {
         }
         let ambiguous = kinds
             .into_iter()
-            .filter(|(_, k)| k.len() > 1)
+            .filter(|(_, k)| k.count_ones() > 1)
             .map(|(n, _)| n)
             .collect();
         let migration = body.iter().rev().find_map(|s| match s {

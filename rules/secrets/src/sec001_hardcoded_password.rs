@@ -506,7 +506,7 @@ fn scan_module<'a>(text: &'a str, scope: &ModuleScope<'a>, findings: &mut Findin
     impl<'a> Visitor<'a> for EnvCalls<'a> {
         fn visit_expr(&mut self, expr: &'a Expr) {
             if let Expr::Call(c) = expr {
-                if eval::dotted_name(&c.func).is_some_and(|n| ENV_GETTERS.contains(&n.as_str())) {
+                if ENV_GETTERS.iter().any(|g| eval::is_dotted(&c.func, g)) {
                     self.calls.push(c);
                 }
             }
