@@ -267,11 +267,18 @@ pub fn root_of(reached: &[Reached<'_>], mut index: usize) -> usize {
     index
 }
 
-/// One module's functions, classes, bindings and imports.
+/// One module's functions, classes, bindings and imports, gathered on first use (most
+/// migrations are never asked: they run no Python).
 #[derive(Debug)]
 pub struct ModuleScope<'a> {
     pub body: &'a [Stmt],
-    pub bindings: ModuleBindings<'a>,
+    maps: std::sync::OnceLock<Maps<'a>>,
+}
+
+/// What [`ModuleScope`] gathers from the module's statements.
+#[derive(Debug)]
+struct Maps<'a> {
+    bindings: ModuleBindings<'a>,
     functions: BTreeMap<&'a str, &'a ast::StmtFunctionDef>,
     classes: BTreeMap<&'a str, &'a ast::StmtClassDef>,
     imports: BTreeMap<String, Import>,
@@ -283,6 +290,24 @@ pub struct ModuleScope<'a> {
 
 impl<'a> ModuleScope<'a> {
     pub fn new(body: &'a [Stmt]) -> Self {
+        ModuleScope {
+            body,
+            maps: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn maps(&self) -> &Maps<'a> {
+        self.maps.get_or_init(|| Maps::of(self.body))
+    }
+
+    /// The module's plain `NAME = value` bindings ([`ModuleBindings`]).
+    pub fn bindings(&self) -> &ModuleBindings<'a> {
+        &self.maps().bindings
+    }
+}
+
+impl<'a> Maps<'a> {
+    fn of(body: &'a [Stmt]) -> Self {
         let bindings = ModuleBindings::new(body);
         let mut functions = BTreeMap::new();
         let mut classes = BTreeMap::new();
@@ -342,8 +367,7 @@ impl<'a> ModuleScope<'a> {
             Stmt::ClassDef(c) if c.name.id.as_str() == "Migration" => Some(c),
             _ => None,
         });
-        ModuleScope {
-            body,
+        Maps {
             bindings,
             functions,
             classes,
@@ -352,28 +376,31 @@ impl<'a> ModuleScope<'a> {
             migration,
         }
     }
+}
 
+impl<'a> ModuleScope<'a> {
     /// A module-level import binding of `name`, unless the name is also bound otherwise.
     pub fn import(&self, name: &str) -> Option<&Import> {
-        if self.ambiguous.contains(name) {
+        if self.maps().ambiguous.contains(name) {
             return None;
         }
-        self.imports.get(name)
+        self.maps().imports.get(name)
     }
 
     /// Every module-level import binding, by bound name.
-    pub fn imports(&self) -> impl Iterator<Item = &Import> {
-        self.imports
+    pub fn imports(&self) -> impl Iterator<Item = &Import> + '_ {
+        let maps = self.maps();
+        maps.imports
             .values()
-            .filter(|i| !self.ambiguous.contains(i.bound.as_str()))
+            .filter(move |i| !maps.ambiguous.contains(i.bound.as_str()))
     }
 
     /// A top-level function of the module.
     pub fn function(&self, name: &str) -> Option<Func<'a>> {
-        if self.ambiguous.contains(name) {
+        if self.maps().ambiguous.contains(name) {
             return None;
         }
-        self.functions.get(name).map(|d| Func {
+        self.maps().functions.get(name).map(|d| Func {
             kind: FuncKind::Def(d),
             class: None,
         })
@@ -381,16 +408,16 @@ impl<'a> ModuleScope<'a> {
 
     /// A top-level class of the module.
     pub fn class(&self, name: &str) -> Option<&'a ast::StmtClassDef> {
-        if self.ambiguous.contains(name) {
+        if self.maps().ambiguous.contains(name) {
             return None;
         }
-        self.classes.get(name).copied()
+        self.maps().classes.get(name).copied()
     }
 
     /// Resolves an argument of `RunPython` written in the `Migration` class body: a name
     /// defined in that body is found there before the module.
     pub fn resolve_code(&self, expr: &'a Expr) -> Resolution<'a> {
-        if let (Expr::Name(n), Some(class)) = (expr, self.migration) {
+        if let (Expr::Name(n), Some(class)) = (expr, self.maps().migration) {
             if let Some(d) = method(class, n.id.as_str()) {
                 return Resolution::Func(Func {
                     kind: FuncKind::Def(d),
@@ -462,10 +489,10 @@ impl<'a> ModuleScope<'a> {
         if let Some(f) = self.function(name) {
             return Resolution::Func(f);
         }
-        if self.ambiguous.contains(name) {
+        if self.maps().ambiguous.contains(name) {
             return Resolution::Unknown;
         }
-        match self.bindings.get(name) {
+        match self.maps().bindings.get(name) {
             Some(bound) => self.resolve_depth(bound, depth + 1),
             None => Resolution::Unknown,
         }

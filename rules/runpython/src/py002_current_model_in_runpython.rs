@@ -272,7 +272,7 @@ impl<'s, 'a> Finder<'s, 'a> {
                 n.id.as_str() == "get_user_model"
                     && !self.locals.contains("get_user_model")
                     && self.scope.function("get_user_model").is_none()
-                    && self.scope.bindings.get("get_user_model").is_none()
+                    && self.scope.bindings().get("get_user_model").is_none()
             }
             Expr::Attribute(a) => {
                 a.attr.id.as_str() == "get_user_model"

@@ -189,6 +189,11 @@ static AWS_WORD: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| words(&["aws"]
 /// Passwords written in SQL password clauses inside `value` (see [`SQL_PASSWORD`]).
 pub fn sql_password_clauses(value: &str) -> Vec<Found> {
     let mut out = Vec::new();
+    // The shortest clause the pattern matches, `password'x'`, is 11 characters (and so
+    // at least 11 bytes).
+    if value.len() < 11 {
+        return out;
+    }
     // Most literals name no password at all. In ASCII text the pattern can only match one
     // of its two words in some ASCII case (Unicode case folding maps other letters to
     // `s` and `k`, so text that is not ASCII goes to the pattern).
@@ -314,7 +319,11 @@ pub fn password_hashes(value: &str) -> Vec<Found> {
 
 /// An AWS access key id, the whole value.
 pub fn is_aws_key_id(value: &str) -> bool {
-    AWS_KEY_ID.as_ref().is_some_and(|r| r.is_match(value)) && !is_placeholder(value)
+    // The pattern's length and prefixes, checked before it runs on every literal.
+    value.len() == 20
+        && (value.starts_with("AKIA") || value.starts_with("ASIA"))
+        && AWS_KEY_ID.as_ref().is_some_and(|r| r.is_match(value))
+        && !is_placeholder(value)
 }
 
 /// What an AWS secret access key looks like: 40 base64 characters of mixed case with a
@@ -332,9 +341,11 @@ pub fn looks_like_aws_secret(value: &str) -> bool {
 
 /// A Twilio account SID (an identifier, not a secret: it marks its neighbours).
 pub fn is_twilio_account_sid(value: &str) -> bool {
-    TWILIO_ACCOUNT_SID
-        .as_ref()
-        .is_some_and(|r| r.is_match(value))
+    value.len() == 34
+        && value.starts_with("AC")
+        && TWILIO_ACCOUNT_SID
+            .as_ref()
+            .is_some_and(|r| r.is_match(value))
         && !is_placeholder(value)
 }
 
@@ -651,6 +662,18 @@ mod tests {
 
     fn pw_count(sql: &str) -> usize {
         sql_password_clauses(sql).len()
+    }
+
+    #[test]
+    fn the_shortest_forms_pass_the_length_checks() {
+        assert_eq!(pw_count("password'x'"), 1);
+        assert_eq!(pw_count("PASSWORD\"x\""), 1);
+        assert_eq!(pw_count("password'x"), 0);
+        assert!(is_aws_key_id("ASIAQ3EGRXM2PLVNHTZW"));
+        assert!(!is_aws_key_id("ASIAQ3EGRXM2PLVNHTZ"));
+        assert!(!is_aws_key_id("ASIAQ3EGRXM2PLVNHTZWX"));
+        assert!(is_twilio_account_sid("AC3f9b2c7e1d4a6b8c0e2f4a6b8c0d1e3f"));
+        assert!(!is_twilio_account_sid("AC3f9b2c7e1d4a6b8c0e2f4a6b8c0d1e3"));
     }
 
     #[test]

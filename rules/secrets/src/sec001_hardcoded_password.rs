@@ -625,7 +625,7 @@ impl<'s, 'a> Walker<'s, 'a> {
                     }
                     Some(Local::Other) => {}
                     None => {
-                        if let Some(v) = self.scope.bindings.get(name) {
+                        if let Some(v) = self.scope.bindings().get(name) {
                             self.flow(v, depth + 1, true, out);
                         }
                     }
@@ -733,10 +733,18 @@ impl<'s, 'a> Walker<'s, 'a> {
     }
 
     /// A value given to something named like a secret.
-    fn name_sink(&mut self, value: &'a Expr, name: &str, place: String, use_range: TextRange) {
+    fn name_sink(
+        &mut self,
+        value: &'a Expr,
+        name: &str,
+        place: impl FnOnce() -> String,
+        use_range: TextRange,
+    ) {
+        // Checked first: most names are not secret-like, and their place is never shown.
         let Some(key) = secret_name(name) else {
             return;
         };
+        let place = place();
         let mut flowed = Vec::new();
         self.flow(value, 0, false, &mut flowed);
         for f in flowed {
@@ -808,7 +816,7 @@ impl<'s, 'a> Walker<'s, 'a> {
         for k in &call.arguments.keywords {
             if let Some(arg) = &k.arg {
                 let name = arg.id.as_str();
-                self.name_sink(&k.value, name, format!(" passed as `{name}=`"), k.range);
+                self.name_sink(&k.value, name, || format!(" passed as `{name}=`"), k.range);
             }
         }
         // A function of the module with a parameter named like a secret.
@@ -828,7 +836,7 @@ impl<'s, 'a> Walker<'s, 'a> {
                                 self.name_sink(
                                     a,
                                     pname,
-                                    format!(" passed as `{pname}` to `{}()`", n.id.as_str()),
+                                    || format!(" passed as `{pname}` to `{}()`", n.id.as_str()),
                                     a.range(),
                                 );
                             }
@@ -843,18 +851,18 @@ impl<'s, 'a> Walker<'s, 'a> {
         match target {
             Expr::Name(n) => {
                 let name = n.id.as_str();
-                self.name_sink(value, name, format!(" assigned to `{name}`"), n.range);
+                self.name_sink(value, name, || format!(" assigned to `{name}`"), n.range);
             }
             Expr::Attribute(a) => {
                 let name = a.attr.id.as_str();
-                self.name_sink(value, name, format!(" assigned to `.{name}`"), a.range);
+                self.name_sink(value, name, || format!(" assigned to `.{name}`"), a.range);
             }
             Expr::Subscript(s) => {
                 if let Some(key) = eval::str_value(&s.slice) {
                     self.name_sink(
                         value,
                         &key,
-                        format!(" stored under the key \"{key}\""),
+                        || format!(" stored under the key \"{key}\""),
                         s.range,
                     );
                 }
@@ -906,7 +914,7 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
                         self.name_sink(
                             &item.value,
                             &key,
-                            format!(" under the key \"{key}\""),
+                            || format!(" under the key \"{key}\""),
                             item.value.range(),
                         );
                     }
@@ -934,7 +942,7 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
                 self.name_sink(
                     d,
                     name,
-                    format!(" as the default of parameter `{name}`"),
+                    || format!(" as the default of parameter `{name}`"),
                     p.parameter.range,
                 );
             }
