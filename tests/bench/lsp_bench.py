@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of `djcheck server` on a generated project (not a test).
 
-    python3 tests/bench/lsp_bench.py DJCHECK_BINARY PROJECT_DIR [--edits N]
+    python3 tests/bench/lsp_bench.py DJCHECK_BINARY PROJECT_DIR [--edits N] [--no-watchers]
 
 PROJECT_DIR is a project from gen_project.py (default size: 100 apps x 100 migrations).
 Results and targets: tests/bench/README.md, "The language server".
@@ -16,6 +16,10 @@ Measures, over the Language Server Protocol on stdio (standard library only):
   one being written, the common case), median;
 * the server's peak resident memory (VmHWM), next to `djcheck check`'s on the same
   project (wait4's ru_maxrss).
+
+With --no-watchers the client does not offer to watch files for the server (as some
+editors' clients), which then looks at the files the last check read before each
+re-check.
 """
 
 import argparse
@@ -91,6 +95,7 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("project")
     ap.add_argument("--edits", type=int, default=10)
+    ap.add_argument("--no-watchers", action="store_true")
     a = ap.parse_args()
     root = pathlib.Path(a.project).resolve()
     migs = sorted((root / "app_001" / "migrations").glob("00*.py"))
@@ -110,8 +115,10 @@ def main():
 
     s = Server(a.binary, root)
     s.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        # As editors that watch files for the server (VS Code, Neovim, Zed, Helix, Emacs).
-        "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}},
+        # As editors that watch files for the server (VS Code, Neovim, Zed, Helix, Emacs),
+        # or not.
+        "capabilities": {"workspace": {"didChangeWatchedFiles": {
+            "dynamicRegistration": not a.no_watchers}}},
         "workspaceFolders": [{"uri": root.as_uri(), "name": "bench"}],
         "initializationOptions": {"run": "onChange", "debounceMs": 0}}})
     m = s.mark()

@@ -75,7 +75,7 @@ fn real_lsp_client() {
         "pytest-lsp failed:\n{report}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(report.contains("3 passed"), "{report}");
+    assert!(report.contains("4 passed"), "{report}");
 }
 
 /// Frames a message.

@@ -645,8 +645,9 @@ pub fn load_with_cache(
     );
 
     let files_checked = ld.db.len();
-    // What else the result depends on, for the run cache.
-    let inputs = if opts.cache.is_some() && opts.overrides.is_empty() {
+    // What else the result depends on, for the run cache, and for a language server
+    // telling whether anything on disk changed since ([`crate::runcache::DiskState`]).
+    let inputs = if (opts.cache.is_some() && opts.overrides.is_empty()) || opts.reusable {
         crate::runcache::Inputs {
             walk: crate::runcache::walk_hash(&tree),
             venvs: crate::runcache::venvs_hash(opts, &tree),

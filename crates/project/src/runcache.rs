@@ -267,10 +267,10 @@ pub struct Hit {
 
 /// Whether file `f` of the stored run, at `real`, is as the run read it: by its stamp, or
 /// by its text when the stamp can't tell.
-fn unchanged(opts: &LoadOptions, run: &RunFile, f: &FileRecord, real: &Path) -> bool {
+fn unchanged(opts: &LoadOptions, started: i128, f: &FileRecord, real: &Path) -> bool {
     match (Stamp::of(real), f.stamp) {
         (None, None) => true,
-        (Some(now), Some(then)) if now == then && !then.racy(run.started) => true,
+        (Some(now), Some(then)) if now == then && !then.racy(started) => true,
         (Some(_), Some(_)) => {
             let text = match crate::fs::read_text(real, &opts.limits) {
                 Ok(t) => t,
@@ -283,17 +283,17 @@ fn unchanged(opts: &LoadOptions, run: &RunFile, f: &FileRecord, real: &Path) -> 
     }
 }
 
-/// The stored run for `opts` and `key`, when none of its inputs changed. `rules`: every
-/// rule a stored diagnostic may belong to, as (code, name).
-pub fn lookup(
+/// Whether what a run that started at `started` read is still as it read it: the tree
+/// lists the same files (walked while the files are stat'ed), the virtualenvs hold the
+/// same packages, every file and probe is unchanged.
+fn still_as_read(
     opts: &LoadOptions,
-    key: &str,
-    rules: &[(&'static str, &'static str)],
-) -> Option<Hit> {
-    let path = location(opts)?;
-    let _t = crate::timings::phase("run cache lookup");
-    let bytes = crate::fs::read_bytes(&path, MAX_BYTES)?;
-    let run = decode(&bytes, key)?;
+    started: i128,
+    walk: u128,
+    venvs: u128,
+    files: &[FileRecord],
+    probes: &[(String, Probe, Option<Stamp>)],
+) -> bool {
     // The same tree (walked while the files are checked), the same virtualenv packages.
     let (tree, all_unchanged) = rayon::join(
         || {
@@ -303,25 +303,24 @@ pub fn lookup(
         || {
             use rayon::prelude::*;
             let _t = crate::timings::phase("run cache: stat");
-            run.files
+            files
                 .par_iter()
-                .all(|f| f.elsewhere || unchanged(opts, &run, f, &opts.root.join(&f.path)))
+                .all(|f| f.elsewhere || unchanged(opts, started, f, &opts.root.join(&f.path)))
         },
     );
-    if !all_unchanged || walk_hash(&tree) != run.walk || venvs_hash(opts, &tree) != run.venvs {
-        return None;
-    }
-    if run.base.as_ref().map(|b| &b.base) != opts.base.get() {
-        return None;
+    if !all_unchanged || walk_hash(&tree) != walk || venvs_hash(opts, &tree) != venvs {
+        return false;
     }
     // Files whose name is not valid UTF-8, at the real path the walk found.
-    for f in run.files.iter().filter(|f| f.elsewhere) {
-        let real = tree.os_paths.get(&f.path)?;
-        if !unchanged(opts, &run, f, real) {
-            return None;
+    for f in files.iter().filter(|f| f.elsewhere) {
+        let Some(real) = tree.os_paths.get(&f.path) else {
+            return false;
+        };
+        if !unchanged(opts, started, f, real) {
+            return false;
         }
     }
-    for (rel, probe, stamp) in &run.probes {
+    for (rel, probe, stamp) in probes {
         let path = opts.root.join(rel);
         let same = match probe {
             Probe::Exists(b) => path.is_file() == *b,
@@ -329,7 +328,7 @@ pub fn lookup(
                 let now = Stamp::of(&path);
                 match (now, stamp) {
                     (None, None) => hash.is_none(),
-                    (Some(now), Some(then)) if now == *then && !then.racy(run.started) => true,
+                    (Some(now), Some(then)) if now == *then && !then.racy(started) => true,
                     (Some(_), _) => {
                         hash.is_some_and(|h| match crate::fs::read_text(&path, &opts.limits) {
                             Ok(t) => crate::cache::content_hash(&t) == h,
@@ -344,8 +343,35 @@ pub fn lookup(
             }
         };
         if !same {
-            return None;
+            return false;
         }
+    }
+    true
+}
+
+/// The stored run for `opts` and `key`, when none of its inputs changed. `rules`: every
+/// rule a stored diagnostic may belong to, as (code, name).
+pub fn lookup(
+    opts: &LoadOptions,
+    key: &str,
+    rules: &[(&'static str, &'static str)],
+) -> Option<Hit> {
+    let path = location(opts)?;
+    let _t = crate::timings::phase("run cache lookup");
+    let bytes = crate::fs::read_bytes(&path, MAX_BYTES)?;
+    let run = decode(&bytes, key)?;
+    if !still_as_read(
+        opts,
+        run.started,
+        run.walk,
+        run.venvs,
+        &run.files,
+        &run.probes,
+    ) {
+        return None;
+    }
+    if run.base.as_ref().map(|b| &b.base) != opts.base.get() {
+        return None;
     }
     let diagnostics = run
         .diagnostics
@@ -383,6 +409,85 @@ pub fn lookup(
     })
 }
 
+/// What `project`'s load read from disk, as it is now: its files (not the buffers of
+/// `opts.overrides`, which are not on disk) and its probes.
+#[allow(clippy::type_complexity)]
+fn records(
+    opts: &LoadOptions,
+    project: &Project,
+) -> (Vec<FileRecord>, Vec<(String, Probe, Option<Stamp>)>) {
+    use rayon::prelude::*;
+    let inputs = &project.inputs;
+    let files: Vec<FileRecord> = project
+        .db
+        .iter()
+        .filter(|(_, f)| !opts.overrides.contains_key(&f.path))
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|(_, f)| {
+            let elsewhere = inputs.os_paths.get(&f.path);
+            let real = elsewhere
+                .cloned()
+                .unwrap_or_else(|| opts.root.join(&f.path));
+            FileRecord {
+                path: f.path.clone(),
+                stamp: Stamp::of(&real),
+                hash: crate::cache::content_hash(&f.text),
+                elsewhere: elsewhere.is_some(),
+            }
+        })
+        .collect();
+    let probes = inputs
+        .probes
+        .iter()
+        .map(|(rel, probe)| (rel.clone(), *probe, Stamp::of(&opts.root.join(rel))))
+        .collect();
+    (files, probes)
+}
+
+/// What a check read from disk, to tell later whether any of it changed: for a language
+/// server whose client does not report changes to files, so that a check after an edit
+/// can take the last one over instead of reading the project again.
+#[derive(Debug, Clone)]
+pub struct DiskState {
+    started: i128,
+    walk: u128,
+    venvs: u128,
+    files: Vec<FileRecord>,
+    probes: Vec<(String, Probe, Option<Stamp>)>,
+}
+
+impl DiskState {
+    /// What the load of `project` with `opts`, started at `started` ([`now_ns`]), read
+    /// from disk. The buffers of `opts.overrides` are left out: whether they changed is
+    /// for the caller to compare.
+    pub fn capture(opts: &LoadOptions, project: &Project, started: i128) -> DiskState {
+        let _t = crate::timings::phase("disk state: capture");
+        let (files, probes) = records(opts, project);
+        DiskState {
+            started,
+            walk: project.inputs.walk,
+            venvs: project.inputs.venvs,
+            files,
+            probes,
+        }
+    }
+
+    /// Whether everything captured is as it was: the same files in the tree, each with
+    /// the same text, the same configuration files and virtualenv packages.
+    pub fn holds(&self, opts: &LoadOptions) -> bool {
+        let _t = crate::timings::phase("disk state: compare");
+        still_as_read(
+            opts,
+            self.started,
+            self.walk,
+            self.venvs,
+            &self.files,
+            &self.probes,
+        )
+    }
+}
+
 /// Stores the result of a run that started at `started` (see [`now_ns`]). Failures are
 /// ignored: the cache only saves time.
 pub fn store(
@@ -404,30 +509,7 @@ pub fn store(
     }
     let _t = crate::timings::phase("run cache store");
     let inputs = &project.inputs;
-    use rayon::prelude::*;
-    let files: Vec<FileRecord> = project
-        .db
-        .iter()
-        .collect::<Vec<_>>()
-        .par_iter()
-        .map(|(_, f)| {
-            let elsewhere = inputs.os_paths.get(&f.path);
-            let real = elsewhere
-                .cloned()
-                .unwrap_or_else(|| opts.root.join(&f.path));
-            FileRecord {
-                path: f.path.clone(),
-                stamp: Stamp::of(&real),
-                hash: crate::cache::content_hash(&f.text),
-                elsewhere: elsewhere.is_some(),
-            }
-        })
-        .collect();
-    let probes = inputs
-        .probes
-        .iter()
-        .map(|(rel, probe)| (rel.clone(), *probe, Stamp::of(&opts.root.join(rel))))
-        .collect();
+    let (files, probes) = records(opts, project);
     // The files the output may show: those the diagnostics, their fixes and the report
     // point into, and those with masked ranges.
     let mut shown: BTreeSet<FileId> = BTreeSet::new();
@@ -619,6 +701,60 @@ mod tests {
             .overrides
             .insert("shop/models.py".into(), "X = 1\n".into());
         assert!(lookup(&edited, "k", &[]).is_none());
+    }
+
+    #[test]
+    fn a_disk_state_holds_until_something_read_changes_buffers_aside() {
+        let root = tempfile::Builder::new()
+            .prefix("djcheck-diskstate-")
+            .tempdir()
+            .unwrap();
+        let dir = root.path().join("demo");
+        copy_tree(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo"),
+            &dir,
+        );
+        // A language server's load: no cache, an open buffer.
+        let buffer = "shop/migrations/0001_initial.py";
+        let mut opts = LoadOptions {
+            root: dir.clone(),
+            reusable: true,
+            ..LoadOptions::default()
+        };
+        let text = std::fs::read_to_string(dir.join(buffer)).unwrap();
+        opts.overrides
+            .insert(buffer.into(), format!("{text}\n# unsaved\n"));
+        let started = now_ns();
+        let (project, _) = load(&opts, &NoVisitor).unwrap();
+        let disk = DiskState::capture(&opts, &project, started);
+        assert!(disk.files.len() > 10, "{}", disk.files.len());
+        assert!(disk.files.iter().all(|f| f.path != buffer));
+        assert!(disk.holds(&opts));
+
+        // The buffer's file on disk is not what was read: not compared.
+        std::fs::write(dir.join(buffer), "# saved elsewhere\n").unwrap();
+        assert!(disk.holds(&opts));
+
+        // Another migration's text; back as it was.
+        let mig = dir.join("blog/migrations/0001_initial.py");
+        let before = std::fs::read_to_string(&mig).unwrap();
+        std::fs::write(&mig, before.replace("Post", "Pots")).unwrap();
+        assert!(!disk.holds(&opts));
+        std::fs::write(&mig, &before).unwrap();
+        assert!(disk.holds(&opts));
+
+        // A new migration file, then the settings.
+        let added = dir.join("blog/migrations/0004_more.py");
+        std::fs::write(&added, "X = 1\n").unwrap();
+        assert!(!disk.holds(&opts));
+        std::fs::remove_file(&added).unwrap();
+        assert!(disk.holds(&opts));
+        let settings = dir.join("proj/settings.py");
+        let before = std::fs::read_to_string(&settings).unwrap();
+        std::fs::write(&settings, before.replace("\"reports\",", "")).unwrap();
+        assert!(!disk.holds(&opts));
+        std::fs::write(&settings, &before).unwrap();
+        assert!(disk.holds(&opts));
     }
 
     #[test]

@@ -90,6 +90,10 @@ struct ProjectState {
     options: String,
     buffers: BTreeMap<String, String>,
     stale: bool,
+    /// For a client that does not report changes to files: what the last whole check
+    /// read from disk, compared before the next check to tell whether `stale` can be
+    /// trusted ([`djcheck_project::runcache::DiskState`]).
+    disk: Option<djcheck_project::runcache::DiskState>,
 }
 
 /// What a check's result depends on besides the files: its options (not the open
@@ -754,6 +758,7 @@ impl<'h> Server<'h> {
     /// Checks a project now and publishes its diagnostics.
     fn check(&mut self, root: &Path) {
         let started = Instant::now();
+        let started_ns = djcheck_project::runcache::now_ns();
         let state = self.projects.entry(root.to_owned()).or_default();
         state.due = None;
         let previous = state.last.take();
@@ -785,8 +790,13 @@ impl<'h> Server<'h> {
         // Only buffers changed since the last check, with the same options: the buffers
         // that changed are read again, and what depends on them (when they are
         // migrations; else the whole project is read).
+        // A client that reports changes to files says when something else changed
+        // (`stale`); for one that does not, what the last whole check read is looked at
+        // again (stamps of its files, the tree's listing).
+        let unchanged_on_disk =
+            || self.watch_dynamically || state.disk.as_ref().is_some_and(|d| d.holds(&opts.load));
         let changed: Option<Vec<String>> =
-            (self.watch_dynamically && !state.stale && state.options == options)
+            (!state.stale && state.options == options && unchanged_on_disk())
                 .then(|| changed_buffers(&state.buffers, &opts.load.overrides));
         state.stale = true;
         state.options = options;
@@ -804,6 +814,13 @@ impl<'h> Server<'h> {
                             changed.len(),
                             t.elapsed().as_millis()
                         ));
+                        // A buffer closed since was read from disk, which the state
+                        // does not hold: the next check reads everything.
+                        if changed.iter().any(|c| !opts.load.overrides.contains_key(c)) {
+                            if let Some(s) = self.projects.get_mut(root) {
+                                s.disk = None;
+                            }
+                        }
                         return self.publish_result(root, result, &configured.ignored, started);
                     }
                     Ok(Err(project)) => Some(project),
@@ -862,6 +879,14 @@ impl<'h> Server<'h> {
                 return;
             }
         };
+        // What it read, to be compared before the next check (a client that reports
+        // changes to files needs none of it).
+        let disk = (!self.watch_dynamically).then(|| {
+            djcheck_project::runcache::DiskState::capture(&opts.load, &result.project, started_ns)
+        });
+        if let Some(s) = self.projects.get_mut(root) {
+            s.disk = disk;
+        }
         self.publish_result(root, result, &configured.ignored, started);
     }
 
