@@ -611,17 +611,21 @@ mod tests {
         store(opts, key, started, &project, &[], &[]);
     }
 
-    #[test]
-    fn a_stored_run_holds_until_something_it_read_changes() {
-        let root = tempfile::Builder::new()
-            .prefix("djcheck-runcache-")
-            .tempdir()
-            .unwrap();
+    /// A copy of `fixtures/demo` in a scratch folder (removed with it): the folder and
+    /// the project in it.
+    fn demo_copy(prefix: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let root = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
         let dir = root.path().join("demo");
         copy_tree(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo"),
             &dir,
         );
+        (root, dir)
+    }
+
+    #[test]
+    fn a_stored_run_holds_until_something_it_read_changes() {
+        let (root, dir) = demo_copy("djcheck-runcache-");
         let opts = LoadOptions {
             root: dir.clone(),
             cache: Some(crate::cache::CacheOptions {
@@ -705,15 +709,7 @@ mod tests {
 
     #[test]
     fn a_disk_state_holds_until_something_read_changes_buffers_aside() {
-        let root = tempfile::Builder::new()
-            .prefix("djcheck-diskstate-")
-            .tempdir()
-            .unwrap();
-        let dir = root.path().join("demo");
-        copy_tree(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo"),
-            &dir,
-        );
+        let (_root, dir) = demo_copy("djcheck-diskstate-");
         // A language server's load: no cache, an open buffer.
         let buffer = "shop/migrations/0001_initial.py";
         let mut opts = LoadOptions {
