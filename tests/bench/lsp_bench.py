@@ -12,8 +12,10 @@ Measures, over the Language Server Protocol on stdio (standard library only):
   `publishDiagnostics`);
 * re-check after an edit to that migration (`didChange` to `publishDiagnostics`, with
   `debounceMs` 0), N times, median and worst; then N edits that each add an operation
-  (its facts change), median; then N such edits to the latest migration of its app (the
-  one being written, the common case), median;
+  that changes no model (its facts change, the state does not), median; then N edits
+  that each change a field of the model it creates (the state after it changes),
+  median; then N edits adding an operation to the latest migration of its app (the one
+  being written, the common case), median;
 * the server's peak resident memory (VmHWM), next to `djcheck check`'s on the same
   project (wait4's ru_maxrss).
 
@@ -24,6 +26,7 @@ re-check.
 
 import argparse
 import json
+import re
 import pathlib
 import resource
 import statistics
@@ -164,10 +167,21 @@ def main():
             f"operations = [\n        migrations.RunSQL('SELECT {i}', migrations.RunSQL.noop),",
             1) for i in range(a.edits)]
 
+    def field_changed(text):
+        """N texts, each with a field's `max_length` changed: the model the migration
+        creates changes, and with it the state after it."""
+        found = re.search(r"max_length=(\d+)", text)
+        if not found:
+            return []
+        return [text.replace(found.group(0), f"max_length={int(found.group(1)) + 1 + i}", 1)
+                for i in range(a.edits)]
+
     times = timed_edits(uri, [text + f"\n# edit {i}\n" for i in range(a.edits)], 3)
-    # The same, each edit changing what the migration does (an operation added), so that
-    # its facts differ from the last check's.
+    # The same, each edit changing the migration's operations (one added above the
+    # others), so that its facts differ from the last check's.
     changed = timed_edits(uri, operation_added(text), 3 + a.edits)
+    # Each edit changing what the migration does to a model.
+    altered = timed_edits(uri, field_changed(text), 3 + 2 * a.edits)
     # The common case: the latest migration of that app (the one being written), opened
     # and edited (an operation added each time).
     latest_path = sorted(target.parent.glob("0*.py"))[-1]
@@ -191,6 +205,8 @@ def main():
         "server_recheck_max_s": round(max(times), 3),
         "server_recheck_operation_added_median_s":
             round(statistics.median(changed), 3) if changed else None,
+        "server_recheck_field_changed_median_s":
+            round(statistics.median(altered), 3) if altered else None,
         "server_recheck_latest_migration_median_s":
             round(statistics.median(latest), 3) if latest else None,
         "server_peak_rss_mib": round(rss / 1024, 1),

@@ -1,7 +1,7 @@
 //! A language server's re-check after edits to migrations ([`djcheck_linter::recheck`])
 //! gives what a whole run gives: on every fixture project, chains of edits to its
-//! migrations (a comment, operations added, SQL changed in place, a syntax error, the
-//! dependencies dropped, the file as it was) are checked both ways and compared, down to
+//! migrations (a comment, operations added, SQL changed in place, ranges moved, a syntax
+//! error, the dependencies dropped, the file as it was) are checked both ways and compared, down to
 //! the graph and the model state.
 
 use djcheck_linter::{RunOptions, RunResult};
@@ -31,18 +31,91 @@ fn options(root: &Path, overrides: &BTreeMap<String, String>) -> RunOptions {
 }
 
 /// What a run's users see of it: the diagnostics, the problems, the report, and the
-/// masked ranges of every file.
-fn seen(r: &RunResult) -> String {
+/// masked ranges of every file, the graph, the model state and the models comparison.
+/// `moved`: the state was kept after an edit that only moved ranges, and holds the ranges
+/// it recorded ([`djcheck_project::state::ModelState::range_of`] maps them when read):
+/// its ranges are compared as read, the rest of it without them.
+fn seen(r: &RunResult, moved: bool) -> String {
     let p = &r.project;
     let masked: Vec<(&str, &Vec<_>)> =
         p.db.iter()
             .filter(|(_, f)| !f.masked.is_empty())
             .map(|(_, f)| (f.path.as_str(), &f.masked))
             .collect();
+    let state = format!("{:?}", p.state);
+    let state = if moved {
+        format!("{}\n{:?}", without_ranges(&state), p.state.creations)
+    } else {
+        state
+    };
     format!(
-        "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:?}\n{:?}\n{:?}\n{:?}",
-        r.diagnostics, p.problems, p.report, masked, r.internal_errors, p.graph, p.state, p.models
+        "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:?}\n{:?}\n{state}\n{}\n{:?}",
+        r.diagnostics,
+        p.problems,
+        p.report,
+        masked,
+        r.internal_errors,
+        p.graph,
+        ranges_read(p),
+        p.models
     )
+}
+
+/// Every range a rule reads from the model state before each node and at the end: where
+/// each field was set, and the model's options.
+fn ranges_read(p: &djcheck_project::Project) -> String {
+    let st = &p.state;
+    let mut out = String::new();
+    let view = |d: &djcheck_project::state::ModelDef, out: &mut String| {
+        for f in &d.fields {
+            let r = st.range_of(f.set_by, f.field.range);
+            out.push_str(&format!(" {}@{}:{r:?}", f.name, f.set_by));
+        }
+        let r = st.range_of(d.options_by, d.options_range);
+        out.push_str(&format!(" options@{}:{r:?}\n", d.options_by));
+    };
+    for node in 0..p.graph.nodes.len() {
+        for key in st.creations.keys() {
+            if let Some(d) = st.model_before(node, key) {
+                out.push_str(&format!("{node} {key:?}"));
+                view(d, &mut out);
+            }
+        }
+    }
+    for (key, d) in st.final_models() {
+        out.push_str(&format!("end {key:?}"));
+        view(d, &mut out);
+    }
+    out
+}
+
+/// The text with every range (`12..34`) left out.
+fn without_ranges(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let n = digits(i);
+        let starts = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        if n > 0 && starts && b[i + n..].starts_with(b"..") && digits(i + n + 2) > 0 {
+            out.push_str("_.._");
+            i += n + 2 + digits(i + n + 2);
+            continue;
+        }
+        let c = s[i..].chars().next().unwrap_or_default();
+        out.push(c);
+        i += c.len_utf8().max(1);
+    }
+    // The edits kept per migration.
+    match (out.find("Shifts["), out.find(" ]")) {
+        (Some(a), Some(_)) => {
+            let end = out[a..].find(" ]").map_or(out.len(), |e| a + e + 2);
+            out.replace_range(a..end, "");
+            out
+        }
+        _ => out,
+    }
 }
 
 fn projects(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -75,6 +148,32 @@ fn edits(text: &str) -> Vec<Option<String>> {
             "operations = [\n        migrations.RunSQL(\"DROP TABLE edited           \"),",
             1,
         )));
+    }
+    if text.contains("operations = [") {
+        // Ranges moved, nothing else: a comment among the operations, the SQL above
+        // changed in length.
+        out.push(Some(text.replacen(
+            "operations = [",
+            "operations = [\n        # edited\n        migrations.RunSQL(\"DROP TABLE e\"),",
+            1,
+        )));
+        out.push(Some(text.replacen(
+            "operations = [",
+            "operations = [\n        # a longer comment\n",
+            1,
+        )));
+    }
+    // Every range moved.
+    out.push(Some(format!("# edited\n{text}")));
+    // What the operations' names mean changed above them, their text as it was.
+    let import = "from django.db import migrations, models";
+    if text.contains(import) {
+        out.push(Some(text.replacen(
+            import,
+            "from django.db import migrations\nfrom shop import fields as models",
+            1,
+        )));
+        out.push(Some(format!("# edited\n{text}")));
     }
     for op in [
         // A model no migration creates (an id given while replaying).
@@ -114,8 +213,15 @@ fn a_recheck_after_migration_edits_gives_what_a_whole_run_gives() {
     let mut roots = Vec::new();
     projects(&fixtures, &mut roots);
     assert!(roots.len() > 100, "{} fixture projects", roots.len());
-    let (rechecked, reloaded, with_urls) = recheck_each(&roots);
-    eprintln!("{rechecked} re-checks ({with_urls} with URL findings), {reloaded} loads");
+    let (rechecked, reloaded, with_urls, kept) = recheck_each(&roots);
+    eprintln!(
+        "{rechecked} re-checks ({with_urls} with URL findings, {kept} with ranges moved), \
+         {reloaded} loads"
+    );
+    assert!(
+        kept > 100,
+        "{kept} re-checks kept the state with ranges moved"
+    );
     assert!(rechecked > 500, "{rechecked} re-checks, {reloaded} loads");
     assert!(with_urls > 10, "{with_urls} re-checks with URL findings");
     assert!(reloaded > 50, "{rechecked} re-checks, {reloaded} loads");
@@ -135,9 +241,10 @@ fn real_projects_recheck_as_whole_runs() {
         .filter(|p| p.is_dir())
         .collect();
     roots.sort();
-    let (rechecked, reloaded, with_urls) = recheck_each(&roots);
+    let (rechecked, reloaded, with_urls, kept) = recheck_each(&roots);
     eprintln!(
-        "{} projects: {rechecked} re-checks ({with_urls} with URL findings), {reloaded} loads",
+        "{} projects: {rechecked} re-checks ({with_urls} with URL findings, {kept} with \
+         ranges moved), {reloaded} loads",
         roots.len()
     );
     assert!(rechecked > 0, "no project had a migration to edit");
@@ -145,9 +252,12 @@ fn real_projects_recheck_as_whole_runs() {
 
 /// On each project, chains of [`edits`] to its first and last migration, each checked
 /// again and compared with a whole run of the same buffers. Returns the re-checks, the
-/// edits loaded whole instead (refused), and the re-checks with URL findings.
-fn recheck_each(roots: &[PathBuf]) -> (usize, usize, usize) {
+/// edits loaded whole instead (refused), the re-checks with URL findings, and those whose
+/// state holds ranges an edit moved.
+fn recheck_each(roots: &[PathBuf]) -> (usize, usize, usize, usize) {
     let (mut rechecked, mut reloaded) = (0, 0);
+    // Re-checks whose state was kept, holding ranges an edit moved.
+    let mut kept = 0;
     // Re-checks whose URL findings were taken over from the check before.
     let mut with_urls = 0;
     for root in roots {
@@ -184,9 +294,11 @@ fn recheck_each(roots: &[PathBuf]) -> (usize, usize, usize) {
                             ["URL001", "URL002", "URL003", "URL004", "URL005", "URL006"]
                                 .contains(&d.code)
                         }));
+                        let moved = again.project.state.fields.has_shifted_ranges();
+                        kept += usize::from(moved);
                         assert_eq!(
-                            seen(&again),
-                            seen(&whole),
+                            seen(&again, moved),
+                            seen(&whole, moved),
                             "{}: {rel} edited: {:?}",
                             root.display(),
                             overrides.get(rel)
@@ -202,7 +314,7 @@ fn recheck_each(roots: &[PathBuf]) -> (usize, usize, usize) {
             }
         }
     }
-    (rechecked, reloaded, with_urls)
+    (rechecked, reloaded, with_urls, kept)
 }
 
 fn walk(root: &Path) -> Vec<String> {

@@ -835,6 +835,7 @@ pub fn reload(
     let mut same_availability = true;
     // The migrations whose facts changed, by index.
     let mut semantic: Vec<usize> = Vec::new();
+    let mut edits: Vec<(usize, crate::state::Shift)> = Vec::new();
     for &(i, rel) in &targets {
         let old = &prev.migrations[i];
         let Ok(text) = ld.read(rel) else {
@@ -862,6 +863,10 @@ pub fn reload(
         // what follows the class): nothing built from the migration changes.
         if *old != m {
             semantic.push(i);
+            // How the text changed, for a state that only needs its ranges moved.
+            if let Some(shift) = crate::state::Shift::between(&ld.db.file(old.file).text, &text) {
+                edits.push((i, shift));
+            }
         }
         fresh.push((i, text, m, problem, diags));
     }
@@ -944,6 +949,10 @@ pub fn reload(
             &graph,
             &changed,
             same_availability,
+            match (&changed[..], &edits[..]) {
+                (&[c], &[(i, shift)]) if c == i => Some(shift),
+                _ => None,
+            },
         );
         let after = state.fields.final_shared();
         let uncertain_after: BTreeSet<&crate::state::ModelKey> =

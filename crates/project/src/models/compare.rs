@@ -525,10 +525,10 @@ fn compare_model(
             .or(d.meta_span)
             .unwrap_or(d.span)
     };
-    let options_label = input
-        .migrations
-        .get(s.options_by)
-        .map(|m| (s.options_by, Span::new(m.file, s.options_range)));
+    let options_label = input.migrations.get(s.options_by).map(|m| {
+        let range = input.state.range_of(s.options_by, s.options_range);
+        (s.options_by, Span::new(m.file, range))
+    });
     let proxy_change = matches!(
         (old_kind, new_kind),
         (ModelKind::Proxy, ModelKind::Concrete) | (ModelKind::Concrete, ModelKind::Proxy)
@@ -1232,5 +1232,6 @@ fn same(a: &Dec, b: &Dec, exact: &dyn Fn(&str) -> bool) -> Option<bool> {
 /// The migration that last set a field, and the field's call in it.
 fn field_label(input: &Input<'_>, f: &FieldDef) -> Option<(usize, Span)> {
     let m = input.migrations.get(f.set_by)?;
-    Some((f.set_by, Span::new(m.file, f.field.range)))
+    let range = input.state.range_of(f.set_by, f.field.range);
+    Some((f.set_by, Span::new(m.file, range)))
 }

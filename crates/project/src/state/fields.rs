@@ -17,6 +17,12 @@
 //! of another app's model), the union of their events is replayed in topological order,
 //! which is Django's plan order for a model's own (same-app) operations.
 //!
+//! Ranges: the state shares the operations' field declarations, and records where a
+//! model's options last changed. An edit to a migration that leaves what it does to every
+//! model as it was (an operation that changes no model added, a comment, a line
+//! re-wrapped) only moves ranges: the state is kept, and [`FieldState::range_of`] maps
+//! the ranges it holds to the migration's text now ([`super::shift`]).
+//!
 //! What is not modelled: a `RenameModel` does not rewrite relation targets in other
 //! models (`to=` stays as written), and `RenameField` renames the field in
 //! `unique_together`/`index_together` but not inside `Index`/`Constraint` definitions.
@@ -29,7 +35,9 @@ use crate::pyvalue::PyValue;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::shift::{map_all, Relocate, Shift};
 use super::ModelKey;
+use djcheck_python::TextRange;
 
 /// A field in the state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +138,7 @@ impl ModelDef {
 }
 
 /// What one operation does to one model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Effect {
     /// CreateModel, or the new name of a RenameModel (the renamed model whole).
     Create(Arc<ModelDef>),
@@ -171,6 +179,54 @@ enum Effect {
         new: String,
     },
     Unknown,
+}
+
+impl Relocate for FieldDef {
+    fn relocate(&self, map: &dyn Fn(TextRange) -> Option<TextRange>) -> Option<Self> {
+        Some(FieldDef {
+            field: self.field.relocate(map)?,
+            ..self.clone()
+        })
+    }
+}
+
+impl Relocate for ModelDef {
+    fn relocate(&self, map: &dyn Fn(TextRange) -> Option<TextRange>) -> Option<Self> {
+        Some(ModelDef {
+            fields: self.fields.relocate(map)?,
+            options: self.options.relocate(map)?,
+            indexes: self.indexes.relocate(map)?,
+            constraints: self.constraints.relocate(map)?,
+            options_range: map(self.options_range)?,
+            ..self.clone()
+        })
+    }
+}
+
+impl Relocate for Effect {
+    fn relocate(&self, map: &dyn Fn(TextRange) -> Option<TextRange>) -> Option<Self> {
+        Some(match self {
+            Effect::Create(d) => Effect::Create(d.relocate(map)?),
+            Effect::AddField(f) => Effect::AddField(f.relocate(map)?),
+            Effect::AlterField(f) => Effect::AlterField(f.relocate(map)?),
+            Effect::Options(o) => Effect::Options(o.relocate(map)?),
+            Effect::AddPart { index, part } => Effect::AddPart {
+                index: *index,
+                part: part.relocate(map)?,
+            },
+            Effect::Delete
+            | Effect::RemoveField(_)
+            | Effect::RenameField { .. }
+            | Effect::Table(_)
+            | Effect::RemovePart { .. }
+            | Effect::RenameIndex { .. }
+            | Effect::Together { .. }
+            | Effect::SetOption(..)
+            | Effect::Managers(_)
+            | Effect::Repoint { .. }
+            | Effect::Unknown => self.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -311,7 +367,27 @@ pub struct FieldState {
     /// it got its id (0 for the models the migrations create, numbered first).
     plan: Vec<usize>,
     interned_at: Vec<u32>,
+    /// Per migration: the edits since its node was last replayed, when they left its
+    /// effects as they were ([`super::shift`]): the state still holds the ranges it had.
+    shifts: Shifts,
 }
+
+/// Edits per migration index, in order.
+#[derive(Default, Clone)]
+struct Shifts(BTreeMap<usize, Vec<Shift>>);
+
+impl std::fmt::Debug for Shifts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Shifts[")?;
+        for (m, edits) in &self.0 {
+            write!(f, " {m}: {}", edits.len())?;
+        }
+        write!(f, " ]")
+    }
+}
+
+/// Edits kept for one migration before its node is replayed instead.
+const MAX_SHIFTS: usize = 64;
 
 impl FieldState {
     fn id(&self, key: &ModelKey) -> Option<u32> {
@@ -371,6 +447,23 @@ impl FieldState {
     /// (somewhere in the graph): its absence from the state proves nothing.
     pub fn is_uncertain(&self, key: &ModelKey) -> bool {
         self.uncertain.contains_key(key)
+    }
+
+    /// Where a range of migration `migration` that the state holds (a field's
+    /// declaration with its `set_by`, a model's `options_range` with its `options_by`)
+    /// is in the migration's text now. The state keeps the ranges it recorded when an
+    /// edit left what the migration does unchanged ([`super::shift`]).
+    pub fn range_of(&self, migration: usize, range: TextRange) -> TextRange {
+        match self.shifts.0.get(&migration) {
+            Some(edits) => map_all(edits, range).unwrap_or(range),
+            None => range,
+        }
+    }
+
+    /// Whether some range the state holds is older than its migration's text
+    /// ([`FieldState::range_of`] maps it).
+    pub fn has_shifted_ranges(&self) -> bool {
+        !self.shifts.0.is_empty()
     }
 
     /// The keys of the models in a snapshot, with the changes of the node being built.
@@ -1333,7 +1426,19 @@ impl FieldState {
         migrations: &[Migration],
         g: &crate::graph::Graph,
         changed: &[usize],
+        edit: Option<Shift>,
     ) -> FieldState {
+        // One migration edited without changing what it does: nothing to replay.
+        if let (&[node], Some(edit)) = (changed, edit) {
+            let t = std::time::Instant::now();
+            if self.kept_after_edit(migrations, g, node, edit) {
+                crate::timings::note(format_args!(
+                    "state kept, the edit moved ranges only ({:.2} ms)",
+                    t.elapsed().as_secs_f64() * 1000.0
+                ));
+                return self;
+            }
+        }
         let mut pos_of = vec![u32::MAX; g.nodes.len()];
         for (p, &i) in self.plan.iter().enumerate() {
             pos_of[i] = p as u32;
@@ -1519,6 +1624,135 @@ impl FieldState {
         end
     }
 
+    /// The effects of operation `op` of migration `mi` (of app `app`), run against state
+    /// `snap` with the changes `changed` its migration made before it.
+    fn op_effects(
+        &self,
+        app: &str,
+        mi: usize,
+        op: &Operation,
+        snap: &Snap,
+        changed: &BTreeMap<u32, Version>,
+    ) -> Vec<(ModelKey, Effect)> {
+        let current = |k: &ModelKey| -> Option<ModelDef> {
+            let id = self.id(k)?;
+            match changed.get(&id) {
+                Some(v) => v.def.as_deref().cloned(),
+                None => self.lookup(snap, k).cloned(),
+            }
+        };
+        let all = || {
+            let mut ids: BTreeSet<u32> = entries(snap)
+                .filter(|(_, v)| v.def.is_some())
+                .map(|(id, _)| *id)
+                .collect();
+            for (id, v) in changed {
+                if v.def.is_some() {
+                    ids.insert(*id);
+                } else {
+                    ids.remove(id);
+                }
+            }
+            self.ids
+                .iter()
+                .filter(|(_, id)| ids.contains(id))
+                .map(|(k, _)| k.clone())
+                .collect::<Vec<_>>()
+        };
+        let mut effects = Vec::new();
+        effects_of(app, mi, op, &current, &all, &mut effects);
+        effects
+    }
+
+    /// What migration `mi` does to each model (by id, each effect with its operation's
+    /// range), run against `snap`, recording nothing. `None` when it touches a model
+    /// without an id.
+    fn node_effects(
+        &self,
+        m: &Migration,
+        mi: usize,
+        snap: &Snap,
+    ) -> Option<BTreeMap<u32, Vec<(Effect, TextRange)>>> {
+        let mut changed: BTreeMap<u32, Version> = BTreeMap::new();
+        let mut out: BTreeMap<u32, Vec<(Effect, TextRange)>> = BTreeMap::new();
+        for op in &m.operations {
+            for (k, effect) in self.op_effects(&m.app, mi, op, snap, &changed) {
+                let id = self.id(&k)?;
+                let prev = match changed.remove(&id) {
+                    Some(v) => v.def,
+                    None => get(snap, id).and_then(|v| v.def.clone()),
+                };
+                let def = apply(prev, &effect, (mi, op.range));
+                changed.insert(
+                    id,
+                    Version {
+                        applied: Applied::Prefix(0),
+                        def,
+                    },
+                );
+                out.entry(id).or_default().push((effect, op.range));
+            }
+        }
+        Some(out)
+    }
+
+    /// After an edit `edit` to migration `mi` (graph node `node`, the only one changed):
+    /// whether it does to every model what it did, the edit's move of ranges aside. Then
+    /// the state is kept as it is, the edit added to the migration's shifts; else
+    /// nothing changes.
+    fn kept_after_edit(
+        &mut self,
+        migrations: &[Migration],
+        g: &crate::graph::Graph,
+        node: usize,
+        edit: Shift,
+    ) -> bool {
+        let Some(crate::graph::Origin::Project(mi)) = g.nodes.get(node).and_then(|n| n.origin)
+        else {
+            return false;
+        };
+        let (Some(m), Some(Some(snap))) = (migrations.get(mi), self.before.get(node)) else {
+            return false;
+        };
+        let Some(pos) = self.plan.iter().position(|&i| i == node) else {
+            return false;
+        };
+        let mut edits = self.shifts.0.get(&mi).cloned().unwrap_or_default();
+        if edits.len() >= MAX_SHIFTS {
+            return false;
+        }
+        edits.push(edit);
+        let Some(new) = self.node_effects(m, mi, snap) else {
+            return false;
+        };
+        let map = |r: TextRange| map_all(&edits, r);
+        let pos = pos as u32;
+        // Every model with events of this node, then and now.
+        let old_ids = self
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, evs)| evs.iter().any(|e| e.pos == pos))
+            .map(|(id, _)| id as u32);
+        if !old_ids.eq(new.keys().copied()) {
+            return false;
+        }
+        for (id, now) in &new {
+            let then = self.events[*id as usize].iter().filter(|e| e.pos == pos);
+            if then.clone().count() != now.len() {
+                return false;
+            }
+            for (e, (effect, range)) in then.zip(now) {
+                if map(e.range) != Some(*range) || e.effect.relocate(&map).as_ref() != Some(effect)
+                {
+                    return false;
+                }
+            }
+        }
+        self.shifts.0.insert(mi, edits);
+        true
+    }
+
     /// Node `i`, at position `pos` of the plan: its state before, from its parents', and
     /// after (returned), its operations recorded as events.
     fn replay_node(
@@ -1545,39 +1779,12 @@ impl FieldState {
             return snap;
         };
         let m = &migrations[mi];
+        // Its events are recorded again, with the ranges of its text now.
+        st.shifts.0.remove(&mi);
         // Apply each operation in turn, recording its effects as events.
         let mut changed: BTreeMap<u32, Version> = BTreeMap::new();
         for op in &m.operations {
-            let mut effects = Vec::new();
-            {
-                let current = |k: &ModelKey| -> Option<ModelDef> {
-                    let id = st.id(k)?;
-                    match changed.get(&id) {
-                        Some(v) => v.def.as_deref().cloned(),
-                        None => st.lookup(&snap, k).cloned(),
-                    }
-                };
-                let all = || {
-                    let mut ids: BTreeSet<u32> = entries(&snap)
-                        .filter(|(_, v)| v.def.is_some())
-                        .map(|(id, _)| *id)
-                        .collect();
-                    for (id, v) in &changed {
-                        if v.def.is_some() {
-                            ids.insert(*id);
-                        } else {
-                            ids.remove(id);
-                        }
-                    }
-                    st.ids
-                        .iter()
-                        .filter(|(_, id)| ids.contains(id))
-                        .map(|(k, _)| k.clone())
-                        .collect::<Vec<_>>()
-                };
-                effects_of(&m.app, mi, op, &current, &all, &mut effects);
-            }
-            for (k, effect) in effects {
+            for (k, effect) in st.op_effects(&m.app, mi, op, &snap, &changed) {
                 if matches!(effect, Effect::Unknown) {
                     st.uncertain.entry(k.clone()).or_insert(pos);
                 }
@@ -1701,16 +1908,23 @@ mod replay_tests {
     use crate::state::{self, ModelState};
     use djcheck_diagnostics::FileId;
 
-    fn mig(app: &str, name: &str, deps: &[(&str, &str)], ops: &str) -> Migration {
+    fn source(deps: &[(&str, &str)], ops: &str) -> String {
         let deps: Vec<String> = deps
             .iter()
             .map(|(a, n)| format!("(\"{a}\", \"{n}\")"))
             .collect();
-        let src = format!(
+        format!(
             "from django.db import migrations, models\n\nclass Migration(migrations.Migration):\n    dependencies = [{}]\n    operations = [{ops}]\n",
             deps.join(", ")
-        );
-        let parsed = djcheck_python::parse_module(&src);
+        )
+    }
+
+    fn mig(app: &str, name: &str, deps: &[(&str, &str)], ops: &str) -> Migration {
+        of_source(app, name, &source(deps, ops))
+    }
+
+    fn of_source(app: &str, name: &str, src: &str) -> Migration {
+        let parsed = djcheck_python::parse_module(src);
         assert!(parsed.errors.is_empty(), "{src}");
         extract(
             FileId(0),
@@ -1741,6 +1955,86 @@ mod replay_tests {
 
     fn key(app: &str, model: &str) -> (String, String) {
         (app.to_owned(), model.to_owned())
+    }
+
+    /// Every range read from the state before each node and at the end, mapped as
+    /// rules read them.
+    fn ranges(st: &ModelState, g: &graph::Graph) -> Vec<String> {
+        let mut out = Vec::new();
+        let view = |d: &crate::state::ModelDef| {
+            let mut v: Vec<String> = d
+                .fields
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}@{} {:?}",
+                        f.name,
+                        f.set_by,
+                        st.range_of(f.set_by, f.field.range)
+                    )
+                })
+                .collect();
+            v.push(format!(
+                "options@{} {:?}",
+                d.options_by,
+                st.range_of(d.options_by, d.options_range)
+            ));
+            v
+        };
+        for n in 0..g.nodes.len() {
+            for k in st.creations.keys() {
+                if let Some(d) = st.model_before(n, k) {
+                    out.push(format!(
+                        "{n} {k:?} {:?} {:?}",
+                        view(d),
+                        d.fields.iter().map(|f| &f.field.class).collect::<Vec<_>>()
+                    ));
+                }
+            }
+        }
+        for (k, d) in st.final_models() {
+            out.push(format!("end {k:?} {:?}", view(d)));
+        }
+        out
+    }
+
+    #[test]
+    fn an_edit_that_only_moves_ranges_keeps_the_state_and_maps_them() {
+        let create = "migrations.CreateModel(name='Post', fields=[('id', models.AutoField(primary_key=True)), ('title', models.CharField(max_length=100))])";
+        // Operations on lines of their own, as `makemigrations` writes them.
+        let old_src = source(&[], &format!("\n        {create}\n    "));
+        let (mut ms, g, st) = build(vec![
+            of_source("blog", "0001_initial", &old_src),
+            mig("blog", "0002_order", &[("blog", "0001_initial")], "migrations.AlterModelOptions(name='post', options={'ordering': ['id']}), migrations.AddField(model_name='post', name='body', field=models.TextField(default=''))"),
+        ]);
+        let i = ms.iter().position(|m| m.name == "0001_initial").unwrap();
+        // An operation that changes no model, above the others.
+        let new_src = source(
+            &[],
+            &format!("\n        migrations.RunSQL('SELECT 1', migrations.RunSQL.noop),\n        {create}\n    "),
+        );
+        ms[i] = of_source("blog", "0001_initial", &new_src);
+        let edit = state::Shift::between(&old_src, &new_src);
+        let kept = state::rebuild(st, &ms, &g, &[i], true, edit);
+        assert!(kept.fields.has_shifted_ranges());
+        let fresh = state::build(&ms, &g);
+        assert!(!fresh.fields.has_shifted_ranges());
+        assert_eq!(ranges(&kept, &g), ranges(&fresh, &g));
+        // A field changed with it: replayed, the kept ranges gone.
+        let changed_src = source(
+            &[],
+            &format!(
+                "\n        migrations.RunSQL('SELECT 1', migrations.RunSQL.noop),\n        {}\n    ",
+                create.replace("CharField", "TextField")
+            ),
+        );
+        ms[i] = of_source("blog", "0001_initial", &changed_src);
+        let edit = state::Shift::between(&new_src, &changed_src);
+        let replayed = state::rebuild(kept, &ms, &g, &[i], true, edit);
+        assert!(!replayed.fields.has_shifted_ranges());
+        let fresh = state::build(&ms, &g);
+        assert_eq!(ranges(&replayed, &g), ranges(&fresh, &g));
+        assert_eq!(format!("{replayed:?}"), format!("{fresh:?}"));
     }
 
     #[test]

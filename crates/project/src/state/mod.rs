@@ -15,8 +15,10 @@
 //! Entry point: [`build`], called once by the project loader after the graph.
 
 pub mod fields;
+pub mod shift;
 
 pub use fields::{Cursor, FieldDef, ModelDef};
+pub use shift::Shift;
 
 use crate::graph::{Graph, Origin};
 use crate::migration::{Field, Lit, Migration, ModelRef, OpKind, Operation};
@@ -127,6 +129,13 @@ impl ModelState {
     /// models with).
     pub fn final_models(&self) -> BTreeMap<&ModelKey, &ModelDef> {
         self.fields.final_models()
+    }
+
+    /// Where a range of migration `migration` held by the field-level state is now: see
+    /// [`fields::FieldState::range_of`]. Every range read from a [`ModelDef`] or
+    /// [`FieldDef`] for a span goes through it.
+    pub fn range_of(&self, migration: usize, range: TextRange) -> TextRange {
+        self.fields.range_of(migration, range)
     }
 }
 
@@ -265,12 +274,16 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
 /// order, and are as readable as before: [`availability_facts`] unchanged), availability
 /// is taken over and only where the changed migrations create their models is read
 /// again.
+///
+/// `edit`: with one changed migration, how its text changed. When the edit left what it
+/// does to the state as it was, only ranges moved ([`shift`]), nothing is replayed.
 pub fn rebuild(
     mut prev: ModelState,
     migrations: &[Migration],
     g: &Graph,
     changed: &[usize],
     same_availability: bool,
+    edit: Option<Shift>,
 ) -> ModelState {
     let nodes: Vec<usize> = changed.iter().filter_map(|&i| g.node_of(i)).collect();
     if same_availability {
@@ -295,13 +308,13 @@ pub fn rebuild(
         drop(_t);
         let _t = crate::timings::phase("state: fields");
         let fields = std::mem::take(&mut prev.fields);
-        prev.fields = fields.rebuild(migrations, g, &nodes);
+        prev.fields = fields.rebuild(migrations, g, &nodes, edit);
         return prev;
     }
     let (mut st, order) = availability(migrations, g);
     let _t = crate::timings::phase("state: fields");
     st.fields = if st.ids == prev.ids && st.creations.keys().eq(prev.creations.keys()) {
-        prev.fields.rebuild(migrations, g, &nodes)
+        prev.fields.rebuild(migrations, g, &nodes, edit)
     } else {
         fields::build(migrations, g, &order, st.creations.keys())
     };
