@@ -175,6 +175,12 @@ fn edits(text: &str) -> Vec<Option<String>> {
         )));
         out.push(Some(format!("# edited\n{text}")));
     }
+    // What a field is, changed where nothing else is.
+    for (from, to) in [("CharField(", "TextField("), ("null=True", "null=False")] {
+        if text.contains(from) {
+            out.push(Some(text.replacen(from, to, 1)));
+        }
+    }
     for op in [
         // A model no migration creates (an id given while replaying).
         "migrations.AddField(model_name='edited', name='edited', field=models.IntegerField(default=0)),",

@@ -317,6 +317,19 @@ impl Applied {
     }
 }
 
+/// Whether operations rename a model, nested ones included (the state side of
+/// `SeparateDatabaseAndState`, RunSQL's `state_operations`).
+fn renames_a_model(ops: &[Operation]) -> bool {
+    ops.iter().any(|op| match &op.kind {
+        OpKind::RenameModel { .. } => true,
+        OpKind::SeparateDatabaseAndState { state, .. } => renames_a_model(state),
+        OpKind::RunSql {
+            state_operations, ..
+        } => renames_a_model(state_operations),
+        _ => false,
+    })
+}
+
 /// Models (by id) per chunk of a snapshot.
 const CHUNK: u32 = 32;
 
@@ -384,6 +397,19 @@ impl std::fmt::Debug for Shifts {
         }
         write!(f, " ]")
     }
+}
+
+/// The models a rewrite in place replays, by page, then chunk: each model's id and the
+/// number of its first event rewritten.
+type Touched = BTreeMap<usize, BTreeMap<usize, Vec<(u32, u32)>>>;
+
+/// What a rewrite in place made of each shared part, by the old part's address.
+#[derive(Default)]
+struct Rewrites {
+    snaps: rustc_hash::FxHashMap<usize, Snap>,
+    pages: rustc_hash::FxHashMap<usize, Page>,
+    chunks: rustc_hash::FxHashMap<usize, Chunk>,
+    versions: rustc_hash::FxHashMap<usize, Arc<Version>>,
 }
 
 /// Edits kept for one migration before its node is replayed instead.
@@ -1428,12 +1454,21 @@ impl FieldState {
         changed: &[usize],
         edit: Option<Shift>,
     ) -> FieldState {
-        // One migration edited without changing what it does: nothing to replay.
-        if let (&[node], Some(edit)) = (changed, edit) {
+        if let &[node] = changed {
+            // One migration edited without changing what it does: nothing to replay.
             let t = std::time::Instant::now();
-            if self.kept_after_edit(migrations, g, node, edit) {
+            if edit.is_some_and(|e| self.kept_after_edit(migrations, g, node, e)) {
                 crate::timings::note(format_args!(
                     "state kept, the edit moved ranges only ({:.2} ms)",
+                    t.elapsed().as_secs_f64() * 1000.0
+                ));
+                return self;
+            }
+            // Or changing what it does to the same models: their versions replayed.
+            let t = std::time::Instant::now();
+            if self.rewritten_in_place(migrations, g, node) {
+                crate::timings::note(format_args!(
+                    "state rewritten in place ({:.2} ms)",
                     t.elapsed().as_secs_f64() * 1000.0
                 ));
                 return self;
@@ -1753,6 +1788,201 @@ impl FieldState {
         true
     }
 
+    /// After an edit to migration `mi` (graph node `node`, the only one changed) that
+    /// changes what it does to the models it touches, but neither which models, nor how
+    /// many of its operations touch each, nor their kinds (a field's arguments changed,
+    /// say): its events are written again in place, and every version holding them is
+    /// replayed, in every snapshot, each shared part once. The events keep their numbers,
+    /// so the sets that name versions stay as they are. Needs no later node to read the
+    /// contents of a model to decide what it does (a `RenameModel` copies the model it
+    /// renames and repoints the relations to it). `false`, nothing changed, when that
+    /// does not hold.
+    fn rewritten_in_place(
+        &mut self,
+        migrations: &[Migration],
+        g: &crate::graph::Graph,
+        node: usize,
+    ) -> bool {
+        let Some(crate::graph::Origin::Project(mi)) = g.nodes.get(node).and_then(|n| n.origin)
+        else {
+            return false;
+        };
+        let (Some(m), Some(Some(snap))) = (migrations.get(mi), self.before.get(node)) else {
+            return false;
+        };
+        let Some(pos) = self.plan.iter().position(|&i| i == node) else {
+            return false;
+        };
+        let Some(new) = self.node_effects(m, mi, snap) else {
+            return false;
+        };
+        // Per model, the numbers of the node's events (consecutive: a node's events on a
+        // model are recorded together).
+        let at = pos as u32;
+        let mut slots: BTreeMap<u32, std::ops::Range<u32>> = BTreeMap::new();
+        for (id, evs) in self.events.iter().enumerate() {
+            if let Some(a) = evs.iter().position(|e| e.pos == at) {
+                let n = evs[a..].iter().take_while(|e| e.pos == at).count();
+                slots.insert(id as u32, a as u32..(a + n) as u32);
+            }
+        }
+        if !slots.keys().eq(new.keys()) {
+            return false;
+        }
+        for (id, now) in &new {
+            let then = &self.events[*id as usize][slots[id].start as usize..slots[id].end as usize];
+            if then.len() != now.len()
+                || then.iter().zip(now).any(|(e, (effect, _))| {
+                    std::mem::discriminant(&e.effect) != std::mem::discriminant(effect)
+                        || matches!(effect, Effect::Unknown | Effect::Repoint { .. })
+                })
+            {
+                return false;
+            }
+        }
+        let renames_later = self.plan[pos + 1..].iter().any(|&n| {
+            matches!(g.nodes[n].origin, Some(crate::graph::Origin::Project(j))
+                if migrations.get(j).is_some_and(|m| renames_a_model(&m.operations)))
+        });
+        if renames_later {
+            return false;
+        }
+        for (id, now) in new {
+            let r = &slots[&id];
+            let evs = &mut self.events[id as usize][r.start as usize..r.end as usize];
+            for (e, (effect, range)) in evs.iter_mut().zip(now) {
+                e.effect = effect;
+                e.range = range;
+            }
+        }
+        // Its events hold the ranges of its text now.
+        self.shifts.0.remove(&mi);
+        let mut by_page: Touched = BTreeMap::new();
+        for (&id, r) in &slots {
+            let c = (id / CHUNK) as usize;
+            by_page
+                .entry(c / PAGE)
+                .or_default()
+                .entry(c % PAGE)
+                .or_default()
+                .push((id, r.start));
+        }
+        // The old snapshots stay alive until all are rewritten: the memo is by address.
+        let mut memo = Rewrites::default();
+        let before: Vec<Option<Snap>> = self
+            .before
+            .iter()
+            .map(|s| {
+                s.as_ref()
+                    .map(|s| self.rewrite_snap(s, &by_page, &mut memo))
+            })
+            .collect();
+        let after: Vec<Option<Snap>> = self
+            .after
+            .iter()
+            .map(|s| {
+                s.as_ref()
+                    .map(|s| self.rewrite_snap(s, &by_page, &mut memo))
+            })
+            .collect();
+        let end = self.rewrite_snap(&self.end, &by_page, &mut memo);
+        crate::timings::note(format_args!(
+            "rewrote {} snapshots, {} pages, {} chunks, {} versions replayed",
+            memo.snaps.len(),
+            memo.pages.len(),
+            memo.chunks.len(),
+            memo.versions.len()
+        ));
+        let old = (
+            std::mem::replace(&mut self.before, before),
+            std::mem::replace(&mut self.after, after),
+            std::mem::replace(&mut self.end, end),
+        );
+        crate::free((old, memo));
+        true
+    }
+
+    /// `snap` with every version of the models `by_page` names (page, chunk, and per
+    /// model its id and the number of the first event rewritten) that holds those events
+    /// replayed; shared parts rewritten once (`memo`).
+    fn rewrite_snap(&self, snap: &Snap, by_page: &Touched, memo: &mut Rewrites) -> Snap {
+        let key = Arc::as_ptr(snap) as usize;
+        if let Some(s) = memo.snaps.get(&key) {
+            return s.clone();
+        }
+        let mut pages: Option<Vec<Page>> = None;
+        for (&p, chunks) in by_page {
+            let Some(page) = snap.get(p) else { continue };
+            let new = self.rewrite_page(page, chunks, memo);
+            if !Arc::ptr_eq(&new, page) {
+                pages.get_or_insert_with(|| snap.as_ref().clone())[p] = new;
+            }
+        }
+        let out = pages.map_or_else(|| snap.clone(), Arc::new);
+        memo.snaps.insert(key, out.clone());
+        out
+    }
+
+    fn rewrite_page(
+        &self,
+        page: &Page,
+        chunks: &BTreeMap<usize, Vec<(u32, u32)>>,
+        memo: &mut Rewrites,
+    ) -> Page {
+        let key = Arc::as_ptr(page) as usize;
+        if let Some(p) = memo.pages.get(&key) {
+            return p.clone();
+        }
+        let mut copy: Option<Vec<Chunk>> = None;
+        for (&c, ids) in chunks {
+            let Some(chunk) = page.get(c) else { continue };
+            let new = self.rewrite_chunk(chunk, ids, memo);
+            if !Arc::ptr_eq(&new, chunk) {
+                copy.get_or_insert_with(|| page.as_ref().clone())[c] = new;
+            }
+        }
+        let out = copy.map_or_else(|| page.clone(), Arc::new);
+        memo.pages.insert(key, out.clone());
+        out
+    }
+
+    fn rewrite_chunk(&self, chunk: &Chunk, ids: &[(u32, u32)], memo: &mut Rewrites) -> Chunk {
+        let key = Arc::as_ptr(chunk) as usize;
+        if let Some(c) = memo.chunks.get(&key) {
+            return c.clone();
+        }
+        let mut copy: Option<Vec<(u32, Arc<Version>)>> = None;
+        for &(id, first) in ids {
+            let Ok(i) = chunk.binary_search_by_key(&id, |e| e.0) else {
+                continue;
+            };
+            let v = &chunk[i].1;
+            let holds = match &v.applied {
+                Applied::Prefix(n) => *n > first,
+                Applied::List(l) => l.binary_search(&first).is_ok(),
+            };
+            if !holds {
+                continue;
+            }
+            let vk = Arc::as_ptr(v) as usize;
+            let new = match memo.versions.get(&vk) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = Arc::new(Version {
+                        applied: v.applied.clone(),
+                        def: self.replay(id, &v.applied),
+                    });
+                    memo.versions.insert(vk, n.clone());
+                    n
+                }
+            };
+            copy.get_or_insert_with(|| chunk.as_ref().clone())[i].1 = new;
+        }
+        let out = copy.map_or_else(|| chunk.clone(), Arc::new);
+        memo.chunks.insert(key, out.clone());
+        out
+    }
+
     /// Node `i`, at position `pos` of the plan: its state before, from its parents', and
     /// after (returned), its operations recorded as events.
     fn replay_node(
@@ -2035,6 +2265,59 @@ mod replay_tests {
         let fresh = state::build(&ms, &g);
         assert_eq!(ranges(&replayed, &g), ranges(&fresh, &g));
         assert_eq!(format!("{replayed:?}"), format!("{fresh:?}"));
+    }
+
+    #[test]
+    fn an_edit_to_what_a_migration_does_to_the_same_models_is_written_in_place() {
+        let create = |len: u32| {
+            format!("migrations.CreateModel(name='Post', fields=[('id', models.AutoField(primary_key=True)), ('title', models.CharField(max_length={len}))], options={{'ordering': ['id']}})")
+        };
+        let later = vec![
+            mig("blog", "0002_a", &[("blog", "0001_initial")], "migrations.AddField(model_name='post', name='a', field=models.IntegerField(default=0))"),
+            mig("blog", "0002_b", &[("blog", "0001_initial")], "migrations.AlterField(model_name='post', name='title', field=models.CharField(max_length=20, null=True))"),
+            mig("blog", "0003_merge", &[("blog", "0002_a"), ("blog", "0002_b")], "migrations.AlterModelOptions(name='post', options={})"),
+            mig("shop", "0001_initial", &[("blog", "0002_a")], "migrations.CreateModel(name='Item', fields=[('post', models.ForeignKey('blog.post', on_delete=models.CASCADE))])"),
+        ];
+        let mut ms = vec![mig("blog", "0001_initial", &[], &create(100))];
+        ms.extend(later.clone());
+        let (mut ms, g, st) = build(ms);
+        let i = ms
+            .iter()
+            .position(|m| m.key() == ("blog".into(), "0001_initial".into()))
+            .unwrap();
+        let n = node(&g, "blog", "0001_initial");
+        // A field's argument changed, then the model's field list: the same models and
+        // kinds of effect, written in place; what a whole build gives.
+        let mut fields = st.fields.clone();
+        for ops in [
+            create(50),
+            create(50).replace("('title'", "('id2', models.IntegerField()), ('title'"),
+        ] {
+            ms[i] = mig("blog", "0001_initial", &[], &ops);
+            assert!(fields.rewritten_in_place(&ms, &g, n), "{ops}");
+            let fresh = state::build(&ms, &g);
+            assert_eq!(format!("{fields:?}"), format!("{:?}", fresh.fields));
+        }
+        // Another operation on the model: its events are numbered anew, replayed.
+        ms[i] = mig("blog", "0001_initial", &[], &format!("{}, migrations.AddField(model_name='post', name='b', field=models.IntegerField(null=True))", create(50)));
+        assert!(!fields.clone().rewritten_in_place(&ms, &g, n));
+        // A later RenameModel copies the model: replayed.
+        let mut with_rename = vec![mig("blog", "0001_initial", &[], &create(100))];
+        with_rename.extend(later);
+        with_rename.push(mig(
+            "blog",
+            "0004_rename",
+            &[("blog", "0003_merge")],
+            "migrations.RenameModel(old_name='Post', new_name='Article')",
+        ));
+        let (mut with_rename, g2, st2) = build(with_rename);
+        let i2 = with_rename
+            .iter()
+            .position(|m| m.name == "0001_initial" && m.app == "blog")
+            .unwrap();
+        with_rename[i2] = mig("blog", "0001_initial", &[], &create(60));
+        let n2 = node(&g2, "blog", "0001_initial");
+        assert!(!st2.fields.clone().rewritten_in_place(&with_rename, &g2, n2));
     }
 
     #[test]
