@@ -936,6 +936,37 @@ pub fn reload(
             std::mem::take(&mut prev.graph),
             std::mem::take(&mut prev.state),
         )
+    } else if same_graph
+        && same_universe
+        && crate::state::rebuild_in_place(
+            &mut prev.state,
+            &migrations,
+            &prev.graph,
+            &semantic,
+            same_availability,
+            match (&semantic[..], &edits[..]) {
+                (&[c], &[(i, shift)]) if c == i => Some(shift),
+                _ => None,
+            },
+        )
+    {
+        // Without a replay: only the edited migration's app can have other final models.
+        let edited: BTreeSet<&str> = semantic
+            .iter()
+            .filter_map(|&i| migrations.get(i))
+            .map(|m| m.app.as_str())
+            .collect();
+        same_apps = prev
+            .apps
+            .iter()
+            .map(|a| a.label.as_str())
+            .filter(|l| !edited.contains(l))
+            .map(str::to_owned)
+            .collect();
+        (
+            std::mem::take(&mut prev.graph),
+            std::mem::take(&mut prev.state),
+        )
     } else if same_graph && same_universe {
         let _t = crate::timings::phase("state: rebuild");
         let graph = std::mem::take(&mut prev.graph);
@@ -949,10 +980,6 @@ pub fn reload(
             &graph,
             &changed,
             same_availability,
-            match (&changed[..], &edits[..]) {
-                (&[c], &[(i, shift)]) if c == i => Some(shift),
-                _ => None,
-            },
         );
         let after = state.fields.final_shared();
         let uncertain_after: BTreeSet<&crate::state::ModelKey> =

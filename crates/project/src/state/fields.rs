@@ -1441,6 +1441,38 @@ pub(super) fn build<'k>(
 }
 
 impl FieldState {
+    /// After an edit `edit` to the migration of graph node `node`, the only one changed:
+    /// the state kept when the edit only moved ranges ([`super::shift`]), or its events
+    /// written in place when it changes what the migration does to the same models
+    /// ([`FieldState::rewritten_in_place`]). `false` when neither applies: nothing
+    /// changed, the caller replays. Either way only models of the migration's own app can
+    /// differ from before.
+    pub(super) fn kept_or_rewritten(
+        &mut self,
+        migrations: &[Migration],
+        g: &crate::graph::Graph,
+        node: usize,
+        edit: Option<Shift>,
+    ) -> bool {
+        let t = std::time::Instant::now();
+        if edit.is_some_and(|e| self.kept_after_edit(migrations, g, node, e)) {
+            crate::timings::note(format_args!(
+                "state kept, the edit moved ranges only ({:.2} ms)",
+                t.elapsed().as_secs_f64() * 1000.0
+            ));
+            return true;
+        }
+        let t = std::time::Instant::now();
+        if self.rewritten_in_place(migrations, g, node) {
+            crate::timings::note(format_args!(
+                "state rewritten in place ({:.2} ms)",
+                t.elapsed().as_secs_f64() * 1000.0
+            ));
+            return true;
+        }
+        false
+    }
+
     /// The state again after the migrations at graph nodes `changed` changed, over the
     /// same graph and with the same models created (the same ids). Only the changed
     /// nodes and their descendants are replayed when no other node after them in plan
@@ -1452,28 +1484,7 @@ impl FieldState {
         migrations: &[Migration],
         g: &crate::graph::Graph,
         changed: &[usize],
-        edit: Option<Shift>,
     ) -> FieldState {
-        if let &[node] = changed {
-            // One migration edited without changing what it does: nothing to replay.
-            let t = std::time::Instant::now();
-            if edit.is_some_and(|e| self.kept_after_edit(migrations, g, node, e)) {
-                crate::timings::note(format_args!(
-                    "state kept, the edit moved ranges only ({:.2} ms)",
-                    t.elapsed().as_secs_f64() * 1000.0
-                ));
-                return self;
-            }
-            // Or changing what it does to the same models: their versions replayed.
-            let t = std::time::Instant::now();
-            if self.rewritten_in_place(migrations, g, node) {
-                crate::timings::note(format_args!(
-                    "state rewritten in place ({:.2} ms)",
-                    t.elapsed().as_secs_f64() * 1000.0
-                ));
-                return self;
-            }
-        }
         let mut pos_of = vec![u32::MAX; g.nodes.len()];
         for (p, &i) in self.plan.iter().enumerate() {
             pos_of[i] = p as u32;
@@ -2245,12 +2256,20 @@ mod replay_tests {
         );
         ms[i] = of_source("blog", "0001_initial", &new_src);
         let edit = state::Shift::between(&old_src, &new_src);
-        let kept = state::rebuild(st, &ms, &g, &[i], true, edit);
+        let mut kept = st;
+        assert!(state::rebuild_in_place(
+            &mut kept,
+            &ms,
+            &g,
+            &[i],
+            true,
+            edit
+        ));
         assert!(kept.fields.has_shifted_ranges());
         let fresh = state::build(&ms, &g);
         assert!(!fresh.fields.has_shifted_ranges());
         assert_eq!(ranges(&kept, &g), ranges(&fresh, &g));
-        // A field changed with it: replayed, the kept ranges gone.
+        // A field changed with it: written in place, the kept ranges gone.
         let changed_src = source(
             &[],
             &format!(
@@ -2260,10 +2279,37 @@ mod replay_tests {
         );
         ms[i] = of_source("blog", "0001_initial", &changed_src);
         let edit = state::Shift::between(&new_src, &changed_src);
-        let replayed = state::rebuild(kept, &ms, &g, &[i], true, edit);
-        assert!(!replayed.fields.has_shifted_ranges());
+        let mut rewritten = kept;
+        assert!(state::rebuild_in_place(
+            &mut rewritten,
+            &ms,
+            &g,
+            &[i],
+            true,
+            edit
+        ));
+        assert!(!rewritten.fields.has_shifted_ranges());
         let fresh = state::build(&ms, &g);
-        assert_eq!(ranges(&replayed, &g), ranges(&fresh, &g));
+        assert_eq!(format!("{rewritten:?}"), format!("{fresh:?}"));
+        // An operation on the model added: neither, replayed.
+        let added_src = source(
+            &[],
+            &format!(
+                "\n        {create},\n        migrations.AddField(model_name='post', name='b', field=models.IntegerField(null=True))\n    "
+            ),
+        );
+        ms[i] = of_source("blog", "0001_initial", &added_src);
+        let edit = state::Shift::between(&changed_src, &added_src);
+        assert!(!state::rebuild_in_place(
+            &mut rewritten,
+            &ms,
+            &g,
+            &[i],
+            true,
+            edit
+        ));
+        let replayed = state::rebuild(rewritten, &ms, &g, &[i], true);
+        let fresh = state::build(&ms, &g);
         assert_eq!(format!("{replayed:?}"), format!("{fresh:?}"));
     }
 

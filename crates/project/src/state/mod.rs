@@ -101,6 +101,29 @@ impl ModelState {
         Some(set.get(id / 64).is_some_and(|w| w & (1 << (id % 64)) != 0))
     }
 
+    /// Where the migrations `changed` create their models, read again (they create the
+    /// same models, in the same order, as when the state was built).
+    fn read_creations(&mut self, migrations: &[Migration], changed: &[usize]) {
+        let _t = crate::timings::phase("state: creations");
+        for &i in changed {
+            let Some(m) = migrations.get(i) else { continue };
+            let mut seen: BTreeMap<ModelKey, usize> = BTreeMap::new();
+            for (k, lit, op_range) in created_by(m) {
+                let nth = seen.entry(k.clone()).or_insert(0);
+                let slot = self
+                    .creations
+                    .get_mut(&k)
+                    .and_then(|cs| cs.iter_mut().filter(|c| c.migration == i).nth(*nth));
+                *nth += 1;
+                if let Some(c) = slot {
+                    c.op_range = op_range;
+                    c.name_range = lit.range;
+                    c.name = lit.value.clone();
+                }
+            }
+        }
+    }
+
     /// Creations of a model, if the project creates it.
     pub fn creators(&self, model: &ModelKey) -> &[Creation] {
         self.creations.get(model).map_or(&[], Vec::as_slice)
@@ -274,51 +297,58 @@ pub fn build(migrations: &[Migration], g: &Graph) -> ModelState {
 /// order, and are as readable as before: [`availability_facts`] unchanged), availability
 /// is taken over and only where the changed migrations create their models is read
 /// again.
-///
-/// `edit`: with one changed migration, how its text changed. When the edit left what it
-/// does to the state as it was, only ranges moved ([`shift`]), nothing is replayed.
 pub fn rebuild(
     mut prev: ModelState,
     migrations: &[Migration],
     g: &Graph,
     changed: &[usize],
     same_availability: bool,
-    edit: Option<Shift>,
 ) -> ModelState {
     let nodes: Vec<usize> = changed.iter().filter_map(|&i| g.node_of(i)).collect();
     if same_availability {
-        let _t = crate::timings::phase("state: creations");
-        for &i in changed {
-            let Some(m) = migrations.get(i) else { continue };
-            let mut seen: BTreeMap<ModelKey, usize> = BTreeMap::new();
-            for (k, lit, op_range) in created_by(m) {
-                let nth = seen.entry(k.clone()).or_insert(0);
-                let slot = prev
-                    .creations
-                    .get_mut(&k)
-                    .and_then(|cs| cs.iter_mut().filter(|c| c.migration == i).nth(*nth));
-                *nth += 1;
-                if let Some(c) = slot {
-                    c.op_range = op_range;
-                    c.name_range = lit.range;
-                    c.name = lit.value.clone();
-                }
-            }
-        }
-        drop(_t);
+        prev.read_creations(migrations, changed);
         let _t = crate::timings::phase("state: fields");
         let fields = std::mem::take(&mut prev.fields);
-        prev.fields = fields.rebuild(migrations, g, &nodes, edit);
+        prev.fields = fields.rebuild(migrations, g, &nodes);
         return prev;
     }
     let (mut st, order) = availability(migrations, g);
     let _t = crate::timings::phase("state: fields");
     st.fields = if st.ids == prev.ids && st.creations.keys().eq(prev.creations.keys()) {
-        prev.fields.rebuild(migrations, g, &nodes, edit)
+        prev.fields.rebuild(migrations, g, &nodes)
     } else {
         fields::build(migrations, g, &order, st.creations.keys())
     };
     st
+}
+
+/// The state after an edit to one migration that leaves the models it creates as they
+/// were (`same_availability`), made without a replay: kept when the edit only moved
+/// ranges (`edit`: how its text changed; [`shift`]), or the migration's events written
+/// in place when it changes what it does to the same models. Only models of the
+/// migration's own app can then differ from before. `false`, `state` as it was, when
+/// neither applies: [`rebuild`] it.
+pub fn rebuild_in_place(
+    state: &mut ModelState,
+    migrations: &[Migration],
+    g: &Graph,
+    changed: &[usize],
+    same_availability: bool,
+    edit: Option<Shift>,
+) -> bool {
+    let (&[i], true) = (changed, same_availability) else {
+        return false;
+    };
+    let Some(node) = g.node_of(i) else {
+        return false;
+    };
+    let t = crate::timings::phase("state: fields");
+    if !state.fields.kept_or_rewritten(migrations, g, node, edit) {
+        return false;
+    }
+    drop(t);
+    state.read_creations(migrations, changed);
+    true
 }
 
 /// What the models' availability reads of a migration besides its place in the graph:
