@@ -14,8 +14,10 @@ Measures, over the Language Server Protocol on stdio (standard library only):
   `debounceMs` 0), N times, median and worst; then N edits that each add an operation
   that changes no model (its facts change, the state does not), median; then N edits
   that each change a field of the model it creates (the state after it changes),
-  median; then N edits adding an operation to the latest migration of its app (the one
-  being written, the common case), median;
+  median; then N edits that each leave a syntax error in it (half-typed), the first (it
+  stops being readable) and the median; then
+  N edits adding an operation to the latest migration of its app (the one being
+  written, the common case), median;
 * the server's peak resident memory (VmHWM), next to `djcheck check`'s on the same
   project (wait4's ru_maxrss).
 
@@ -182,6 +184,9 @@ def main():
     changed = timed_edits(uri, operation_added(text), 3 + a.edits)
     # Each edit changing what the migration does to a model.
     altered = timed_edits(uri, field_changed(text), 3 + 2 * a.edits)
+    # Half-typed: each edit leaves a syntax error (the migration can't be read).
+    broken = timed_edits(uri, [text.replace("operations = [", f"operations = [ ({i}", 1)
+                               for i in range(a.edits)], 3 + 3 * a.edits)
     # The common case: the latest migration of that app (the one being written), opened
     # and edited (an operation added each time).
     latest_path = sorted(target.parent.glob("0*.py"))[-1]
@@ -207,6 +212,8 @@ def main():
             round(statistics.median(changed), 3) if changed else None,
         "server_recheck_field_changed_median_s":
             round(statistics.median(altered), 3) if altered else None,
+        "server_recheck_syntax_error_first_s": round(broken[0], 3),
+        "server_recheck_syntax_error_median_s": round(statistics.median(broken), 3),
         "server_recheck_latest_migration_median_s":
             round(statistics.median(latest), 3) if latest else None,
         "server_peak_rss_mib": round(rss / 1024, 1),
