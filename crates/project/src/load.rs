@@ -956,13 +956,7 @@ pub fn reload(
             .filter_map(|&i| migrations.get(i))
             .map(|m| m.app.as_str())
             .collect();
-        same_apps = prev
-            .apps
-            .iter()
-            .map(|a| a.label.as_str())
-            .filter(|l| !edited.contains(l))
-            .map(str::to_owned)
-            .collect();
+        same_apps = apps_except(&prev.apps, &edited);
         (
             std::mem::take(&mut prev.graph),
             std::mem::take(&mut prev.state),
@@ -1011,13 +1005,7 @@ pub fn reload(
                 differ.insert(k.0.as_str());
             }
         }
-        same_apps = prev
-            .apps
-            .iter()
-            .map(|a| a.label.as_str())
-            .filter(|l| !differ.contains(l))
-            .map(str::to_owned)
-            .collect();
+        same_apps = apps_except(&prev.apps, &differ);
         drop((before, after));
         (graph, state)
     } else {
@@ -1090,6 +1078,15 @@ pub fn reload(
         ..prev
     };
     Ok((project, file_findings))
+}
+
+/// The labels of `apps` not in `except`.
+fn apps_except(apps: &[crate::App], except: &BTreeSet<&str>) -> BTreeSet<String> {
+    apps.iter()
+        .map(|a| a.label.as_str())
+        .filter(|l| !except.contains(l))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// What the graph reads of a migration besides its key: when an edit leaves these, the

@@ -38,6 +38,7 @@ use std::sync::Arc;
 use super::shift::{map_all, Relocate, Shift};
 use super::ModelKey;
 use djcheck_python::TextRange;
+use rustc_hash::FxHashMap;
 
 /// A field in the state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,6 +318,31 @@ impl Applied {
     }
 }
 
+/// `list` with the elements `parts` names (by index) rewritten by `f`: a copy when one
+/// changed, else `list` itself; each list rewritten once (`memo`, by address).
+fn rewrite_list<T, P>(
+    list: &Arc<Vec<Arc<T>>>,
+    parts: &BTreeMap<usize, P>,
+    memo: &mut FxHashMap<usize, Arc<Vec<Arc<T>>>>,
+    mut f: impl FnMut(&Arc<T>, &P) -> Arc<T>,
+) -> Arc<Vec<Arc<T>>> {
+    let key = Arc::as_ptr(list) as usize;
+    if let Some(l) = memo.get(&key) {
+        return l.clone();
+    }
+    let mut copy: Option<Vec<Arc<T>>> = None;
+    for (&i, part) in parts {
+        let Some(old) = list.get(i) else { continue };
+        let new = f(old, part);
+        if !Arc::ptr_eq(&new, old) {
+            copy.get_or_insert_with(|| list.as_ref().clone())[i] = new;
+        }
+    }
+    let out = copy.map_or_else(|| list.clone(), Arc::new);
+    memo.insert(key, out.clone());
+    out
+}
+
 /// Whether operations rename a model, nested ones included (the state side of
 /// `SeparateDatabaseAndState`, RunSQL's `state_operations`).
 fn renames_a_model(ops: &[Operation]) -> bool {
@@ -406,10 +432,10 @@ type Touched = BTreeMap<usize, BTreeMap<usize, Vec<(u32, u32)>>>;
 /// What a rewrite in place made of each shared part, by the old part's address.
 #[derive(Default)]
 struct Rewrites {
-    snaps: rustc_hash::FxHashMap<usize, Snap>,
-    pages: rustc_hash::FxHashMap<usize, Page>,
-    chunks: rustc_hash::FxHashMap<usize, Chunk>,
-    versions: rustc_hash::FxHashMap<usize, Arc<Version>>,
+    snaps: FxHashMap<usize, Snap>,
+    pages: FxHashMap<usize, Page>,
+    chunks: FxHashMap<usize, Chunk>,
+    versions: FxHashMap<usize, Arc<Version>>,
 }
 
 /// Edits kept for one migration before its node is replayed instead.
@@ -1917,49 +1943,28 @@ impl FieldState {
     /// model its id and the number of the first event rewritten) that holds those events
     /// replayed; shared parts rewritten once (`memo`).
     fn rewrite_snap(&self, snap: &Snap, by_page: &Touched, memo: &mut Rewrites) -> Snap {
-        let key = Arc::as_ptr(snap) as usize;
-        if let Some(s) = memo.snaps.get(&key) {
-            return s.clone();
-        }
-        let mut pages: Option<Vec<Page>> = None;
-        for (&p, chunks) in by_page {
-            let Some(page) = snap.get(p) else { continue };
-            let new = self.rewrite_page(page, chunks, memo);
-            if !Arc::ptr_eq(&new, page) {
-                pages.get_or_insert_with(|| snap.as_ref().clone())[p] = new;
-            }
-        }
-        let out = pages.map_or_else(|| snap.clone(), Arc::new);
-        memo.snaps.insert(key, out.clone());
-        out
+        let Rewrites {
+            snaps,
+            pages,
+            chunks,
+            versions,
+        } = memo;
+        rewrite_list(snap, by_page, snaps, |page, in_page| {
+            rewrite_list(page, in_page, pages, |chunk, ids| {
+                self.rewrite_chunk(chunk, ids, chunks, versions)
+            })
+        })
     }
 
-    fn rewrite_page(
+    fn rewrite_chunk(
         &self,
-        page: &Page,
-        chunks: &BTreeMap<usize, Vec<(u32, u32)>>,
-        memo: &mut Rewrites,
-    ) -> Page {
-        let key = Arc::as_ptr(page) as usize;
-        if let Some(p) = memo.pages.get(&key) {
-            return p.clone();
-        }
-        let mut copy: Option<Vec<Chunk>> = None;
-        for (&c, ids) in chunks {
-            let Some(chunk) = page.get(c) else { continue };
-            let new = self.rewrite_chunk(chunk, ids, memo);
-            if !Arc::ptr_eq(&new, chunk) {
-                copy.get_or_insert_with(|| page.as_ref().clone())[c] = new;
-            }
-        }
-        let out = copy.map_or_else(|| page.clone(), Arc::new);
-        memo.pages.insert(key, out.clone());
-        out
-    }
-
-    fn rewrite_chunk(&self, chunk: &Chunk, ids: &[(u32, u32)], memo: &mut Rewrites) -> Chunk {
+        chunk: &Chunk,
+        ids: &[(u32, u32)],
+        chunks: &mut FxHashMap<usize, Chunk>,
+        versions: &mut FxHashMap<usize, Arc<Version>>,
+    ) -> Chunk {
         let key = Arc::as_ptr(chunk) as usize;
-        if let Some(c) = memo.chunks.get(&key) {
+        if let Some(c) = chunks.get(&key) {
             return c.clone();
         }
         let mut copy: Option<Vec<(u32, Arc<Version>)>> = None;
@@ -1976,21 +1981,21 @@ impl FieldState {
                 continue;
             }
             let vk = Arc::as_ptr(v) as usize;
-            let new = match memo.versions.get(&vk) {
+            let new = match versions.get(&vk) {
                 Some(n) => n.clone(),
                 None => {
                     let n = Arc::new(Version {
                         applied: v.applied.clone(),
                         def: self.replay(id, &v.applied),
                     });
-                    memo.versions.insert(vk, n.clone());
+                    versions.insert(vk, n.clone());
                     n
                 }
             };
             copy.get_or_insert_with(|| chunk.as_ref().clone())[i].1 = new;
         }
         let out = copy.map_or_else(|| chunk.clone(), Arc::new);
-        memo.chunks.insert(key, out.clone());
+        chunks.insert(key, out.clone());
         out
     }
 
