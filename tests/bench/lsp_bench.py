@@ -14,7 +14,8 @@ Measures, over the Language Server Protocol on stdio (standard library only):
   `debounceMs` 0), N times, median and worst; then N edits that each add an operation
   that changes no model (its facts change, the state does not), median; then N edits
   that each change a field of the model it creates (the state after it changes),
-  median; then N edits that each leave a syntax error in it (half-typed), the first (it
+  median; then N edits that each add a field to that model, median; then N edits that
+  each leave a syntax error in it (half-typed), the first (it
   stops being readable) and the median; then
   N edits adding an operation to the latest migration of its app (the one being
   written, the common case), median;
@@ -178,15 +179,28 @@ def main():
         return [text.replace(found.group(0), f"max_length={int(found.group(1)) + 1 + i}", 1)
                 for i in range(a.edits)]
 
+    def model_op_added(text):
+        """N texts, each with a field added to the model the migration creates, after the
+        other operations (the model's later events are numbered again)."""
+        found = re.search(r"CreateModel\(\s*name='(\w+)'", text)
+        end = text.rfind("\n    ]")
+        if not found or end < 0:
+            return []
+        model = found.group(1).lower()
+        return [text[:end] + f"\n        migrations.AddField(model_name='{model}', name='f{i}', "
+                f"field=models.IntegerField(null=True)),{text[end:]}" for i in range(a.edits)]
+
     times = timed_edits(uri, [text + f"\n# edit {i}\n" for i in range(a.edits)], 3)
     # The same, each edit changing the migration's operations (one added above the
     # others), so that its facts differ from the last check's.
     changed = timed_edits(uri, operation_added(text), 3 + a.edits)
     # Each edit changing what the migration does to a model.
     altered = timed_edits(uri, field_changed(text), 3 + 2 * a.edits)
+    # Each edit adding an operation on that model.
+    model_ops = timed_edits(uri, model_op_added(text), 3 + 3 * a.edits)
     # Half-typed: each edit leaves a syntax error (the migration can't be read).
     broken = timed_edits(uri, [text.replace("operations = [", f"operations = [ ({i}", 1)
-                               for i in range(a.edits)], 3 + 3 * a.edits)
+                               for i in range(a.edits)], 3 + 4 * a.edits)
     # The common case: the latest migration of that app (the one being written), opened
     # and edited (an operation added each time).
     latest_path = sorted(target.parent.glob("0*.py"))[-1]
@@ -212,6 +226,8 @@ def main():
             round(statistics.median(changed), 3) if changed else None,
         "server_recheck_field_changed_median_s":
             round(statistics.median(altered), 3) if altered else None,
+        "server_recheck_model_operation_added_median_s":
+            round(statistics.median(model_ops), 3) if model_ops else None,
         "server_recheck_syntax_error_first_s": round(broken[0], 3),
         "server_recheck_syntax_error_median_s": round(statistics.median(broken), 3),
         "server_recheck_latest_migration_median_s":

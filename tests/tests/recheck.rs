@@ -175,6 +175,26 @@ fn edits(text: &str) -> Vec<Option<String>> {
         )));
         out.push(Some(format!("# edited\n{text}")));
     }
+    // An operation on a model the migration names, added, then replaced by another:
+    // the model's later events numbered again.
+    let named = ["name='", "name=\""]
+        .iter()
+        .filter_map(|q| text.find(q).map(|at| (at, q.len())))
+        .min()
+        .and_then(|(at, len)| text[at + len..].split(['\'', '"']).next())
+        .filter(|n| !n.is_empty());
+    if let (Some(model), true) = (named, text.contains("operations = [")) {
+        for op in [
+            format!("migrations.AlterModelTable(name='{model}', table='edited'),\n        migrations.AlterModelOptions(name='{model}', options={{}}),"),
+            format!("migrations.AlterModelTable(name='{model}', table='edited'),"),
+        ] {
+            out.push(Some(text.replacen(
+                "operations = [",
+                &format!("operations = [\n        {op}"),
+                1,
+            )));
+        }
+    }
     // What a field is, changed where nothing else is.
     for (from, to) in [("CharField(", "TextField("), ("null=True", "null=False")] {
         if text.contains(from) {

@@ -426,8 +426,43 @@ impl std::fmt::Debug for Shifts {
 }
 
 /// The models a rewrite in place replays, by page, then chunk: each model's id and the
-/// number of its first event rewritten.
-type Touched = BTreeMap<usize, BTreeMap<usize, Vec<(u32, u32)>>>;
+/// events rewritten.
+type Touched = BTreeMap<usize, BTreeMap<usize, Vec<(u32, Block)>>>;
+
+/// A node's events on one model, rewritten in place: numbers `start..end` became
+/// `start..start + len`, and later ones moved by the difference.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    start: u32,
+    end: u32,
+    len: u32,
+}
+
+impl Block {
+    /// A set of the model's events, numbered again, and whether it holds the block (its
+    /// version is then replayed). `None` when the set is as it was and holds no event
+    /// of the block.
+    fn renumbered(&self, a: &Applied) -> Option<(Applied, bool)> {
+        let moved = |x: u32| x - self.end + self.start + self.len;
+        match a {
+            // A node's events on a model are applied together: all of the block or none.
+            Applied::Prefix(n) if *n <= self.start => None,
+            Applied::Prefix(n) => Some((Applied::Prefix(moved((*n).max(self.end))), true)),
+            Applied::List(l) => {
+                let holds = l.binary_search(&self.start).is_ok();
+                if !holds && l.last().is_none_or(|&x| x < self.end) {
+                    return None;
+                }
+                let mut out: Vec<u32> = l.iter().copied().filter(|&x| x < self.start).collect();
+                if holds {
+                    out.extend(self.start..self.start + self.len);
+                }
+                out.extend(l.iter().copied().filter(|&x| x >= self.end).map(moved));
+                Some((Applied::from_list(out), holds))
+            }
+        }
+    }
+}
 
 /// What a rewrite in place made of each shared part, by the old part's address.
 #[derive(Default)]
@@ -1826,14 +1861,15 @@ impl FieldState {
     }
 
     /// After an edit to migration `mi` (graph node `node`, the only one changed) that
-    /// changes what it does to the models it touches, but neither which models, nor how
-    /// many of its operations touch each, nor their kinds (a field's arguments changed,
-    /// say): its events are written again in place, and every version holding them is
-    /// replayed, in every snapshot, each shared part once. The events keep their numbers,
-    /// so the sets that name versions stay as they are. Needs no later node to read the
-    /// contents of a model to decide what it does (a `RenameModel` copies the model it
-    /// renames and repoints the relations to it). `false`, nothing changed, when that
-    /// does not hold.
+    /// changes what it does to the models it touches, but not which models (a field's
+    /// arguments changed, an operation on one of them added or removed): its events are
+    /// written again in place, the model's later events numbered again, and every version
+    /// of those models is numbered again and, when it holds the node's events, replayed,
+    /// in every snapshot, each shared part once. Needs no later node to read the contents
+    /// of a model to decide what it does (a `RenameModel` copies the model it renames and
+    /// repoints the relations to it), and no effect that decides more than its model's
+    /// versions (an operation djcheck can't read, a repoint). `false`, nothing changed,
+    /// when that does not hold.
     fn rewritten_in_place(
         &mut self,
         migrations: &[Migration],
@@ -1866,13 +1902,17 @@ impl FieldState {
         if !slots.keys().eq(new.keys()) {
             return false;
         }
+        // Effects that decide more than their model's versions: what is uncertain, what
+        // other models point to.
         for (id, now) in &new {
             let then = &self.events[*id as usize][slots[id].start as usize..slots[id].end as usize];
-            if then.len() != now.len()
-                || then.iter().zip(now).any(|(e, (effect, _))| {
-                    std::mem::discriminant(&e.effect) != std::mem::discriminant(effect)
-                        || matches!(effect, Effect::Unknown | Effect::Repoint { .. })
-                })
+            let effects = then
+                .iter()
+                .map(|e| &e.effect)
+                .chain(now.iter().map(|(e, _)| e));
+            if effects
+                .into_iter()
+                .any(|e| matches!(e, Effect::Unknown | Effect::Repoint { .. }))
             {
                 return false;
             }
@@ -1884,26 +1924,33 @@ impl FieldState {
         if renames_later {
             return false;
         }
+        let mut by_page: Touched = BTreeMap::new();
         for (id, now) in new {
             let r = &slots[&id];
-            let evs = &mut self.events[id as usize][r.start as usize..r.end as usize];
-            for (e, (effect, range)) in evs.iter_mut().zip(now) {
-                e.effect = effect;
-                e.range = range;
-            }
-        }
-        // Its events hold the ranges of its text now.
-        self.shifts.0.remove(&mi);
-        let mut by_page: Touched = BTreeMap::new();
-        for (&id, r) in &slots {
+            let block = Block {
+                start: r.start,
+                end: r.end,
+                len: now.len() as u32,
+            };
+            self.events[id as usize].splice(
+                r.start as usize..r.end as usize,
+                now.into_iter().map(|(effect, range)| Event {
+                    effect,
+                    migration: mi,
+                    range,
+                    pos: at,
+                }),
+            );
             let c = (id / CHUNK) as usize;
             by_page
                 .entry(c / PAGE)
                 .or_default()
                 .entry(c % PAGE)
                 .or_default()
-                .push((id, r.start));
+                .push((id, block));
         }
+        // Its events hold the ranges of its text now.
+        self.shifts.0.remove(&mi);
         // The old snapshots stay alive until all are rewritten: the memo is by address.
         let mut memo = Rewrites::default();
         let before: Vec<Option<Snap>> = self
@@ -1959,7 +2006,7 @@ impl FieldState {
     fn rewrite_chunk(
         &self,
         chunk: &Chunk,
-        ids: &[(u32, u32)],
+        ids: &[(u32, Block)],
         chunks: &mut FxHashMap<usize, Chunk>,
         versions: &mut FxHashMap<usize, Arc<Version>>,
     ) -> Chunk {
@@ -1968,26 +2015,23 @@ impl FieldState {
             return c.clone();
         }
         let mut copy: Option<Vec<(u32, Arc<Version>)>> = None;
-        for &(id, first) in ids {
-            let Ok(i) = chunk.binary_search_by_key(&id, |e| e.0) else {
+        for (id, block) in ids {
+            let Ok(i) = chunk.binary_search_by_key(id, |e| e.0) else {
                 continue;
             };
             let v = &chunk[i].1;
-            let holds = match &v.applied {
-                Applied::Prefix(n) => *n > first,
-                Applied::List(l) => l.binary_search(&first).is_ok(),
-            };
-            if !holds {
+            let Some((applied, holds)) = block.renumbered(&v.applied) else {
                 continue;
-            }
+            };
             let vk = Arc::as_ptr(v) as usize;
             let new = match versions.get(&vk) {
                 Some(n) => n.clone(),
                 None => {
-                    let n = Arc::new(Version {
-                        applied: v.applied.clone(),
-                        def: self.replay(id, &v.applied),
-                    });
+                    let def = match holds {
+                        true => self.replay(*id, &applied),
+                        false => v.def.clone(),
+                    };
+                    let n = Arc::new(Version { applied, def });
                     versions.insert(vk, n.clone());
                     n
                 }
@@ -2296,12 +2340,10 @@ mod replay_tests {
         assert!(!rewritten.fields.has_shifted_ranges());
         let fresh = state::build(&ms, &g);
         assert_eq!(format!("{rewritten:?}"), format!("{fresh:?}"));
-        // An operation on the model added: neither, replayed.
+        // An operation djcheck can't read added on the model: neither, replayed.
         let added_src = source(
             &[],
-            &format!(
-                "\n        {create},\n        migrations.AddField(model_name='post', name='b', field=models.IntegerField(null=True))\n    "
-            ),
+            &format!("\n        {create},\n        Custom(model_name='post')\n    "),
         );
         ms[i] = of_source("blog", "0001_initial", &added_src);
         let edit = state::Shift::between(&changed_src, &added_src);
@@ -2349,8 +2391,25 @@ mod replay_tests {
             let fresh = state::build(&ms, &g);
             assert_eq!(format!("{fields:?}"), format!("{:?}", fresh.fields));
         }
-        // Another operation on the model: its events are numbered anew, replayed.
-        ms[i] = mig("blog", "0001_initial", &[], &format!("{}, migrations.AddField(model_name='post', name='b', field=models.IntegerField(null=True))", create(50)));
+        // Operations on the model added, then one removed: the later events numbered
+        // again.
+        for ops in [
+            format!("{}, migrations.AddField(model_name='post', name='b', field=models.IntegerField(null=True)), migrations.AlterModelTable(name='post', table='posts')", create(50)),
+            format!("{}, migrations.AlterModelTable(name='post', table='posts')", create(50)),
+        ] {
+            ms[i] = mig("blog", "0001_initial", &[], &ops);
+            assert!(fields.rewritten_in_place(&ms, &g, n), "{ops}");
+            let fresh = state::build(&ms, &g);
+            assert_eq!(format!("{fields:?}"), format!("{:?}", fresh.fields));
+        }
+        // An operation djcheck can't read on the model: replayed (what is uncertain
+        // changes).
+        ms[i] = mig(
+            "blog",
+            "0001_initial",
+            &[],
+            &format!("{}, Custom(model_name='post')", create(50)),
+        );
         assert!(!fields.clone().rewritten_in_place(&ms, &g, n));
         // A later RenameModel copies the model: replayed.
         let mut with_rename = vec![mig("blog", "0001_initial", &[], &create(100))];
