@@ -165,6 +165,10 @@ pub struct Declared {
     /// A top-level `add_to_class`/`contribute_to_class` whose class is not resolved:
     /// it may add a field to any model.
     pub unresolved_class_change: Option<String>,
+    /// Where the project adds fields or models at run time, if anywhere: looked for in
+    /// every module outside the migrations on first need, and kept with what was read
+    /// (a re-check after edits to migrations reads the same modules).
+    pub(crate) run_time_changes: std::sync::OnceLock<Option<String>>,
 }
 
 /// What the models modules declare, read before the comparison (reading needs no model
@@ -215,9 +219,9 @@ pub(crate) fn analyse(
         }
         ReadModels::Read(d) => d,
     };
-    let dynamic_cell: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let dynamic = || -> Option<String> {
-        dynamic_cell
+        declared
+            .run_time_changes
             .get_or_init(|| {
                 if let Some(at) = &declared.unresolved_class_change {
                     return Some(at.clone());
