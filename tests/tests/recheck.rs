@@ -137,31 +137,22 @@ fn projects(dir: &Path, out: &mut Vec<PathBuf>) {
 fn edits(text: &str) -> Vec<Option<String>> {
     let mut out = vec![Some(format!("{text}\n# edited\n"))];
     if text.contains("operations = [") {
-        out.push(Some(text.replacen(
-            "operations = [",
-            "operations = [\n        migrations.RunSQL(\"CREATE TABLE edited (id int)\"),",
-            1,
-        )));
-        // The same facts, ranges included, and other SQL: only the text changed.
-        out.push(Some(text.replacen(
-            "operations = [",
-            "operations = [\n        migrations.RunSQL(\"DROP TABLE edited           \"),",
-            1,
-        )));
-    }
-    if text.contains("operations = [") {
-        // Ranges moved, nothing else: a comment among the operations, the SQL above
-        // changed in length.
-        out.push(Some(text.replacen(
-            "operations = [",
-            "operations = [\n        # edited\n        migrations.RunSQL(\"DROP TABLE e\"),",
-            1,
-        )));
-        out.push(Some(text.replacen(
-            "operations = [",
-            "operations = [\n        # a longer comment\n",
-            1,
-        )));
+        // Text put at the start of the operations, in turn.
+        for head in [
+            "migrations.RunSQL(\"CREATE TABLE edited (id int)\"),",
+            // The same facts, ranges included, and other SQL: only the text changed.
+            "migrations.RunSQL(\"DROP TABLE edited           \"),",
+            // Ranges moved, nothing else: a comment among the operations, the SQL above
+            // changed in length.
+            "# edited\n        migrations.RunSQL(\"DROP TABLE e\"),",
+            "# a longer comment\n",
+        ] {
+            out.push(Some(text.replacen(
+                "operations = [",
+                &format!("operations = [\n        {head}"),
+                1,
+            )));
+        }
     }
     // Every range moved.
     out.push(Some(format!("# edited\n{text}")));

@@ -429,6 +429,14 @@ impl std::fmt::Debug for Shifts {
 /// events rewritten.
 type Touched = BTreeMap<usize, BTreeMap<usize, Vec<(u32, Block)>>>;
 
+/// An edited node: its migration (index into `Project::migrations`), its position in
+/// the plan, and per model id what it does now, each effect with its operation's range.
+struct Edited {
+    mi: usize,
+    pos: u32,
+    new: BTreeMap<u32, Vec<(Effect, TextRange)>>,
+}
+
 /// A node's events on one model, rewritten in place: numbers `start..end` became
 /// `start..start + len`, and later ones moved by the difference.
 #[derive(Debug, Clone, Copy)]
@@ -1516,7 +1524,10 @@ impl FieldState {
         edit: Option<Shift>,
     ) -> bool {
         let t = std::time::Instant::now();
-        if edit.is_some_and(|e| self.kept_after_edit(migrations, g, node, e)) {
+        let Some(edited) = self.edited(migrations, g, node) else {
+            return false;
+        };
+        if edit.is_some_and(|e| self.kept_after_edit(&edited, e)) {
             crate::timings::note(format_args!(
                 "state kept, the edit moved ranges only ({:.2} ms)",
                 t.elapsed().as_secs_f64() * 1000.0
@@ -1524,7 +1535,7 @@ impl FieldState {
             return true;
         }
         let t = std::time::Instant::now();
-        if self.rewritten_in_place(migrations, g, node) {
+        if self.rewritten_in_place(migrations, g, edited) {
             crate::timings::note(format_args!(
                 "state rewritten in place ({:.2} ms)",
                 t.elapsed().as_secs_f64() * 1000.0
@@ -1803,37 +1814,45 @@ impl FieldState {
         Some(out)
     }
 
+    /// Graph node `node`, whose migration was edited: the migration, its place in the
+    /// plan, and what it does now to each model, run against its state before (which
+    /// the edit did not change). `None` when that can't be had (a node on a cycle, a
+    /// model without an id).
+    fn edited(
+        &self,
+        migrations: &[Migration],
+        g: &crate::graph::Graph,
+        node: usize,
+    ) -> Option<Edited> {
+        let Some(crate::graph::Origin::Project(mi)) = g.nodes.get(node).and_then(|n| n.origin)
+        else {
+            return None;
+        };
+        let (m, Some(snap)) = (migrations.get(mi)?, self.before.get(node)?) else {
+            return None;
+        };
+        let pos = self.plan.iter().position(|&i| i == node)?;
+        let new = self.node_effects(m, mi, snap)?;
+        Some(Edited {
+            mi,
+            pos: pos as u32,
+            new,
+        })
+    }
+
     /// After an edit `edit` to migration `mi` (graph node `node`, the only one changed):
     /// whether it does to every model what it did, the edit's move of ranges aside. Then
     /// the state is kept as it is, the edit added to the migration's shifts; else
     /// nothing changes.
-    fn kept_after_edit(
-        &mut self,
-        migrations: &[Migration],
-        g: &crate::graph::Graph,
-        node: usize,
-        edit: Shift,
-    ) -> bool {
-        let Some(crate::graph::Origin::Project(mi)) = g.nodes.get(node).and_then(|n| n.origin)
-        else {
-            return false;
-        };
-        let (Some(m), Some(Some(snap))) = (migrations.get(mi), self.before.get(node)) else {
-            return false;
-        };
-        let Some(pos) = self.plan.iter().position(|&i| i == node) else {
-            return false;
-        };
-        let mut edits = self.shifts.0.get(&mi).cloned().unwrap_or_default();
+    fn kept_after_edit(&mut self, edited: &Edited, edit: Shift) -> bool {
+        let Edited { mi, pos, new } = edited;
+        let mut edits = self.shifts.0.get(mi).cloned().unwrap_or_default();
         if edits.len() >= MAX_SHIFTS {
             return false;
         }
         edits.push(edit);
-        let Some(new) = self.node_effects(m, mi, snap) else {
-            return false;
-        };
         let map = |r: TextRange| map_all(&edits, r);
-        let pos = pos as u32;
+        let pos = *pos;
         // Every model with events of this node, then and now.
         let old_ids = self
             .events
@@ -1844,7 +1863,7 @@ impl FieldState {
         if !old_ids.eq(new.keys().copied()) {
             return false;
         }
-        for (id, now) in &new {
+        for (id, now) in new {
             let then = self.events[*id as usize].iter().filter(|e| e.pos == pos);
             if then.clone().count() != now.len() {
                 return false;
@@ -1856,7 +1875,7 @@ impl FieldState {
                 }
             }
         }
-        self.shifts.0.insert(mi, edits);
+        self.shifts.0.insert(*mi, edits);
         true
     }
 
@@ -1874,21 +1893,10 @@ impl FieldState {
         &mut self,
         migrations: &[Migration],
         g: &crate::graph::Graph,
-        node: usize,
+        edited: Edited,
     ) -> bool {
-        let Some(crate::graph::Origin::Project(mi)) = g.nodes.get(node).and_then(|n| n.origin)
-        else {
-            return false;
-        };
-        let (Some(m), Some(Some(snap))) = (migrations.get(mi), self.before.get(node)) else {
-            return false;
-        };
-        let Some(pos) = self.plan.iter().position(|&i| i == node) else {
-            return false;
-        };
-        let Some(new) = self.node_effects(m, mi, snap) else {
-            return false;
-        };
+        let Edited { mi, pos, new } = edited;
+        let pos = pos as usize;
         // Per model, the numbers of the node's events (consecutive: a node's events on a
         // model are recorded together).
         let at = pos as u32;
@@ -2193,6 +2201,16 @@ mod tests {
 
 #[cfg(test)]
 mod replay_tests {
+    impl super::FieldState {
+        /// The in-place rewrite alone, as a re-check tries it after the state kept.
+        fn in_place(&mut self, ms: &[Migration], g: &graph::Graph, node: usize) -> bool {
+            match self.edited(ms, g, node) {
+                Some(edited) => self.rewritten_in_place(ms, g, edited),
+                None => false,
+            }
+        }
+    }
+
     use crate::graph::{self, AppUniverse};
     use crate::migration::{extract, ArgValue, ExtractContext, Migration};
     use crate::state::{self, ModelState};
@@ -2298,22 +2316,20 @@ mod replay_tests {
             mig("blog", "0002_order", &[("blog", "0001_initial")], "migrations.AlterModelOptions(name='post', options={'ordering': ['id']}), migrations.AddField(model_name='post', name='body', field=models.TextField(default=''))"),
         ]);
         let i = ms.iter().position(|m| m.name == "0001_initial").unwrap();
+        // The migration's text edited from `old` to `new`: whether the state was made
+        // without a replay.
+        let edit = |st: &mut ModelState, ms: &mut Vec<Migration>, old: &str, new: &str| {
+            ms[i] = of_source("blog", "0001_initial", new);
+            let g = &g;
+            state::rebuild_in_place(st, ms, g, &[i], true, state::Shift::between(old, new))
+        };
         // An operation that changes no model, above the others.
         let new_src = source(
             &[],
             &format!("\n        migrations.RunSQL('SELECT 1', migrations.RunSQL.noop),\n        {create}\n    "),
         );
-        ms[i] = of_source("blog", "0001_initial", &new_src);
-        let edit = state::Shift::between(&old_src, &new_src);
         let mut kept = st;
-        assert!(state::rebuild_in_place(
-            &mut kept,
-            &ms,
-            &g,
-            &[i],
-            true,
-            edit
-        ));
+        assert!(edit(&mut kept, &mut ms, &old_src, &new_src));
         assert!(kept.fields.has_shifted_ranges());
         let fresh = state::build(&ms, &g);
         assert!(!fresh.fields.has_shifted_ranges());
@@ -2326,17 +2342,8 @@ mod replay_tests {
                 create.replace("CharField", "TextField")
             ),
         );
-        ms[i] = of_source("blog", "0001_initial", &changed_src);
-        let edit = state::Shift::between(&new_src, &changed_src);
         let mut rewritten = kept;
-        assert!(state::rebuild_in_place(
-            &mut rewritten,
-            &ms,
-            &g,
-            &[i],
-            true,
-            edit
-        ));
+        assert!(edit(&mut rewritten, &mut ms, &new_src, &changed_src));
         assert!(!rewritten.fields.has_shifted_ranges());
         let fresh = state::build(&ms, &g);
         assert_eq!(format!("{rewritten:?}"), format!("{fresh:?}"));
@@ -2345,16 +2352,7 @@ mod replay_tests {
             &[],
             &format!("\n        {create},\n        Custom(model_name='post')\n    "),
         );
-        ms[i] = of_source("blog", "0001_initial", &added_src);
-        let edit = state::Shift::between(&changed_src, &added_src);
-        assert!(!state::rebuild_in_place(
-            &mut rewritten,
-            &ms,
-            &g,
-            &[i],
-            true,
-            edit
-        ));
+        assert!(!edit(&mut rewritten, &mut ms, &changed_src, &added_src));
         let replayed = state::rebuild(rewritten, &ms, &g, &[i], true);
         let fresh = state::build(&ms, &g);
         assert_eq!(format!("{replayed:?}"), format!("{fresh:?}"));
@@ -2387,7 +2385,7 @@ mod replay_tests {
             create(50).replace("('title'", "('id2', models.IntegerField()), ('title'"),
         ] {
             ms[i] = mig("blog", "0001_initial", &[], &ops);
-            assert!(fields.rewritten_in_place(&ms, &g, n), "{ops}");
+            assert!(fields.in_place(&ms, &g, n), "{ops}");
             let fresh = state::build(&ms, &g);
             assert_eq!(format!("{fields:?}"), format!("{:?}", fresh.fields));
         }
@@ -2398,7 +2396,7 @@ mod replay_tests {
             format!("{}, migrations.AlterModelTable(name='post', table='posts')", create(50)),
         ] {
             ms[i] = mig("blog", "0001_initial", &[], &ops);
-            assert!(fields.rewritten_in_place(&ms, &g, n), "{ops}");
+            assert!(fields.in_place(&ms, &g, n), "{ops}");
             let fresh = state::build(&ms, &g);
             assert_eq!(format!("{fields:?}"), format!("{:?}", fresh.fields));
         }
@@ -2410,7 +2408,7 @@ mod replay_tests {
             &[],
             &format!("{}, Custom(model_name='post')", create(50)),
         );
-        assert!(!fields.clone().rewritten_in_place(&ms, &g, n));
+        assert!(!fields.clone().in_place(&ms, &g, n));
         // A later RenameModel copies the model: replayed.
         let mut with_rename = vec![mig("blog", "0001_initial", &[], &create(100))];
         with_rename.extend(later);
@@ -2427,7 +2425,7 @@ mod replay_tests {
             .unwrap();
         with_rename[i2] = mig("blog", "0001_initial", &[], &create(60));
         let n2 = node(&g2, "blog", "0001_initial");
-        assert!(!st2.fields.clone().rewritten_in_place(&with_rename, &g2, n2));
+        assert!(!st2.fields.clone().in_place(&with_rename, &g2, n2));
     }
 
     #[test]
