@@ -120,11 +120,24 @@ pub fn sequence_elements(expr: &Expr) -> Option<&[Expr]> {
 /// A fingerprint of an expression's structure: equal for expressions that are the same
 /// code whatever their layout, comments or position in the file.
 pub fn fingerprint(expr: &Expr) -> u64 {
-    use std::hash::Hasher;
-    // SipHash with fixed keys: the same within a run, which is all comparisons need.
-    let mut h = std::hash::DefaultHasher::new();
-    hash_shape(expr, &mut h);
-    h.finish()
+    // The shape is written out as bytes, then hashed once with xxh3: the walk makes many
+    // writes of a few bytes each, which cost SipHash far more than appending to a buffer.
+    let mut shape = Shape(Vec::with_capacity(1024));
+    hash_shape(expr, &mut shape);
+    xxhash_rust::xxh3::xxh3_64(&shape.0)
+}
+
+/// A `Hasher` that keeps what it is given: the bytes a fingerprint is the hash of.
+struct Shape(Vec<u8>);
+
+impl std::hash::Hasher for Shape {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(&self.0)
+    }
 }
 
 /// Hashes what [`ruff_python_ast::comparable::ComparableExpr`] compares (node kinds,
