@@ -4,7 +4,8 @@
 //!
 //! The facts: the `RunPython` operations and the functions they reach
 //! ([`FileContext::run_python`]), the SQL of the `RunSQL` operations as written
-//! ([`FileContext::run_sql`]) and analysed into statements ([`FileContext::sql`]).
+//! ([`FileContext::run_sql`]) and analysed into statements ([`FileContext::sql`]), the
+//! module's string literals ([`FileContext::string_literals`]).
 //!
 //! The facts borrow the file's syntax tree and are dropped with it; they are never cached
 //! across runs (the persistent cache holds the decoded migration and the per-file
@@ -16,6 +17,7 @@ use crate::migration::{Migration, OpKind};
 use crate::FileContext;
 use djcheck_python::ast::{self, Expr};
 use djcheck_python::functions::{find_expr, Func, ModuleScope, Reached, Resolution};
+use djcheck_python::literal::StringLit;
 use djcheck_python::TextRange;
 use run_sql::{RunSql, SqlOp};
 use std::sync::OnceLock;
@@ -26,6 +28,7 @@ pub(crate) struct FileFacts<'a> {
     run_python: OnceLock<Option<RunPythonScope<'a>>>,
     run_sql: OnceLock<Vec<RunSql>>,
     sql: OnceLock<Vec<SqlOp>>,
+    string_literals: OnceLock<Vec<StringLit<'a>>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -49,6 +52,14 @@ impl<'a> FileContext<'a> {
                 run_sql::read(m, self.parsed.body(), self.text)
             })
         })
+    }
+
+    /// Every string literal of the module, in source order
+    /// ([`djcheck_python::literal::string_literals`]).
+    pub fn string_literals(&self) -> &[StringLit<'a>] {
+        self.facts
+            .string_literals
+            .get_or_init(|| djcheck_python::literal::string_literals(self.parsed.body()))
     }
 
     /// The SQL of [`FileContext::run_sql`] analysed into statements, in the dialect of

@@ -417,6 +417,60 @@ impl Bytes {
     }
 }
 
+/// A string literal of a module as the parser gives it: a plain string literal
+/// expression (all of its implicitly concatenated parts), a plain part of an implicitly
+/// concatenated f-string, or the literal text between an f-string's replacement fields.
+#[derive(Debug, Clone, Copy)]
+pub enum StringLit<'a> {
+    Str(&'a ast::ExprStringLiteral),
+    FStringPart(&'a ast::StringLiteral),
+    FStringElement(&'a ast::InterpolatedStringLiteralElement),
+}
+
+impl StringLit<'_> {
+    /// The parser's value.
+    pub fn value(&self) -> &str {
+        match self {
+            StringLit::Str(s) => s.value.to_str(),
+            StringLit::FStringPart(l) => &l.value,
+            StringLit::FStringElement(e) => &e.value,
+        }
+    }
+}
+
+/// Every string literal of `body` (see [`StringLit`]), in source order: what several
+/// rules scan (secrets, tokens), collected by one walk of the tree.
+pub fn string_literals(body: &[ast::Stmt]) -> Vec<StringLit<'_>> {
+    use ast::visitor::{self, Visitor};
+    struct Collect<'a> {
+        out: Vec<StringLit<'a>>,
+    }
+    impl<'a> Visitor<'a> for Collect<'a> {
+        fn visit_expr(&mut self, expr: &'a ast::Expr) {
+            match expr {
+                ast::Expr::StringLiteral(s) => self.out.push(StringLit::Str(s)),
+                ast::Expr::FString(f) => {
+                    for part in f.value.iter() {
+                        match part {
+                            ast::FStringPart::Literal(l) => {
+                                self.out.push(StringLit::FStringPart(l));
+                            }
+                            ast::FStringPart::FString(fs) => self
+                                .out
+                                .extend(fs.elements.literals().map(StringLit::FStringElement)),
+                        }
+                    }
+                    visitor::walk_expr(self, expr);
+                }
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    let mut c = Collect { out: Vec::new() };
+    c.visit_body(body);
+    c.out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

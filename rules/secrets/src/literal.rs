@@ -1,9 +1,8 @@
 //! String literals as secrets live in them: their value, where each character of the
 //! value is in the source, and how a secret is shown (redacted) in messages and snippets.
 
-use djcheck_python::ast::visitor::{self, Visitor};
 use djcheck_python::ast::{self, Expr};
-use djcheck_python::literal::{self, Mapped};
+use djcheck_python::literal::{self, Mapped, StringLit};
 use djcheck_python::{TextRange, TextSize};
 
 /// A string literal (implicit concatenation included) or the literal text of an f-string,
@@ -76,61 +75,25 @@ fn concat(e: &Expr, text: &str, depth: usize) -> Option<LitText> {
     }
 }
 
-/// Every string literal of the module and every literal piece of its f-strings whose value
-/// passes `keep`, in source order. The value is tested before it is mapped back to the
-/// source, so a module's many ordinary strings cost no mapping.
-pub fn literals_where(body: &[ast::Stmt], text: &str, keep: &dyn Fn(&str) -> bool) -> Vec<LitText> {
-    struct Collect<'t, 'k> {
-        text: &'t str,
-        keep: &'k dyn Fn(&str) -> bool,
-        out: Vec<LitText>,
-    }
-    impl<'a> Visitor<'a> for Collect<'_, '_> {
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            match expr {
-                Expr::StringLiteral(s) => {
-                    if (self.keep)(s.value.to_str()) {
-                        self.out.push(LitText::of_string(s, self.text));
-                    }
-                }
-                Expr::FString(f) => {
-                    for part in f.value.iter() {
-                        match part {
-                            ast::FStringPart::Literal(l) => {
-                                if (self.keep)(&l.value) {
-                                    self.out.push(LitText {
-                                        range: l.range,
-                                        map: Mapped::piece(
-                                            &l.value,
-                                            l.content_range(),
-                                            Some(l.range),
-                                            self.text,
-                                        ),
-                                    });
-                                }
-                            }
-                            ast::FStringPart::FString(fs) => {
-                                for el in fs.elements.literals() {
-                                    if (self.keep)(&el.value) {
-                                        self.out.push(LitText::of_fstring_literal(el, self.text));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    visitor::walk_expr(self, expr);
-                }
-                _ => visitor::walk_expr(self, expr),
-            }
-        }
-    }
-    let mut c = Collect {
-        text,
-        keep,
-        out: Vec::new(),
-    };
-    c.visit_body(body);
-    c.out
+/// The literals of `lits` (a module's, [`djcheck_python::literal::string_literals`])
+/// whose value passes `keep`, in source order. The value is tested before it is mapped
+/// back to the source, so a module's many ordinary strings cost no mapping.
+pub fn literals_where(
+    lits: &[StringLit<'_>],
+    text: &str,
+    keep: &dyn Fn(&str) -> bool,
+) -> Vec<LitText> {
+    lits.iter()
+        .filter(|l| keep(l.value()))
+        .map(|l| match l {
+            StringLit::Str(s) => LitText::of_string(s, text),
+            StringLit::FStringPart(l) => LitText {
+                range: l.range,
+                map: Mapped::piece(&l.value, l.content_range(), Some(l.range), text),
+            },
+            StringLit::FStringElement(e) => LitText::of_fstring_literal(e, text),
+        })
+        .collect()
 }
 
 /// How many leading characters of a secret of `n` characters may be shown: at most 4,
@@ -206,6 +169,7 @@ pub fn other_occurrences(text: &str, secret: &str, exclude: TextRange) -> Vec<Te
 #[cfg(test)]
 mod tests {
     use super::*;
+    use djcheck_python::literal::string_literals;
     use djcheck_python::parse_module;
 
     #[test]
@@ -245,7 +209,7 @@ mod tests {
     fn source_ranges_follow_escapes_and_concatenation() {
         let src = "x = 'abc' \"de\\nfg\" 'hij'\n";
         let p = parse_module(src);
-        let lits = literals_where(p.body(), src, &|_| true);
+        let lits = literals_where(&string_literals(p.body()), src, &|_| true);
         assert_eq!(lits.len(), 1);
         let l = &lits[0];
         assert_eq!(l.value(), "abcde\nfghij");
@@ -264,7 +228,7 @@ mod tests {
     fn fstring_pieces_are_literals() {
         let src = "x = f\"postgres://u:hunter22@{host}/db\"\n";
         let p = parse_module(src);
-        let lits = literals_where(p.body(), src, &|_| true);
+        let lits = literals_where(&string_literals(p.body()), src, &|_| true);
         assert!(lits.iter().any(|l| l.value() == "postgres://u:hunter22@"));
     }
 

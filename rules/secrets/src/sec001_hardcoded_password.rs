@@ -6,6 +6,7 @@ use djcheck_python::ast::visitor::{self, Visitor};
 use djcheck_python::ast::{self, Expr, ExprContext, Stmt};
 use djcheck_python::eval;
 use djcheck_python::functions::{root_of, Func, ModuleScope};
+use djcheck_python::literal::StringLit;
 use djcheck_python::{ParsedModule, Ranged, TextRange};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -147,7 +148,8 @@ impl Rule for HardcodedPassword {
         let mut w = Walker::new(text, &scope, None, &mut findings, None);
         w.visit_body(parsed.body());
         scan_module(text, &scope, &mut findings);
-        scan_literals(text, parsed.body(), &mut findings);
+        let lits = djcheck_python::literal::string_literals(parsed.body());
+        scan_literals(text, &lits, &mut findings);
         for f in findings.list.values() {
             out.extend(f.masks(text));
         }
@@ -160,7 +162,7 @@ impl Rule for HardcodedPassword {
         let mut findings = Findings::default();
         scan_run_python(cx.text, rp, &mut findings);
         scan_module(cx.text, &rp.scope, &mut findings);
-        scan_literals(cx.text, cx.parsed.body(), &mut findings);
+        scan_literals(cx.text, cx.string_literals(), &mut findings);
         for f in findings.list.into_values() {
             out.push(f.diagnostic(cx));
         }
@@ -432,12 +434,12 @@ fn scan_run_python<'a>(text: &'a str, rp: &RunPythonScope<'a>, findings: &mut Fi
 /// Literals holding a password whatever the code around them: Django password hashes
 /// and SQL password clauses (`CREATE USER ... PASSWORD '...'`), in RunSQL and
 /// `execute()` alike.
-fn scan_literals(text: &str, body: &[Stmt], findings: &mut Findings) {
+fn scan_literals(text: &str, lits: &[StringLit<'_>], findings: &mut Findings) {
     // Only literals holding a hash or a SQL password clause are mapped to the source.
     let worth = |v: &str| {
         !formats::password_hashes(v).is_empty() || !formats::sql_password_clauses(v).is_empty()
     };
-    for lit in crate::literal::literals_where(body, text, &worth) {
+    for lit in crate::literal::literals_where(lits, text, &worth) {
         for h in formats::password_hashes(lit.value()) {
             let secret = lit.value()[h.start..h.end].to_owned();
             let range = lit.source_range(h.start, h.end);
@@ -512,6 +514,11 @@ fn scan_module<'a>(text: &'a str, scope: &ModuleScope<'a>, findings: &mut Findin
             }
             visitor::walk_expr(self, expr);
         }
+    }
+    // Every getter is spelled with `environ` or `getenv`; identifiers written with other
+    // characters (which the parser normalizes) are the only way around that.
+    if !(text.contains("environ") || text.contains("getenv") || !text.is_ascii()) {
+        return;
     }
     let mut env = EnvCalls { calls: Vec::new() };
     env.visit_body(scope.body);

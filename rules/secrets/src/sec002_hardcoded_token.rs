@@ -2,7 +2,7 @@ use crate::formats::{self, Found};
 use crate::literal::{literals_where, mask_range, other_occurrences, redacted, LitText};
 use djcheck_linter::{declare_rule, Diagnostic, FileContext, Rule, RuleMeta, Span};
 use djcheck_project::migration::OpKind;
-use djcheck_python::ast::Stmt;
+use djcheck_python::literal::{string_literals, StringLit};
 use djcheck_python::{LineIndex, ParsedModule, TextRange};
 
 declare_rule! {
@@ -86,7 +86,7 @@ impl Rule for HardcodedToken {
             .filter(|w| matches!(w.op.kind, OpKind::RunSql { .. }))
             .map(|w| w.op.range)
             .collect();
-        for (lit, f) in find(cx.text, cx.parsed.body()) {
+        for (lit, f) in find(cx.text, cx.string_literals()) {
             out.push(diagnostic(cx, &lit, &f, &sql));
         }
     }
@@ -96,14 +96,14 @@ impl Rule for HardcodedToken {
     }
 
     fn secret_ranges(&self, text: &str, parsed: &ParsedModule, out: &mut Vec<TextRange>) {
-        for (lit, f) in find(text, parsed.body()) {
+        for (lit, f) in find(text, &string_literals(parsed.body())) {
             out.extend(masks(text, &lit, &f));
         }
     }
 }
 
 /// Every credential of the module's literals, by format or by the key id next to it.
-fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
+fn find(text: &str, lits: &[StringLit<'_>]) -> Vec<(LitText, Found)> {
     // Only literals some test below can accept are mapped to the source (most of a
     // module's strings are none).
     let worth = |v: &str| {
@@ -114,7 +114,7 @@ fn find(text: &str, body: &[Stmt]) -> Vec<(LitText, Found)> {
             || formats::looks_like_aws_secret(t)
             || formats::looks_like_twilio_token(t)
     };
-    let lits = literals_where(body, text, &worth);
+    let lits = literals_where(lits, text, &worth);
     if lits.is_empty() {
         return Vec::new();
     }

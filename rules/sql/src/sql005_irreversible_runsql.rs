@@ -72,9 +72,6 @@ impl Rule for IrreversibleRunsql {
                     complete: true,
                     range,
                 } => {
-                    if needs_no_undo(&op.sql, cx.options.sql_dialect, &created) {
-                        continue;
-                    }
                     let what = if units.iter().all(|u| u.text.text.trim().is_empty()) {
                         "empty"
                     } else if units
@@ -85,6 +82,11 @@ impl Rule for IrreversibleRunsql {
                     } else {
                         continue;
                     };
+                    // Looked at only for a reverse that does nothing: the forward SQL is
+                    // lexed again here.
+                    if needs_no_undo(&op.sql, cx.options.sql_dialect, &created) {
+                        continue;
+                    }
                     Self::META
                         .diagnostic("`reverse_sql` of `RunSQL` does nothing")
                         .at(call, "")
