@@ -18,7 +18,10 @@ mod rules_cmd;
 mod server_cmd;
 
 use clap::Parser;
-use codespan_reporting::term::termcolor::{ColorChoice, NoColor, StandardStream, WriteColor};
+use codespan_reporting::term::termcolor::{
+    BufferedStandardStream, ColorChoice, ColorSpec, HyperlinkSpec, NoColor, StandardStream,
+    WriteColor,
+};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
 
@@ -74,15 +77,26 @@ pub fn main_with_std() -> i32 {
     // backtrace hint first, which is noise for users.
     std::panic::set_hook(Box::new(|_| {}));
     EXITS_AFTER_RUN.store(true, std::sync::atomic::Ordering::Relaxed);
-    let color = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-        || !std::io::stdout().is_terminal()
-    {
+    let terminal = std::io::stdout().is_terminal();
+    let color = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || !terminal {
         ColorChoice::Never
     } else {
         ColorChoice::Auto
     };
-    let mut stdout = StandardStream::stdout(color);
-    let mut stderr = std::io::stderr();
+    // A terminal gets the report line by line; a pipe or a file in large writes (a report
+    // of a thousand findings was ten thousand writes). Standard error is written after
+    // what standard output holds, so the two keep their order when they go to one place.
+    let out: Box<dyn WriteColor> = if terminal {
+        Box::new(StandardStream::stdout(color))
+    } else {
+        Box::new(BufferedStandardStream::stdout(color))
+    };
+    let out = std::rc::Rc::new(std::cell::RefCell::new(out));
+    let mut stdout = SharedOut(out.clone());
+    let mut stderr = ErrAfterOut {
+        out,
+        err: std::io::stderr(),
+    };
     let mut stdin = std::io::stdin();
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut io = Io {
@@ -94,6 +108,59 @@ pub fn main_with_std() -> i32 {
     let code = run(std::env::args_os().collect(), &mut io);
     let _ = io.stdout.flush();
     code
+}
+
+/// Standard output, shared with [`ErrAfterOut`].
+struct SharedOut(std::rc::Rc<std::cell::RefCell<Box<dyn WriteColor>>>);
+
+impl Write for SharedOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.borrow_mut().write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+impl WriteColor for SharedOut {
+    fn supports_color(&self) -> bool {
+        self.0.borrow().supports_color()
+    }
+    fn set_color(&mut self, spec: &ColorSpec) -> std::io::Result<()> {
+        self.0.borrow_mut().set_color(spec)
+    }
+    fn reset(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().reset()
+    }
+    fn supports_hyperlinks(&self) -> bool {
+        self.0.borrow().supports_hyperlinks()
+    }
+    fn set_hyperlink(&mut self, link: &HyperlinkSpec<'_>) -> std::io::Result<()> {
+        self.0.borrow_mut().set_hyperlink(link)
+    }
+}
+
+/// Standard error, written only once standard output's buffer has been flushed.
+struct ErrAfterOut {
+    out: std::rc::Rc<std::cell::RefCell<Box<dyn WriteColor>>>,
+    err: std::io::Stderr,
+}
+
+impl Write for ErrAfterOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.out.borrow_mut().flush();
+        self.err.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let _ = self.out.borrow_mut().flush();
+        self.err.write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.err.flush()
+    }
 }
 
 /// Runs djcheck with explicit arguments and streams, catching any panic.

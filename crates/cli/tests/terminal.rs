@@ -63,3 +63,27 @@ fn color_on_a_terminal_unless_no_color() {
     let plain = at_terminal(Some("1")).unwrap();
     assert!(!plain.contains(ESC), "{plain:?}");
 }
+
+/// Piped output is written in large blocks; what goes to standard error after it still
+/// comes after it when both streams go to one place (`2>&1`, as pre-commit and CI logs
+/// capture them).
+#[test]
+fn piped_output_keeps_its_order_with_standard_error() {
+    let (mut reader, writer) = std::io::pipe().unwrap();
+    let mut c = djcheck();
+    c.args(["--format", "json", "--statistics"])
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer);
+    let mut child = c.spawn().unwrap();
+    // The command holds the only write ends left: reading ends when it exits.
+    drop(c);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut text).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    let report_end = text.rfind(']').unwrap();
+    let statistics = text.find("MIG001 ").unwrap();
+    assert!(
+        report_end < statistics,
+        "the statistics (standard error) came before the end of the report:\n{text}"
+    );
+}
