@@ -527,40 +527,33 @@ pub fn deconstruct(
     let none = PyValue::None;
     let f = PyValue::Bool(false);
     let t = PyValue::Bool(true);
-    let possibles: &[(&str, Option<&PyValue>)] = &[
-        ("verbose_name", Some(&none)),
-        ("primary_key", Some(&f)),
-        ("max_length", Some(&none)),
-        ("unique", Some(&f)),
-        ("blank", Some(&f)),
-        ("null", Some(&f)),
-        ("db_index", Some(&f)),
-        ("default", None),
-        ("db_default", None),
-        ("editable", Some(&t)),
-        ("serialize", Some(&t)),
-        ("unique_for_date", Some(&none)),
-        ("unique_for_month", Some(&none)),
-        ("unique_for_year", Some(&none)),
-        ("help_text", None),
-        ("db_column", Some(&none)),
-        ("db_comment", Some(&none)),
-        ("db_tablespace", Some(&none)),
-        ("auto_created", Some(&f)),
-        ("error_messages", Some(&none)),
-    ];
-    for (k, default) in possibles {
-        let Some(v) = a.get(*k) else { continue };
-        let keep = match (*k, default) {
+    // Field's own parameters and their defaults. The arguments given are looked up here
+    // (a few), not each parameter among them (twenty lookups per field).
+    let default_of = |k: &str| -> Option<Option<&PyValue>> {
+        Some(match k {
+            "verbose_name" | "max_length" | "unique_for_date" | "unique_for_month"
+            | "unique_for_year" | "db_column" | "db_comment" | "db_tablespace"
+            | "error_messages" => Some(&none),
+            "primary_key" | "unique" | "blank" | "null" | "db_index" | "auto_created" => Some(&f),
+            "editable" | "serialize" => Some(&t),
+            "default" | "db_default" | "help_text" => None,
+            _ => return None,
+        })
+    };
+    for (k, v) in &a {
+        let Some(default) = default_of(k) else {
+            continue;
+        };
+        let keep = match (k.as_str(), default) {
             ("default" | "db_default", _) => {
                 !matches!(v, PyValue::Ref(r) if r == "django.db.models.NOT_PROVIDED")
             }
             ("help_text", _) => *v != PyValue::Str(String::new()),
-            (_, Some(d)) => v != *d,
+            (_, Some(d)) => v != d,
             (_, None) => true,
         };
         if keep {
-            out.insert((*k).to_owned(), v.clone());
+            out.insert(k.clone(), v.clone());
         }
     }
     if let Some(c) = a.get("choices") {
