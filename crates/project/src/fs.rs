@@ -1,7 +1,7 @@
 //! The only place djcheck reads files. Every problem becomes a [`ReadProblem`], never a
 //! panic or an early return for the whole run.
 
-use djcheck_python::{decode, DecodeProblem, Limits};
+use djcheck_python::{decode_owned, DecodeProblem, Limits};
 use std::io::Read;
 use std::path::Path;
 
@@ -121,7 +121,8 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<String, ReadProblem> {
             limit: limits.max_file_bytes,
         });
     }
-    decode(&bytes).map_err(|d| ReadProblem::Decode(d, String::from_utf8_lossy(&bytes).into_owned()))
+    decode_owned(bytes)
+        .map_err(|(d, bytes)| ReadProblem::Decode(d, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// Reads a small file whose failure is not worth a diagnostic (e.g. a virtualenv's

@@ -22,7 +22,7 @@ mod source;
 pub use line_index::{LineCol, LineIndex};
 pub use ruff_python_ast as ast;
 pub use ruff_text_size::{Ranged, TextLen, TextRange, TextSize};
-pub use source::{decode, DecodeProblem, Limits};
+pub use source::{decode, decode_owned, DecodeProblem, Limits};
 
 use ruff_python_ast::visitor::source_order::{self, SourceOrderVisitor, TraversalSignal};
 use ruff_python_ast::{AnyNodeRef, ModModule};

@@ -44,19 +44,65 @@ impl std::fmt::Display for DecodeProblem {
 /// Python source is UTF-8 unless a coding cookie says otherwise; djcheck reads UTF-8 only
 /// and reports anything else, with the offset of the first offending byte.
 pub fn decode(bytes: &[u8]) -> Result<String, DecodeProblem> {
-    let (bytes, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+    let (bytes, bom) = match bytes.strip_prefix(BOM) {
         Some(rest) => (rest, 3),
         None => (bytes, 0),
     };
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeProblem::InvalidUtf8 {
         offset: e.valid_up_to() + bom,
     })?;
-    if let Some(offset) = text.bytes().position(|b| b == 0) {
+    if let Some(offset) = nul_at(text.as_bytes()) {
         return Err(DecodeProblem::NulByte {
             offset: offset + bom,
         });
     }
     Ok(text.to_owned())
+}
+
+/// [`decode`] of bytes read into a buffer of their own, which becomes the text without
+/// a copy. On a problem, the bytes are given back as they were.
+pub fn decode_owned(mut bytes: Vec<u8>) -> Result<String, (DecodeProblem, Vec<u8>)> {
+    let bom = if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+        BOM.len()
+    } else {
+        0
+    };
+    let give_back = |mut rest: Vec<u8>| {
+        if bom > 0 {
+            rest.splice(0..0, BOM.iter().copied());
+        }
+        rest
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => match nul_at(text.as_bytes()) {
+            None => Ok(text),
+            Some(offset) => Err((
+                DecodeProblem::NulByte {
+                    offset: offset + bom,
+                },
+                give_back(text.into_bytes()),
+            )),
+        },
+        Err(e) => Err((
+            DecodeProblem::InvalidUtf8 {
+                offset: e.utf8_error().valid_up_to() + bom,
+            },
+            give_back(e.into_bytes()),
+        )),
+    }
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The offset of the first NUL byte. Looked for with `contains` first: it searches a
+/// word at a time, where `position` tests each byte.
+fn nul_at(bytes: &[u8]) -> Option<usize> {
+    if bytes.contains(&0) {
+        bytes.iter().position(|&b| b == 0)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -79,5 +125,28 @@ mod tests {
     #[test]
     fn nul_offset() {
         assert_eq!(decode(b"x\0"), Err(DecodeProblem::NulByte { offset: 1 }));
+    }
+
+    #[test]
+    fn owned_decoding_agrees_and_gives_the_bytes_back() {
+        let cases: [&[u8]; 7] = [
+            b"x = 1\n",
+            b"\xEF\xBB\xBFx = 1\n",
+            b"x = '\xff'\n",
+            b"\xEF\xBB\xBFx = '\xff'\n",
+            b"x\0",
+            b"\xEF\xBB\xBFx\0 = '\xff'",
+            b"",
+        ];
+        for bytes in cases {
+            match (decode(bytes), decode_owned(bytes.to_vec())) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err((b, back))) => {
+                    assert_eq!(a, b);
+                    assert_eq!(back, bytes);
+                }
+                (a, b) => panic!("{bytes:?}: {a:?} against {b:?}"),
+            }
+        }
     }
 }
