@@ -81,8 +81,9 @@ pub struct AppUniverse {
 #[derive(Debug, Default, Clone)]
 pub struct Graph {
     pub nodes: Vec<Node>,
-    /// Keys in order, for the nodes of an app ([`Graph::app_nodes`]).
-    index: BTreeMap<Key, usize>,
+    /// Per app, its nodes by name, for the nodes of an app ([`Graph::app_nodes`]). Two
+    /// levels: one map of pairs compared every key's app name along the way.
+    index: BTreeMap<String, BTreeMap<String, usize>>,
     /// The same, hashed: most lookups are by exact key.
     lookup: rustc_hash::FxHashMap<Key, usize>,
     /// Per project migration (index into the migrations the graph was built from), the
@@ -131,7 +132,15 @@ impl Graph {
             children: BTreeSet::new(),
             removed: false,
         });
-        self.index.insert(key.clone(), i);
+        match self.index.get_mut(&key.0) {
+            Some(names) => {
+                names.insert(key.1.clone(), i);
+            }
+            None => {
+                self.index
+                    .insert(key.0.clone(), BTreeMap::from([(key.1.clone(), i)]));
+            }
+        }
         self.lookup.insert(key.clone(), i);
         i
     }
@@ -153,9 +162,9 @@ impl Graph {
     /// Live nodes of an app that are not dummies.
     pub fn app_nodes<'a>(&'a self, app: &'a str) -> impl Iterator<Item = usize> + 'a {
         self.index
-            .range((app.to_owned(), String::new())..)
-            .take_while(move |(k, _)| k.0 == app)
-            .map(|(_, &i)| i)
+            .get(app)
+            .into_iter()
+            .flat_map(|names| names.values().copied())
             .filter(|&i| !self.nodes[i].removed && self.nodes[i].origin.is_some())
     }
 

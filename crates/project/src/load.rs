@@ -67,7 +67,7 @@ type JobResult = (
 pub(crate) struct Loader<'o> {
     pub(crate) opts: &'o LoadOptions,
     pub(crate) db: SourceDb,
-    ids: BTreeMap<String, FileId>,
+    ids: rustc_hash::FxHashMap<String, FileId>,
     pub(crate) problems: Vec<FileProblem>,
     pub(crate) files: BTreeSet<String>,
     pub(crate) modules: Modules,
@@ -326,7 +326,7 @@ pub fn load_with_cache(
     let mut ld = Loader {
         opts,
         db: SourceDb::new(),
-        ids: BTreeMap::new(),
+        ids: rustc_hash::FxHashMap::default(),
         problems: Vec::new(),
         files,
         modules,
@@ -728,7 +728,7 @@ pub fn load_with_cache(
 /// besides the migrations, and what the per-file rules found in each migration
 /// ([`LoadOptions::reusable`], [`reload`]).
 pub struct Reusable {
-    ids: BTreeMap<String, FileId>,
+    ids: rustc_hash::FxHashMap<String, FileId>,
     files: BTreeSet<String>,
     modules: Modules,
     read_ok: BTreeSet<FileId>,
