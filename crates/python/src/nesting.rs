@@ -24,27 +24,23 @@ pub fn first_too_deep(text: &str, limit: usize) -> Option<usize> {
 
 /// The scan itself.
 fn scan(text: &str, limit: usize) -> Option<usize> {
-    Scanner {
-        b: text.as_bytes(),
-        i: 0,
-        depth: 0,
-        limit,
-        stack: Vec::new(),
-        fast: true,
-    }
-    .run()
+    scan_with(text, limit, true)
 }
 
 /// The scan stepping through every byte (what the fast path must agree with).
 #[cfg(test)]
 fn scan_bytewise(text: &str, limit: usize) -> Option<usize> {
+    scan_with(text, limit, false)
+}
+
+fn scan_with(text: &str, limit: usize, fast: bool) -> Option<usize> {
     Scanner {
         b: text.as_bytes(),
         i: 0,
         depth: 0,
         limit,
         stack: Vec::new(),
-        fast: false,
+        fast,
     }
     .run()
 }
