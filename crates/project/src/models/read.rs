@@ -466,38 +466,7 @@ fn package_of_dir(ld: &Loader<'_>, dir: &str) -> Option<String> {
 /// Top-level class statements, and whether each is under a condition (`if`/`try`).
 fn top_level_classes(body: &[Stmt]) -> Vec<(&ast::StmtClassDef, bool)> {
     let mut out = Vec::new();
-    fn walk<'a>(
-        body: &'a [Stmt],
-        cond: bool,
-        depth: usize,
-        out: &mut Vec<(&'a ast::StmtClassDef, bool)>,
-    ) {
-        if depth > 4 {
-            return;
-        }
-        for s in body {
-            match s {
-                Stmt::ClassDef(c) => out.push((c, cond)),
-                Stmt::If(i) => {
-                    walk(&i.body, true, depth + 1, out);
-                    for c in &i.elif_else_clauses {
-                        walk(&c.body, true, depth + 1, out);
-                    }
-                }
-                Stmt::Try(t) => {
-                    walk(&t.body, true, depth + 1, out);
-                    for h in &t.handlers {
-                        let ast::ExceptHandler::ExceptHandler(h) = h;
-                        walk(&h.body, true, depth + 1, out);
-                    }
-                    walk(&t.orelse, true, depth + 1, out);
-                }
-                Stmt::With(w) => walk(&w.body, cond, depth + 1, out),
-                _ => {}
-            }
-        }
-    }
-    walk(body, false, 0, &mut out);
+    each_top_level_class(body, false, 0, &mut |c, cond| out.push((c, cond)));
     // A name defined twice: the last definition is the one bound.
     let mut last: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, (c, _)) in out.iter().enumerate() {
@@ -508,6 +477,40 @@ fn top_level_classes(body: &[Stmt]) -> Vec<(&ast::StmtClassDef, bool)> {
         .filter(|(i, (c, _))| last.get(c.name.id.as_str()) == Some(i))
         .map(|(_, x)| x)
         .collect()
+}
+
+/// Calls `f` on each top-level class statement in order, with whether it is under a
+/// condition.
+fn each_top_level_class<'a>(
+    body: &'a [Stmt],
+    cond: bool,
+    depth: usize,
+    f: &mut dyn FnMut(&'a ast::StmtClassDef, bool),
+) {
+    if depth > 4 {
+        return;
+    }
+    for s in body {
+        match s {
+            Stmt::ClassDef(c) => f(c, cond),
+            Stmt::If(i) => {
+                each_top_level_class(&i.body, true, depth + 1, f);
+                for c in &i.elif_else_clauses {
+                    each_top_level_class(&c.body, true, depth + 1, f);
+                }
+            }
+            Stmt::Try(t) => {
+                each_top_level_class(&t.body, true, depth + 1, f);
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    each_top_level_class(&h.body, true, depth + 1, f);
+                }
+                each_top_level_class(&t.orelse, true, depth + 1, f);
+            }
+            Stmt::With(w) => each_top_level_class(&w.body, cond, depth + 1, f),
+            _ => {}
+        }
+    }
 }
 
 /// Modules imported when a module runs: `(dotted, certain)`, certain unless under a
@@ -2507,12 +2510,16 @@ fn collect_bound(body: &[Stmt], depth: usize, out: &mut Vec<String>) {
     }
 }
 
+/// The class statement that binds `name` at the top level: the last one of that name (as
+/// [`top_level_classes`] keeps it), found without listing them all.
 fn find_class<'a>(body: &'a [Stmt], name: &str) -> Option<&'a ast::StmtClassDef> {
-    top_level_classes(body)
-        .into_iter()
-        .rev()
-        .find(|(c, _)| c.name.id.as_str() == name)
-        .map(|(c, _)| c)
+    let mut found = None;
+    each_top_level_class(body, false, 0, &mut |c, _| {
+        if c.name.id.as_str() == name {
+            found = Some(c);
+        }
+    });
+    found
 }
 
 fn defines_class(body: &[Stmt], name: &str) -> bool {
@@ -2559,5 +2566,32 @@ fn val_py(res: &ModResult, v: &Val, depth: usize) -> PyValue {
         Val::Qual(q) => PyValue::Ref(canonical_path(q)),
         Val::Class(c) => PyValue::Ref(format!("{}.{}", c.module, c.name)),
         _ => PyValue::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_class_is_the_last_definition_top_level_classes_keeps() {
+        let src = "class A: x = 1\nclass B: pass\nif y:\n    class A: x = 2\ntry:\n    class C: pass\nexcept E:\n    class B: pass\nwith m:\n    class D: pass\ndef f():\n    class E: pass\n";
+        let parsed = djcheck_python::parse_module(src);
+        let kept = top_level_classes(parsed.body());
+        for name in ["A", "B", "C", "D", "E", "Z"] {
+            let listed = kept
+                .iter()
+                .rev()
+                .find(|(c, _)| c.name.id.as_str() == name)
+                .map(|(c, _)| c.range);
+            assert_eq!(
+                find_class(parsed.body(), name).map(|c| c.range),
+                listed,
+                "{name}"
+            );
+        }
+        assert_eq!(kept.len(), 4);
+        let a = find_class(parsed.body(), "A").map(|c| c.range.start());
+        assert_eq!(a, src.find("class A: x = 2").map(|o| (o as u32).into()));
     }
 }
