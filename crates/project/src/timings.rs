@@ -1,5 +1,7 @@
 //! Phase timings for profiling: with `DJCHECK_TIMINGS=1` in the environment, each phase
-//! of a run prints its wall time to stderr. Off, a phase costs one relaxed atomic load.
+//! of a run prints its wall time to stderr, and where the system tells (Linux), the
+//! process's resident memory and its peak so far when the phase ended. Off, a phase costs
+//! one relaxed atomic load.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
@@ -46,11 +48,37 @@ pub fn phase(name: &'static str) -> Phase {
 impl Drop for Phase {
     fn drop(&mut self) {
         if let Some(s) = self.start {
-            eprintln!(
-                "djcheck timing: {:<24} {:>9.2} ms",
-                self.name,
-                s.elapsed().as_secs_f64() * 1e3
-            );
+            let ms = s.elapsed().as_secs_f64() * 1e3;
+            match resident() {
+                Some((now, peak)) => eprintln!(
+                    "djcheck timing: {:<24} {ms:>9.2} ms  rss {:>6.1} MiB  peak {:>6.1} MiB",
+                    self.name,
+                    now as f64 / 1024.0,
+                    peak as f64 / 1024.0
+                ),
+                None => eprintln!("djcheck timing: {:<24} {ms:>9.2} ms", self.name),
+            }
         }
     }
+}
+
+/// The process's resident memory and its peak so far, in KiB, from `/proc/self/status`
+/// (`VmRSS`, `VmHWM`); `None` where there is no such file.
+fn resident() -> Option<(u64, u64)> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open("/proc/self/status")
+        .ok()?
+        .read_to_string(&mut text)
+        .ok()?;
+    let field = |name: &str| {
+        text.split('\n')
+            .find_map(|l| l.strip_prefix(name))?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse::<u64>()
+            .ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
