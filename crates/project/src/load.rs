@@ -78,9 +78,26 @@ pub(crate) struct Loader<'o> {
     /// Files looked for outside the tree walk (tool configuration files, modules that
     /// are not listed), present or not: inputs of the run cache.
     probes: std::sync::Mutex<BTreeMap<String, crate::runcache::Probe>>,
+    /// Dotted module names resolved to files (`files` and `modules` do not change while
+    /// a loader lives): the evaluators ask for the same few hundred names thousands of
+    /// times.
+    resolved: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<String>>>,
 }
 
 impl Loader<'_> {
+    /// The file of project module `dotted` ([`Modules::resolve`] over the tree's files).
+    pub(crate) fn resolve_module(&self, dotted: &str) -> Option<String> {
+        let Ok(mut memo) = self.resolved.lock() else {
+            return self.modules.resolve(&self.files, dotted);
+        };
+        if let Some(hit) = memo.get(dotted) {
+            return hit.clone();
+        }
+        let found = self.modules.resolve(&self.files, dotted);
+        memo.insert(dotted.to_owned(), found.clone());
+        found
+    }
+
     pub(crate) fn register(&mut self, rel: &str) -> FileId {
         if let Some(&id) = self.ids.get(rel) {
             return id;
@@ -182,7 +199,7 @@ impl Loader<'_> {
     /// exist: its top-level package is the project's, and no file or folder matches (a
     /// folder without `__init__.py` is still importable, as a namespace package).
     pub(crate) fn is_missing_project_module(&self, dotted: &str) -> bool {
-        let resolves = |m: &str| self.modules.resolve(&self.files, m).is_some();
+        let resolves = |m: &str| self.resolve_module(m).is_some();
         let first = dotted.split('.').next().unwrap_or(dotted);
         if first == dotted || !resolves(first) || resolves(dotted) {
             return false;
@@ -245,7 +262,7 @@ pub(crate) struct LoaderSource<'a, 'o> {
 
 impl pyeval::Source for LoaderSource<'_, '_> {
     fn resolve(&self, dotted: &str) -> Option<String> {
-        self.ld.modules.resolve(&self.ld.files, dotted)
+        self.ld.resolve_module(dotted)
     }
 
     fn load(&mut self, rel: &str) -> Option<(FileId, Rc<ParsedModule>)> {
@@ -333,6 +350,7 @@ pub fn load_with_cache(
         read_ok: BTreeSet::new(),
         os_paths: tree.os_paths.clone(),
         probes: std::sync::Mutex::new(BTreeMap::new()),
+        resolved: std::sync::Mutex::default(),
     };
     for (path, msg) in &tree.problems {
         let id = ld.register(path);
@@ -818,6 +836,7 @@ pub fn reload(
         read_ok: std::mem::take(&mut r.read_ok),
         os_paths: std::mem::take(&mut r.os_paths),
         probes: std::sync::Mutex::new(BTreeMap::new()),
+        resolved: std::sync::Mutex::default(),
     };
     let mj = MigrationJobs {
         extract: ExtractContext {
@@ -1369,7 +1388,7 @@ fn find_settings_module(
                 }),
             };
         }
-        if ld.modules.resolve(&ld.files, s).is_some() {
+        if ld.resolve_module(s).is_some() {
             return Ok(Some((s.clone(), SettingsSource::Config)));
         }
         let rel = s.replace('.', "/");
@@ -1405,7 +1424,7 @@ fn find_settings_module(
     for e in entry {
         if let Some((_, parsed)) = ld.load_parsed(&e, FileRole::Entrypoint) {
             if let Some(m) = settings::settings_module_from_entrypoint(parsed.body()) {
-                if ld.modules.resolve(&ld.files, &m).is_some() {
+                if ld.resolve_module(&m).is_some() {
                     return Ok(Some((m, SettingsSource::EntryPoint(e))));
                 }
                 report.note_entrypoint_missing(&e, &m);
@@ -1445,7 +1464,7 @@ fn find_settings_module(
             else {
                 continue;
             };
-            if ld.modules.resolve(&ld.files, &m).is_none() {
+            if ld.resolve_module(&m).is_none() {
                 report.note_entrypoint_missing(&rel, &m);
                 continue;
             }
@@ -1767,7 +1786,7 @@ fn installed_apps(
         }
         // An AppConfig class: read it when its module is the project's.
         if let Some((module, _)) = e.rsplit_once('.') {
-            if src.ld.modules.resolve(&src.ld.files, module).is_some() {
+            if src.ld.resolve_module(module).is_some() {
                 let mut it = pyeval::Interp::new(mem, &mut src);
                 let info = config_by_path(&mut it, &e);
                 drop(it);

@@ -174,7 +174,7 @@ impl Cx<'_, '_, '_> {
     }
 
     fn resolves(&self, dotted: &str) -> bool {
-        self.ld.modules.resolve(&self.ld.files, dotted).is_some()
+        self.ld.resolve_module(dotted).is_some()
     }
 
     /// A qualified name: one of Django's view classes, or a name of a project module.
@@ -212,7 +212,7 @@ fn is_known_view_class(q: &str) -> bool {
 }
 
 fn summarize(ld: &Loader<'_>, module: &str) -> Option<Summary> {
-    let rel = ld.modules.resolve(&ld.files, module)?;
+    let rel = ld.resolve_module(module)?;
     let text = ld.read(&rel).ok()?;
     let parsed = crate::load::parse_checked(&text, &ld.opts.limits).ok()?;
     if !parsed.errors.is_empty() {
