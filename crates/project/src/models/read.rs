@@ -13,6 +13,7 @@ use djcheck_diagnostics::{FileId, Span};
 use djcheck_pyeval::{self as pyeval, ModResult, Val};
 use djcheck_python::ast::{self, Expr, Stmt};
 use djcheck_python::{ParsedModule, Ranged};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -89,7 +90,7 @@ impl pyeval::Source for CachingSource<'_, '_> {
 }
 
 /// A class defined at the top level of a project module.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct ClassRef {
     module: String,
     name: String,
@@ -214,9 +215,10 @@ enum MetaSrc {
 struct Reader<'i, 'a> {
     it: &'i mut pyeval::Interp<'a>,
     cache: Rc<RefCell<Cache>>,
-    infos: BTreeMap<ClassRef, Option<Rc<Info>>>,
-    busy: BTreeSet<ClassRef>,
-    choices: BTreeMap<ClassRef, Option<Rc<Choices>>>,
+    /// Classes read (looked up, never listed: hashed).
+    infos: FxHashMap<ClassRef, Option<Rc<Info>>>,
+    busy: FxHashSet<ClassRef>,
+    choices: FxHashMap<ClassRef, Option<Rc<Choices>>>,
     depth: usize,
     definitions: BTreeSet<String>,
     /// Classes changed after their class statement (`Model.add_to_class(...)`).
@@ -275,9 +277,9 @@ pub(crate) fn read(
     let mut r = Reader {
         it: &mut it,
         cache,
-        infos: BTreeMap::new(),
-        busy: BTreeSet::new(),
-        choices: BTreeMap::new(),
+        infos: FxHashMap::default(),
+        busy: FxHashSet::default(),
+        choices: FxHashMap::default(),
         depth: 0,
         definitions: BTreeSet::new(),
         modified: BTreeSet::new(),
