@@ -82,6 +82,15 @@ pub(crate) struct Loader<'o> {
     /// a loader lives): the evaluators ask for the same few hundred names thousands of
     /// times.
     resolved: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<String>>>,
+    /// Hashes of the paths of `files`, made when a module name is first resolved: most
+    /// names asked for are no module (an attribute of a module is tried as a submodule
+    /// first), and a hash tells most of those apart without comparing paths.
+    file_hashes: std::sync::OnceLock<rustc_hash::FxHashSet<u64>>,
+}
+
+fn path_hash(path: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(path)
 }
 
 impl Loader<'_> {
@@ -93,7 +102,12 @@ impl Loader<'_> {
         if let Some(hit) = memo.get(dotted) {
             return hit.clone();
         }
-        let found = self.modules.resolve(&self.files, dotted);
+        let hashes = self
+            .file_hashes
+            .get_or_init(|| self.files.iter().map(|f| path_hash(f)).collect());
+        let found = self.modules.resolve_where(dotted, |path| {
+            hashes.contains(&path_hash(path)) && self.files.contains(path)
+        });
         memo.insert(dotted.to_owned(), found.clone());
         found
     }
@@ -351,6 +365,7 @@ pub fn load_with_cache(
         os_paths: tree.os_paths.clone(),
         probes: std::sync::Mutex::new(BTreeMap::new()),
         resolved: std::sync::Mutex::default(),
+        file_hashes: std::sync::OnceLock::new(),
     };
     for (path, msg) in &tree.problems {
         let id = ld.register(path);
@@ -837,6 +852,7 @@ pub fn reload(
         os_paths: std::mem::take(&mut r.os_paths),
         probes: std::sync::Mutex::new(BTreeMap::new()),
         resolved: std::sync::Mutex::default(),
+        file_hashes: std::sync::OnceLock::new(),
     };
     let mj = MigrationJobs {
         extract: ExtractContext {

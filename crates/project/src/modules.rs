@@ -47,20 +47,35 @@ impl Modules {
 
     /// The file of module `dotted` (`pkg/mod.py` or `pkg/mod/__init__.py`).
     pub fn resolve(&self, py_files: &BTreeSet<String>, dotted: &str) -> Option<String> {
+        self.resolve_where(dotted, |path| py_files.contains(path))
+    }
+
+    /// [`Modules::resolve`] with the project's files given by `exists` (true for the
+    /// paths of the files).
+    pub fn resolve_where(&self, dotted: &str, exists: impl Fn(&str) -> bool) -> Option<String> {
         if dotted.is_empty() || dotted.split('.').any(|p| p.is_empty()) {
             return None;
         }
-        let rel = dotted.replace('.', "/");
+        // One buffer for every candidate path: most names asked for are not modules
+        // (attributes of a module are tried as submodules first).
+        let longest_root = self.roots.iter().map(String::len).max().unwrap_or(0);
+        let mut cand = String::with_capacity(longest_root + dotted.len() + "//__init__.py".len());
         for root in &self.roots {
-            let base = if root.is_empty() {
-                rel.clone()
-            } else {
-                format!("{root}/{rel}")
-            };
-            for cand in [format!("{base}.py"), format!("{base}/__init__.py")] {
-                if py_files.contains(&cand) {
-                    return Some(cand);
-                }
+            cand.clear();
+            if !root.is_empty() {
+                cand.push_str(root);
+                cand.push('/');
+            }
+            let base = cand.len() + dotted.len();
+            cand.extend(dotted.chars().map(|c| if c == '.' { '/' } else { c }));
+            cand.push_str(".py");
+            if exists(&cand) {
+                return Some(cand);
+            }
+            cand.truncate(base);
+            cand.push_str("/__init__.py");
+            if exists(&cand) {
+                return Some(cand);
             }
         }
         None
@@ -165,6 +180,87 @@ mod tests {
         assert_eq!(
             m.module_name("app/proj/settings.py").as_deref(),
             Some("proj.settings")
+        );
+    }
+
+    /// `resolve` as it was written first: every candidate path formatted apart.
+    fn resolve_by_format(m: &Modules, py_files: &BTreeSet<String>, dotted: &str) -> Option<String> {
+        if dotted.is_empty() || dotted.split('.').any(|p| p.is_empty()) {
+            return None;
+        }
+        let rel = dotted.replace('.', "/");
+        for root in &m.roots {
+            let base = if root.is_empty() {
+                rel.clone()
+            } else {
+                format!("{root}/{rel}")
+            };
+            for cand in [format!("{base}.py"), format!("{base}/__init__.py")] {
+                if py_files.contains(&cand) {
+                    return Some(cand);
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn resolve_finds_what_formatted_paths_find() {
+        let files: BTreeSet<String> = [
+            "manage.py",
+            "site/manage.py",
+            "site/proj/__init__.py",
+            "site/proj/settings.py",
+            "proj/__init__.py",
+            "proj/urls.py",
+            "src/lib/__init__.py",
+            "src/lib/ünï/__init__.py",
+            "src/lib/ünï/mod.py",
+            "pkg/__init__.py",
+            "pkg/pkg.py",
+            "pkg/sub/__init__.py",
+            "x.py",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let m = Modules::new(&files);
+        assert_eq!(m.roots, ["", "site", "src"]);
+        for dotted in [
+            "proj",
+            "proj.settings",
+            "proj.urls",
+            "proj.views",
+            "lib",
+            "lib.ünï",
+            "lib.ünï.mod",
+            "lib.ünï.mod.Class",
+            "pkg",
+            "pkg.pkg",
+            "pkg.sub",
+            "pkg.sub.x",
+            "x",
+            "x.y",
+            "",
+            ".",
+            "proj.",
+            ".proj",
+            "proj..urls",
+            "manage",
+        ] {
+            assert_eq!(
+                m.resolve(&files, dotted),
+                resolve_by_format(&m, &files, dotted),
+                "{dotted:?}"
+            );
+        }
+        assert_eq!(
+            m.resolve(&files, "lib.ünï.mod").as_deref(),
+            Some("src/lib/ünï/mod.py")
+        );
+        assert_eq!(
+            m.resolve(&files, "proj.settings").as_deref(),
+            Some("site/proj/settings.py")
         );
     }
 }
